@@ -1,0 +1,93 @@
+"""Translate a seed-style ``DATABASE_URL`` into Django's ``DATABASES`` entry.
+
+The seed (Prisma) put pool settings in the URL's query string. django-environ would hand
+unknown query parameters to libpq verbatim (``invalid connection option
+"connection_limit"``), so we strip ours first and map them to Django's native psycopg pool:
+
+==================  ===============================================================
+``connection_limit``  pool ``max_size`` per process (default 10)
+``pool_timeout``      seconds a request waits for a pooled connection (default 20)
+``connect_timeout``   libpq connect timeout in seconds (default 10)
+``pgbouncer=true``    transaction-pooling mode: no server-side cursors, no LISTEN
+==================  ===============================================================
+
+Every other query parameter (``sslmode``, ``host`` for a Unix socket, ``application_name``)
+passes through to libpq unchanged.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import environ
+
+SEED_PARAMS = ("connection_limit", "pool_timeout", "connect_timeout", "pgbouncer")
+
+
+class DatabaseUrlError(ValueError):
+    """The URL cannot be used; the message names the bad part."""
+
+
+def _split_seed_params(url: str) -> tuple[str, dict[str, str]]:
+    parts = urlsplit(url)
+    kept: list[tuple[str, str]] = []
+    seed: dict[str, str] = {}
+    for key, value in parse_qsl(parts.query, keep_blank_values=True):
+        if key in SEED_PARAMS:
+            seed[key] = value
+        else:
+            kept.append((key, value))
+    return urlunsplit(parts._replace(query=urlencode(kept))), seed
+
+
+def _positive(seed: dict[str, str], key: str, default: float, cast: type) -> Any:
+    raw = seed.get(key)
+    if raw is None or raw == "":
+        return cast(default)
+    try:
+        value = cast(raw)
+    except ValueError:
+        raise DatabaseUrlError(f"DATABASE_URL: {key}={raw!r} no es un número válido") from None
+    if value <= 0:
+        raise DatabaseUrlError(f"DATABASE_URL: {key} debe ser mayor que cero")
+    return value
+
+
+def database_config(url: str, *, pool_min_size: int = 1) -> dict[str, Any]:
+    """Return a ``DATABASES["default"]`` dict for ``url`` with the native pool configured.
+
+    ``CONN_MAX_AGE`` is 0 because Django requires it with ``OPTIONS["pool"]``; the pool, not
+    persistent connections, keeps connections warm. The returned dict carries the private key
+    ``PGBOUNCER`` so that code which needs a session (LISTEN) can refuse to use this alias.
+    """
+    if not url:
+        raise DatabaseUrlError("DATABASE_URL está vacío")
+    clean_url, seed = _split_seed_params(url)
+    config = environ.Env.db_url_config(clean_url)
+    if config.get("ENGINE") != "django.db.backends.postgresql":
+        raise DatabaseUrlError("DATABASE_URL debe ser una URL postgres:// o postgresql://")
+
+    limit = _positive(seed, "connection_limit", 10, int)
+    pool_timeout = _positive(seed, "pool_timeout", 20, float)
+    connect_timeout = _positive(seed, "connect_timeout", 10, int)
+    pgbouncer = seed.get("pgbouncer", "false").lower() in ("1", "true", "yes")
+
+    options = dict(config.get("OPTIONS", {}))
+    options["connect_timeout"] = connect_timeout
+    options["pool"] = {
+        "min_size": min(pool_min_size, limit),
+        "max_size": limit,
+        "timeout": pool_timeout,
+        "max_idle": 300,
+        "max_lifetime": 1800,
+    }
+    config.update(
+        OPTIONS=options,
+        CONN_MAX_AGE=0,
+        CONN_HEALTH_CHECKS=True,
+        ATOMIC_REQUESTS=False,
+        DISABLE_SERVER_SIDE_CURSORS=pgbouncer,
+        PGBOUNCER=pgbouncer,
+    )
+    return config

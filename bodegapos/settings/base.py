@@ -1,0 +1,143 @@
+"""Settings shared by every environment, all read from the environment (12-factor).
+
+``.env.example`` lists every variable with its default. Environment modules (dev, test, prod)
+import this one and change only what differs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import environ
+
+from bodegapos.database import database_config
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+
+env = environ.Env()
+# A local .env is read when present; real environment variables win.
+environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+# https://docs.djangoproject.com/en/5.2/ref/settings/#secret-key
+SECRET_KEY = env("SECRET_KEY", default="insecure-development-key-change-me")
+# https://docs.djangoproject.com/en/5.2/ref/settings/#debug
+DEBUG = env.bool("DEBUG", default=False)
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
+ADMIN_URL = env("ADMIN_URL", default="admin/")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "stores",
+    "sunat",
+    "sales",
+    "worker",
+    "ops",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "bodegapos.urls"
+WSGI_APPLICATION = "bodegapos.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# Database ---------------------------------------------------------------------------------
+# DATABASE_URL is required here; dev and test settings fall back to the embedded server.
+DATABASE_URL = env("DATABASE_URL", default="")
+# Direct (non-PgBouncer) URL for migrations and LISTEN; defaults to DATABASE_URL.
+DIRECT_URL = env("DIRECT_URL", default="")
+
+
+def databases_for(url: str) -> dict:
+    return {"default": database_config(url)}
+
+
+DATABASES = databases_for(DATABASE_URL) if DATABASE_URL else {}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Cache: Redis when CACHE_URL is set, per-process memory otherwise.
+CACHE_URL = env("CACHE_URL", default="")
+CACHES = {
+    "default": env.cache_url_config(CACHE_URL)
+    if CACHE_URL
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+}
+
+# Auth ---------------------------------------------------------------------------------------
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
+]
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/pos/"
+LOGOUT_REDIRECT_URL = "/accounts/login/"
+
+# I18N: the UI speaks Peruvian Spanish; dates shown in Lima time, stored in UTC.
+LANGUAGE_CODE = "es-pe"
+LANGUAGES = [("es", "Español")]
+TIME_ZONE = "America/Lima"
+USE_I18N = True
+USE_TZ = True
+
+# Static files: hashed names, compressed, served by whitenoise (CDN-ready).
+STATIC_URL = env("STATIC_URL", default="/static/")
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+
+# Secrets at rest (SOL password, certificate and its password). Fernet keys, comma-separated;
+# the first encrypts, all decrypt (rotation).
+FIELD_ENCRYPTION_KEY = env("FIELD_ENCRYPTION_KEY", default="")
+
+# Observability
+SENTRY_DSN = env("SENTRY_DSN", default="")
+SENTRY_TRACES_SAMPLE_RATE = env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0)
+LOG_FORMAT = env("LOG_FORMAT", default="json")
+LOG_LEVEL = env("LOG_LEVEL", default="INFO")
+METRICS_TOKEN = env("METRICS_TOKEN", default="")
+RATELIMIT_LOGIN = env("RATELIMIT_LOGIN", default="10/5m")
+RATELIMIT_CHECKOUT = env("RATELIMIT_CHECKOUT", default="600/m")
+
+# The till: how long the receipt page waits for the signed hash before printing without it.
+RECEIPT_HASH_WAIT_SECONDS = env.float("RECEIPT_HASH_WAIT_SECONDS", default=2.0)
+
+# SUNAT
+SUNAT_ENV = env("SUNAT_ENV", default="fake")
+SUNAT_ENDPOINT = env("SUNAT_ENDPOINT", default="")
+SUNAT_CONSULT_ENDPOINT = env("SUNAT_CONSULT_ENDPOINT", default="")
+SUNAT_POLL_INTERVAL = env.float("SUNAT_POLL_INTERVAL", default=10.0)
+SUNAT_MAX_CONCURRENT_JOBS = env.int("SUNAT_MAX_CONCURRENT_JOBS", default=3)
+SUNAT_RETRY_DELAYS = [int(x) for x in env.list("SUNAT_RETRY_DELAYS", default=["60", "300", "900", "3600"])]
+SUNAT_LEASE_SECONDS = env.int("SUNAT_LEASE_SECONDS", default=120)
+_default_schema_dir = BASE_DIR.parent / "shared" / "sunat"
+SUNAT_SCHEMA_DIR = env("SUNAT_SCHEMA_DIR", default=str(_default_schema_dir) if _default_schema_dir.exists() else "")

@@ -1,0 +1,23 @@
+"""Production: everything from the environment, no defaults for secrets."""
+
+from __future__ import annotations
+
+from .base import *  # noqa: F403
+from .base import DATABASE_URL, databases_for, env
+
+SECRET_KEY = env("SECRET_KEY")
+DATABASE_URL = env("DATABASE_URL") or DATABASE_URL
+DATABASES = databases_for(DATABASE_URL)
+SUNAT_ENV = env("SUNAT_ENV")
+FIELD_ENCRYPTION_KEY = env("FIELD_ENCRYPTION_KEY")
+
+# https://docs.djangoproject.com/en/5.2/ref/settings/#secure-proxy-ssl-header
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+SECURE_REDIRECT_EXEMPT = [r"^health$"]
+SESSION_COOKIE_SECURE = True
+CSRF_COOKIE_SECURE = True
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+SECURE_HSTS_PRELOAD = True
+SECURE_CONTENT_TYPE_NOSNIFF = True

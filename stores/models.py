@@ -1,0 +1,166 @@
+"""The tenancy boundary: companies (RUC), their stores, registers, series and memberships.
+
+Every tenant-owned row in the project carries its ``company`` (and its ``store`` where it
+belongs to one), so that data can later be distributed by company and no query or constraint
+needs rows of two companies.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+
+from .fields import EncryptedBinaryField, EncryptedTextField
+from .validators import validate_establishment_code, validate_ruc, validate_ubigeo
+
+
+class DocumentType(models.TextChoices):
+    """Catalog 01 codes that BodegaPOS issues from a register's series."""
+
+    FACTURA = "01", "Factura"
+    BOLETA = "03", "Boleta de venta"
+    NOTA_CREDITO = "07", "Nota de crédito"
+    NOTA_DEBITO = "08", "Nota de débito"
+
+
+class Company(models.Model):
+    ruc = models.CharField("RUC", max_length=11, unique=True, validators=[validate_ruc])
+    legal_name = models.CharField("razón social", max_length=200)
+    trade_name = models.CharField("nombre comercial", max_length=200, blank=True)
+    address = models.CharField("domicilio fiscal", max_length=200)
+    ubigeo = models.CharField(max_length=6, validators=[validate_ubigeo])
+    department = models.CharField("departamento", max_length=60, default="LIMA")
+    province = models.CharField("provincia", max_length=60, default="LIMA")
+    district = models.CharField("distrito", max_length=60, default="LIMA")
+    # SUNAT credentials: clave SOL user (without the RUC prefix) and password.
+    sol_user = models.CharField("usuario SOL", max_length=30, blank=True)
+    sol_password = EncryptedTextField("clave SOL", blank=True)
+    # PKCS#12 (.pfx/.p12) certificate and its password, encrypted at rest.
+    certificate = EncryptedBinaryField("certificado (.pfx)", null=True, blank=True, editable=False)
+    certificate_password = EncryptedTextField("contraseña del certificado", blank=True)
+    certificate_subject = models.CharField("titular del certificado", max_length=300, blank=True)
+    certificate_expires_at = models.DateTimeField("vencimiento del certificado", null=True, blank=True)
+    # Set when SUNAT answered a configuration error (credentials, certificate): every job of the
+    # company waits until an admin fixes it and resumes.
+    sunat_paused_at = models.DateTimeField("envíos SUNAT pausados desde", null=True, blank=True)
+    sunat_pause_reason = models.TextField("motivo de la pausa", blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "empresa"
+        verbose_name_plural = "empresas"
+
+    def __str__(self) -> str:
+        return f"{self.ruc} {self.legal_name}"
+
+
+class Store(models.Model):
+    company = models.ForeignKey(Company, on_delete=models.PROTECT, related_name="stores")
+    code = models.CharField(
+        "código de establecimiento",
+        max_length=4,
+        validators=[validate_establishment_code],
+        help_text="Código SUNAT de 4 dígitos (0000 = domicilio fiscal).",
+    )
+    name = models.CharField("nombre", max_length=120)
+    address = models.CharField("dirección", max_length=200)
+    ubigeo = models.CharField(max_length=6, validators=[validate_ubigeo])
+    is_active = models.BooleanField("activa", default=True)
+
+    class Meta:
+        verbose_name = "tienda"
+        verbose_name_plural = "tiendas"
+        constraints = [models.UniqueConstraint(fields=["company", "code"], name="store_code_unique_per_company")]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
+
+
+class Register(models.Model):
+    """A cash register (caja) of one store; it owns its document series."""
+
+    company = models.ForeignKey(Company, on_delete=models.PROTECT, related_name="+")
+    store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="registers")
+    code = models.CharField("código", max_length=20)
+    name = models.CharField("nombre", max_length=60, blank=True)
+    is_active = models.BooleanField("activa", default=True)
+
+    class Meta:
+        verbose_name = "caja"
+        verbose_name_plural = "cajas"
+        constraints = [models.UniqueConstraint(fields=["store", "code"], name="register_code_unique_per_store")]
+
+    def __str__(self) -> str:
+        return f"{self.store.code}/{self.code}"
+
+    def clean(self) -> None:
+        if self.store_id and self.company_id and self.store.company_id != self.company_id:
+            raise ValidationError({"store": "La tienda pertenece a otra empresa."})
+
+
+class DocumentSeries(models.Model):
+    """A SUNAT series (B001, F001, …) and its last correlative.
+
+    The row is the lock that makes correlatives gap-free: checkout takes it with
+    ``SELECT … FOR UPDATE`` and increments ``last_number`` in the sale's transaction.
+    """
+
+    company = models.ForeignKey(Company, on_delete=models.PROTECT, related_name="+")
+    store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="+")
+    register = models.ForeignKey(Register, on_delete=models.PROTECT, related_name="series")
+    document_type = models.CharField("tipo", max_length=2, choices=DocumentType.choices)
+    series = models.CharField("serie", max_length=4)
+    last_number = models.PositiveIntegerField("último correlativo", default=0)
+
+    class Meta:
+        verbose_name = "serie"
+        verbose_name_plural = "series"
+        constraints = [
+            models.UniqueConstraint(fields=["company", "series"], name="series_unique_per_company"),
+            models.UniqueConstraint(fields=["register", "document_type"], name="one_series_per_type_per_register"),
+            models.CheckConstraint(condition=models.Q(last_number__lte=99_999_999), name="series_number_max_8_digits"),
+        ]
+
+    def __str__(self) -> str:
+        return self.series
+
+    def clean(self) -> None:
+        prefix = {"01": "F", "03": "B"}.get(self.document_type)
+        if prefix and not (len(self.series) == 4 and self.series.startswith(prefix) and self.series.isalnum()):
+            raise ValidationError({"series": f"La serie debe tener 4 caracteres y empezar con {prefix}."})
+        if self.register_id and self.store_id and self.register.store_id != self.store_id:
+            raise ValidationError({"register": "La caja pertenece a otra tienda."})
+
+
+class Role(models.TextChoices):
+    CASHIER = "cashier", "Cajero"
+    STORE_MANAGER = "manager", "Administrador de tienda"
+    COMPANY_ADMIN = "admin", "Administrador de empresa"
+
+
+class Membership(models.Model):
+    """A user's role in a company; ``store`` is empty for company-wide roles (company admin)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="memberships")
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, null=True, blank=True, related_name="memberships")
+    role = models.CharField("rol", max_length=10, choices=Role.choices)
+
+    class Meta:
+        verbose_name = "membresía"
+        verbose_name_plural = "membresías"
+        constraints = [
+            models.UniqueConstraint(fields=["user", "company", "store"], name="membership_unique", nulls_distinct=False),
+            models.CheckConstraint(
+                condition=models.Q(role="admin") | models.Q(store__isnull=False),
+                name="membership_store_required_below_admin",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.get_role_display()} · {self.store or self.company}"
+
+    def clean(self) -> None:
+        if self.store_id and self.company_id and self.store.company_id != self.company_id:
+            raise ValidationError({"store": "La tienda pertenece a otra empresa."})

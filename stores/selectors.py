@@ -1,0 +1,53 @@
+"""Reads that enforce tenancy: what a user may see. "Not yours" and "does not exist" look alike."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import Q, QuerySet
+
+from .models import Company, Membership, Register, Role, Store
+
+
+class NotFound(Exception):
+    """Raised for objects outside the user's stores and for objects that do not exist alike."""
+
+
+def store_list_for_user(*, user: AbstractBaseUser) -> QuerySet[Store]:
+    """Stores the user belongs to: every store for a superuser, the company's for its admins."""
+    if not user.is_authenticated:
+        return Store.objects.none()
+    if user.is_superuser:
+        return Store.objects.all()
+    admin_companies = Membership.objects.filter(user=user, role=Role.COMPANY_ADMIN).values("company_id")
+    member_stores = Membership.objects.filter(user=user, store__isnull=False).values("store_id")
+    return Store.objects.filter(Q(company_id__in=admin_companies) | Q(id__in=member_stores))
+
+
+def company_list_for_user(*, user: AbstractBaseUser) -> QuerySet[Company]:
+    if not user.is_authenticated:
+        return Company.objects.none()
+    if user.is_superuser:
+        return Company.objects.all()
+    return Company.objects.filter(memberships__user=user).distinct()
+
+
+def register_list_for_user(*, user: AbstractBaseUser) -> QuerySet[Register]:
+    return Register.objects.filter(store__in=store_list_for_user(user=user), is_active=True)
+
+
+def register_access(*, user: AbstractBaseUser, code: str | None) -> Register:
+    """The register the user sells from.
+
+    With ``code``, it must be one of the user's registers; without it, the user must have
+    exactly one. Raises :class:`NotFound` otherwise.
+    """
+    registers = register_list_for_user(user=user).select_related("store", "company")
+    if code:
+        found = [r for r in registers.filter(code=code)]
+        if len(found) == 1:
+            return found[0]
+        raise NotFound(code)
+    found = list(registers[:2])
+    if len(found) == 1:
+        return found[0]
+    raise NotFound(code)

@@ -1,0 +1,124 @@
+"""SUNAT records: the document as issued (snapshot, signed bytes, CDR) and its queue rows.
+
+A ``SunatDocument`` and its first ``SunatJob`` are written in the issuer's transaction (the
+transactional outbox); the worker app drains ``sunat_jobs``.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models.functions import Now
+
+from stores.models import Company, Store
+
+
+class DocumentStatus(models.TextChoices):
+    PENDING = "pending", "Pendiente"
+    ACCEPTED = "accepted", "Aceptado"
+    OBSERVED = "observed", "Aceptado con observaciones"
+    REJECTED = "rejected", "Rechazado"
+    ERROR = "error", "Error"
+
+
+class SunatDocument(models.Model):
+    company = models.ForeignKey(Company, on_delete=models.PROTECT, related_name="+")
+    store = models.ForeignKey(Store, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    document_type = models.CharField("tipo", max_length=2)  # 01 03 07 08 RC RA
+    series = models.CharField("serie", max_length=12)  # B001, or RC-20261127 for summaries
+    number = models.PositiveIntegerField("número")
+    issued_at = models.DateTimeField("emitido")
+    snapshot = models.JSONField("datos fiscales")
+    status = models.CharField(max_length=10, choices=DocumentStatus.choices, default=DocumentStatus.PENDING)
+    total = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    # DigestValue of the signature: the "hash" of the receipt and the QR.
+    xml_hash = models.CharField("hash", max_length=64, blank=True)
+    # The exact signed bytes: stored before the first send, re-sends send these bytes.
+    signed_xml = models.BinaryField(null=True, blank=True)
+    signed_at = models.DateTimeField(null=True, blank=True)
+    cdr_zip = models.BinaryField(null=True, blank=True)
+    response_code = models.CharField("código de respuesta", max_length=10, blank=True)
+    response_description = models.TextField("descripción", blank=True)
+    observations = models.JSONField("observaciones", default=list, blank=True)
+    ticket = models.CharField(max_length=40, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "comprobante electrónico"
+        verbose_name_plural = "comprobantes electrónicos"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["company", "document_type", "series", "number"], name="sunat_document_unique_number"
+            ),
+        ]
+        indexes = [models.Index(fields=["company", "status", "issued_at"], name="sunat_doc_status_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.document_type} {self.series}-{self.number}"
+
+    @property
+    def full_number(self) -> str:
+        return f"{self.series}-{self.number}"
+
+
+class JobKind(models.TextChoices):
+    SEND_DOCUMENT = "send", "Enviar comprobante"
+    SEND_SUMMARY = "summary", "Enviar resumen/baja"
+    POLL_TICKET = "ticket", "Consultar ticket"
+    VERIFY = "verify", "Verificar en SUNAT"
+
+
+class JobStatus(models.TextChoices):
+    PENDING = "pending", "Pendiente"
+    RUNNING = "running", "En curso"
+    DONE = "done", "Terminado"
+    FAILED = "failed", "Requiere corrección"
+    DEAD = "dead", "Agotado"
+    PAUSED = "paused", "Pausado"
+
+
+LIVE_JOB_STATUSES = (JobStatus.PENDING, JobStatus.RUNNING, JobStatus.PAUSED)
+
+
+class SunatJob(models.Model):
+    """One unit of SUNAT work. Claimed with ``FOR UPDATE SKIP LOCKED`` and a lease.
+
+    Times that decide when a job runs (``run_at``, ``lease_expires_at``) come from the database
+    clock, never from Python.
+    """
+
+    company = models.ForeignKey(Company, on_delete=models.PROTECT, related_name="+")
+    document = models.ForeignKey(SunatDocument, on_delete=models.CASCADE, related_name="jobs")
+    kind = models.CharField(max_length=10, choices=JobKind.choices, default=JobKind.SEND_DOCUMENT)
+    status = models.CharField(max_length=10, choices=JobStatus.choices, default=JobStatus.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    run_at = models.DateTimeField(db_default=Now())
+    lease_owner = models.CharField(max_length=100, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    errors = models.JSONField(default=list, blank=True)
+    request_id = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(db_default=Now())
+    updated_at = models.DateTimeField(db_default=Now())
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "sunat_jobs"
+        verbose_name = "trabajo SUNAT"
+        verbose_name_plural = "trabajos SUNAT"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["document"],
+                condition=models.Q(status__in=LIVE_JOB_STATUSES),
+                name="sunat_jobs_one_live_job_per_document",
+            ),
+        ]
+        indexes = [
+            # Matches the claim query exactly: WHERE status = 'pending' ORDER BY run_at, id.
+            models.Index(
+                fields=["run_at", "id"], condition=models.Q(status="pending"), name="sunat_jobs_claim_idx"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} #{self.pk} ({self.status})"
