@@ -1,0 +1,313 @@
+"""The sales domain: catalogue, per-store price and stock, the stock ledger, customers, sales.
+
+Tenancy: every row carries its ``company``, and its ``store`` where it belongs to one, so data
+can be distributed by company and nothing needs rows of two companies. Listing indexes start
+with ``store``.
+
+Stock: ``StoreProduct.stock`` is a cache of the ``StockMovement`` ledger. It is changed only by
+``sales.services.stock`` and ``sales.services.checkout``, always together with a movement row in
+the same transaction, so the cached quantity equals the sum of movements.
+
+Money: every amount stored here was rounded by ``sales.money`` before it was saved.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from stdnum import ean
+from stdnum.exceptions import ValidationError as StdnumError
+
+from stores.models import Company, DocumentSeries, DocumentType, Register, Store
+from stores.validators import DOC_TYPE_CHOICES, compact_identity, validate_identity
+
+# Catalog 03 units a bodega uses.
+UNIT_CHOICES = [("NIU", "Unidad (bienes)"), ("ZZ", "Unidad (servicios)"), ("KGM", "Kilogramo")]
+# Catalog 07, the three onerous affectations.
+AFFECTATION_CHOICES = [("10", "Gravado - IGV"), ("20", "Exonerado"), ("30", "Inafecto")]
+
+AMOUNT = {"max_digits": 12, "decimal_places": 2}
+QUANTITY = {"max_digits": 12, "decimal_places": 3}
+
+
+def validate_barcode(value: str) -> None:
+    """EAN-8 or EAN-13 with a correct check digit (python-stdnum)."""
+    if len(value or "") not in (8, 13):
+        raise ValidationError("Código de barras inválido: debe ser EAN-8 o EAN-13.", code="barcode")
+    try:
+        ean.validate(value)
+    except StdnumError:
+        raise ValidationError("Código de barras inválido: el dígito verificador no corresponde.", code="barcode")
+
+
+class Product(models.Model):
+    """A catalogue item of a company; price and stock live per store in :class:`StoreProduct`."""
+
+    company = models.ForeignKey(Company, on_delete=models.PROTECT, related_name="+")
+    sku = models.CharField("SKU", max_length=40)
+    barcode = models.CharField(
+        "código de barras", max_length=13, blank=True, null=True, validators=[validate_barcode]
+    )
+    name = models.CharField("nombre", max_length=200)
+    unit_code = models.CharField("unidad", max_length=3, choices=UNIT_CHOICES, default="NIU")
+    affectation = models.CharField("afectación IGV", max_length=2, choices=AFFECTATION_CHOICES, default="10")
+    is_plastic_bag = models.BooleanField(
+        "bolsa plástica (ICBPER)", default=False, help_text="Se vende solo en unidades enteras."
+    )
+    allows_negative_stock = models.BooleanField(
+        "permite stock negativo",
+        default=False,
+        help_text="Pan y huevos: se puede vender sin stock registrado. Cigarrillos: nunca.",
+    )
+    image_url = models.URLField("imagen (URL)", blank=True)
+    is_active = models.BooleanField("activo", default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "producto"
+        verbose_name_plural = "productos"
+        constraints = [
+            models.UniqueConstraint(fields=["company", "sku"], name="product_sku_unique_per_company"),
+            models.UniqueConstraint(fields=["company", "barcode"], name="product_barcode_unique_per_company"),
+            models.CheckConstraint(
+                condition=~models.Q(is_plastic_bag=True, unit_code="KGM"), name="product_bag_sold_in_units"
+            ),
+        ]
+        indexes = [models.Index(fields=["company", "name"], name="product_company_name_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.sku} {self.name}"
+
+    def clean(self) -> None:
+        if self.barcode == "":
+            self.barcode = None
+        if self.is_plastic_bag and self.unit_code == "KGM":
+            raise ValidationError({"unit_code": "Las bolsas plásticas se venden por unidad."})
+
+
+class StoreProduct(models.Model):
+    """A product as sold in one store: its price (IGV included) and cached stock."""
+
+    company = models.ForeignKey(Company, on_delete=models.PROTECT, related_name="+")
+    store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="+")
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="store_products")
+    price = models.DecimalField("precio (con IGV)", **AMOUNT)
+    # Cache of the sum of StockMovement.quantity; change only through sales.services.
+    stock = models.DecimalField("stock", **QUANTITY, default=0, editable=False)
+    is_active = models.BooleanField("activo", default=True)
+
+    class Meta:
+        verbose_name = "producto en tienda"
+        verbose_name_plural = "productos en tienda"
+        constraints = [
+            models.UniqueConstraint(fields=["store", "product"], name="store_product_unique"),
+            models.CheckConstraint(condition=models.Q(price__gte=0), name="store_product_price_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product} @ {self.store_id}"
+
+    def clean(self) -> None:
+        if self.store_id and self.company_id and self.store.company_id != self.company_id:
+            raise ValidationError({"store": "La tienda pertenece a otra empresa."})
+        if self.product_id and self.company_id and self.product.company_id != self.company_id:
+            raise ValidationError({"product": "El producto pertenece a otra empresa."})
+
+
+class MovementKind(models.TextChoices):
+    SALE = "sale", "Venta"
+    RETURN = "return", "Devolución"
+    PURCHASE = "purchase", "Compra"
+    ADJUSTMENT = "adjustment", "Ajuste"
+    TRANSFER = "transfer", "Transferencia"
+
+
+class StockMovement(models.Model):
+    """The stock ledger: signed quantities whose sum is ``StoreProduct.stock``. Append-only."""
+
+    company = models.ForeignKey(Company, on_delete=models.PROTECT, related_name="+")
+    store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="+")
+    store_product = models.ForeignKey(StoreProduct, on_delete=models.PROTECT, related_name="movements")
+    kind = models.CharField("tipo", max_length=10, choices=MovementKind.choices)
+    quantity = models.DecimalField("cantidad", **QUANTITY)
+    sale = models.ForeignKey("Sale", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    note = models.CharField("nota", max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = "movimiento de stock"
+        verbose_name_plural = "movimientos de stock"
+        indexes = [
+            models.Index(fields=["store", "store_product", "created_at"], name="stock_mov_store_idx"),
+            models.Index(fields=["sale"], name="stock_mov_sale_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.quantity}"
+
+
+class Customer(models.Model):
+    """A buyer known to a company (catalog-06 identity)."""
+
+    company = models.ForeignKey(Company, on_delete=models.PROTECT, related_name="+")
+    doc_type = models.CharField("tipo de documento", max_length=1, choices=DOC_TYPE_CHOICES)
+    doc_number = models.CharField("número de documento", max_length=15)
+    name = models.CharField("nombre o razón social", max_length=200)
+    address = models.CharField("dirección", max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "cliente"
+        verbose_name_plural = "clientes"
+        constraints = [
+            models.UniqueConstraint(fields=["company", "doc_type", "doc_number"], name="customer_unique_per_company")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.doc_number} {self.name}"
+
+    def clean(self) -> None:
+        try:
+            validate_identity(doc_type=self.doc_type, doc_number=self.doc_number)
+        except ValidationError as exc:
+            raise ValidationError({"doc_number": exc.messages})
+        self.doc_number = compact_identity(doc_type=self.doc_type, doc_number=self.doc_number)
+
+
+class IcbperRate(models.Model):
+    """ICBPER per plastic bag (Ley 30884), valid from a date until the next row."""
+
+    valid_from = models.DateField("vigente desde", unique=True)
+    amount = models.DecimalField("monto por bolsa", **AMOUNT)
+
+    class Meta:
+        verbose_name = "tasa ICBPER"
+        verbose_name_plural = "tasas ICBPER"
+        ordering = ["-valid_from"]
+
+    def __str__(self) -> str:
+        return f"{self.valid_from}: S/ {self.amount}"
+
+
+class Sale(models.Model):
+    """A completed sale; it exists with its lines, payments, movements and SUNAT document or not at all."""
+
+    public_id = models.UUIDField("id público", default=uuid.uuid4, unique=True, editable=False)
+    company = models.ForeignKey(Company, on_delete=models.PROTECT, related_name="+")
+    store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="+")
+    register = models.ForeignKey(Register, on_delete=models.PROTECT, related_name="+")
+    cashier = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    document_series = models.ForeignKey(
+        DocumentSeries, on_delete=models.PROTECT, related_name="+", verbose_name="serie (registro)"
+    )
+    document_type = models.CharField("tipo", max_length=2, choices=DocumentType.choices)
+    series = models.CharField("serie", max_length=4)
+    number = models.PositiveIntegerField("número")
+    idempotency_key = models.UUIDField("clave de idempotencia")
+    fingerprint = models.CharField("huella de la solicitud", max_length=64)
+    # Customer as printed on the document (snapshot) plus the optional catalogue row.
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    customer_doc_type = models.CharField("tipo doc. cliente", max_length=1, default="0")
+    customer_doc_number = models.CharField("doc. cliente", max_length=15, default="-")
+    customer_name = models.CharField("cliente", max_length=200, default="CLIENTES VARIOS")
+    customer_address = models.CharField("dirección cliente", max_length=200, blank=True)
+    gravadas = models.DecimalField("op. gravadas", **AMOUNT)
+    exoneradas = models.DecimalField("op. exoneradas", **AMOUNT)
+    inafectas = models.DecimalField("op. inafectas", **AMOUNT)
+    igv = models.DecimalField("IGV", **AMOUNT)
+    icbper = models.DecimalField("ICBPER", **AMOUNT)
+    total = models.DecimalField("total", **AMOUNT)
+    # Cash rounding in the customer's favour (≥ 0), recorded apart; the fiscal total is unchanged.
+    cash_rounding = models.DecimalField("redondeo", **AMOUNT, default=0)
+    change = models.DecimalField("vuelto", **AMOUNT, default=0)
+    issued_at = models.DateTimeField("emitido")
+    sunat_document = models.OneToOneField(
+        "sunat.SunatDocument", on_delete=models.PROTECT, null=True, blank=True, related_name="sale"
+    )
+    request_id = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        verbose_name = "venta"
+        verbose_name_plural = "ventas"
+        constraints = [
+            models.UniqueConstraint(fields=["company", "idempotency_key"], name="sale_idempotency_key_unique"),
+            models.UniqueConstraint(
+                fields=["company", "document_type", "series", "number"], name="sale_number_unique"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["store", "-issued_at"], name="sale_store_issued_idx"),
+            models.Index(fields=["store", "register", "-issued_at"], name="sale_store_register_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.full_number
+
+    @property
+    def full_number(self) -> str:
+        return f"{self.series}-{self.number}"
+
+
+class SaleLine(models.Model):
+    company = models.ForeignKey(Company, on_delete=models.PROTECT, related_name="+")
+    store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="+")
+    sale = models.ForeignKey(Sale, on_delete=models.PROTECT, related_name="lines")
+    line_no = models.PositiveSmallIntegerField("ítem")
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+")
+    store_product = models.ForeignKey(StoreProduct, on_delete=models.PROTECT, related_name="+")
+    sku = models.CharField("SKU", max_length=40)
+    barcode = models.CharField("código de barras", max_length=13, blank=True)
+    description = models.CharField("descripción", max_length=200)
+    unit_code = models.CharField("unidad", max_length=3)
+    quantity = models.DecimalField("cantidad", **QUANTITY)
+    unit_price = models.DecimalField("precio unitario (con IGV)", **AMOUNT)
+    unit_value = models.DecimalField("valor unitario", max_digits=22, decimal_places=10)
+    base = models.DecimalField("valor de venta", **AMOUNT)
+    igv = models.DecimalField("IGV", **AMOUNT)
+    icbper = models.DecimalField("ICBPER", **AMOUNT)
+    icbper_rate = models.DecimalField("tasa ICBPER", **AMOUNT)
+    amount = models.DecimalField("importe", **AMOUNT)
+    affectation = models.CharField("afectación", max_length=2, choices=AFFECTATION_CHOICES)
+
+    class Meta:
+        verbose_name = "línea de venta"
+        verbose_name_plural = "líneas de venta"
+        ordering = ["sale", "line_no"]
+        constraints = [models.UniqueConstraint(fields=["sale", "line_no"], name="sale_line_unique_no")]
+        indexes = [models.Index(fields=["store", "product"], name="sale_line_store_product_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.line_no}. {self.description}"
+
+
+class PaymentMethod(models.TextChoices):
+    CASH = "cash", "Efectivo"
+    CARD = "card", "Tarjeta"
+    YAPE = "yape", "Yape"
+    PLIN = "plin", "Plin"
+
+
+class Payment(models.Model):
+    company = models.ForeignKey(Company, on_delete=models.PROTECT, related_name="+")
+    store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="+")
+    sale = models.ForeignKey(Sale, on_delete=models.PROTECT, related_name="payments")
+    method = models.CharField("medio", max_length=4, choices=PaymentMethod.choices)
+    # What this payment settles of the fiscal total.
+    amount = models.DecimalField("importe aplicado", **AMOUNT)
+    tendered = models.DecimalField("entregado", **AMOUNT, null=True, blank=True)
+    change = models.DecimalField("vuelto", **AMOUNT, default=0)
+    rounding = models.DecimalField("redondeo", **AMOUNT, default=0)
+
+    class Meta:
+        verbose_name = "pago"
+        verbose_name_plural = "pagos"
+        indexes = [models.Index(fields=["store", "method"], name="payment_store_method_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_method_display()} {self.amount}"
