@@ -1,0 +1,346 @@
+"""Admin for companies, stores, registers, series and memberships — scoped by tenant.
+
+Scoping and who is staff: ``stores.admin_scoping``. Company secrets (clave SOL, certificate and
+its password) are write-only here: the forms never render their values, only whether they are
+set; an empty input keeps the stored value.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from django import forms
+from django.contrib import admin
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest
+
+from .admin_scoping import (
+    TenantScopedAdmin,
+    TenantScopedInline,
+    admin_owned_company_ids,
+    admin_store_ids,
+    membership_staff_sync,
+)
+from .models import Company, DocumentSeries, Membership, Register, Role, Store
+
+CERTIFICATE_EXTENSIONS = (".pfx", ".p12")
+CERTIFICATE_MAX_BYTES = 64 * 1024
+
+
+def _certificates():
+    """``sunat.certificates``, imported lazily: stores sits below sunat in the import order."""
+    return importlib.import_module("sunat.certificates")
+
+
+class CompanyAdminForm(forms.ModelForm):
+    new_sol_password = forms.CharField(
+        label="Nueva clave SOL",
+        required=False,
+        strip=False,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text="Se guarda cifrada y nunca se muestra. Déjela vacía para conservar la actual.",
+    )
+    certificate_file = forms.FileField(
+        label="Certificado digital (.pfx / .p12)",
+        required=False,
+        help_text="Se valida con su contraseña y se guarda cifrado. Déjelo vacío para conservar el actual.",
+    )
+    new_certificate_password = forms.CharField(
+        label="Contraseña del certificado",
+        required=False,
+        strip=False,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+    )
+
+    class Meta:
+        model = Company
+        fields = (
+            "ruc",
+            "legal_name",
+            "trade_name",
+            "address",
+            "ubigeo",
+            "department",
+            "province",
+            "district",
+            "sol_user",
+        )
+
+    def clean_certificate_file(self):
+        upload = self.cleaned_data.get("certificate_file")
+        if not upload:
+            return None
+        if not upload.name.lower().endswith(CERTIFICATE_EXTENSIONS):
+            raise ValidationError("El certificado debe ser un archivo .pfx o .p12.")
+        if upload.size > CERTIFICATE_MAX_BYTES:
+            raise ValidationError("El certificado es demasiado grande (máximo 64 KB).")
+        return upload.read()
+
+    def clean(self):
+        cleaned = super().clean()
+        data = cleaned.get("certificate_file")
+        password = cleaned.get("new_certificate_password") or ""
+        if data:
+            if not password:
+                self.add_error("new_certificate_password", "Ingrese la contraseña del certificado.")
+            else:
+                certificates = _certificates()
+                try:
+                    certificates.certificate_load(pfx=data, password=password)
+                except certificates.CertificateError as exc:
+                    self.add_error("certificate_file", str(exc))
+        elif password and not (self.instance and self.instance.certificate):
+            self.add_error("certificate_file", "Suba el certificado junto con su contraseña.")
+        return cleaned
+
+    def save(self, commit: bool = True) -> Company:
+        company = super().save(commit=False)
+        if self.cleaned_data.get("new_sol_password"):
+            company.sol_password = self.cleaned_data["new_sol_password"]
+        if commit:
+            company.save()
+            self.save_certificate()
+        return company
+
+    def save_certificate(self) -> None:
+        """Store an uploaded certificate through ``sunat.certificates.company_certificate_set``
+        (validated again, encrypted at rest, subject and expiry recorded). Needs a saved company."""
+        if self.cleaned_data.get("certificate_file"):
+            _certificates().company_certificate_set(
+                company=self.instance,
+                pfx=self.cleaned_data["certificate_file"],
+                password=self.cleaned_data["new_certificate_password"],
+            )
+
+
+@admin.register(Company)
+class CompanyAdmin(TenantScopedAdmin):
+    form = CompanyAdminForm
+    tenant_company_field = "pk"
+    list_display = ("ruc", "legal_name", "trade_name", "sol_configured", "certificate_expires_at", "sunat_paused_at")
+    search_fields = ("ruc", "legal_name", "trade_name")
+    list_filter = ("department",)
+    readonly_fields = (
+        "sol_configured",
+        "certificate_configured",
+        "certificate_subject",
+        "certificate_expires_at",
+        "sunat_paused_at",
+        "sunat_pause_reason",
+        "created_at",
+    )
+    fieldsets = (
+        (None, {"fields": ("ruc", "legal_name", "trade_name")}),
+        ("Domicilio fiscal", {"fields": ("address", "ubigeo", "department", "province", "district")}),
+        ("Clave SOL", {"fields": ("sol_user", "sol_configured", "new_sol_password")}),
+        (
+            "Certificado digital",
+            {
+                "fields": (
+                    "certificate_configured",
+                    "certificate_subject",
+                    "certificate_expires_at",
+                    "certificate_file",
+                    "new_certificate_password",
+                )
+            },
+        ),
+        ("Envíos a SUNAT", {"fields": ("sunat_paused_at", "sunat_pause_reason", "created_at")}),
+    )
+
+    def save_model(self, request: HttpRequest, obj: Company, form: CompanyAdminForm, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        form.save_certificate()
+
+    @admin.display(description="clave SOL", boolean=True)
+    def sol_configured(self, obj: Company) -> bool:
+        return bool(obj.sol_password)
+
+    @admin.display(description="certificado cargado", boolean=True)
+    def certificate_configured(self, obj: Company) -> bool:
+        return bool(obj.certificate)
+
+    def get_fieldsets(self, request: HttpRequest, obj: Company | None = None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if not self.has_change_permission(request, obj) and obj is not None:
+            # Read-only viewers (store managers) do not see the secret inputs at all.
+            hidden = {"new_sol_password", "certificate_file", "new_certificate_password"}
+            fieldsets = [
+                (name, {**opts, "fields": tuple(f for f in opts["fields"] if f not in hidden)})
+                for name, opts in fieldsets
+            ]
+        return fieldsets
+
+
+@admin.register(Store)
+class StoreAdmin(TenantScopedAdmin):
+    tenant_store_field = "pk"
+    tenant_company_field = "company"
+    list_display = ("code", "name", "company", "address", "ubigeo", "is_active")
+    list_filter = ("is_active", "company")
+    search_fields = ("code", "name", "address", "company__ruc", "company__legal_name")
+    list_select_related = ("company",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        # A new store belongs to a company the user administers.
+        return super().has_add_permission(request) and (
+            request.user.is_superuser or admin_owned_company_ids(user=request.user).exists()
+        )
+
+
+class DocumentSeriesForm(forms.ModelForm):
+    """Series form: the store and company always come from the register; series unique per company."""
+
+    class Meta:
+        model = DocumentSeries
+        fields = ("register", "document_type", "series")
+
+    def _post_clean(self) -> None:
+        register = self.cleaned_data.get("register") or getattr(self.instance, "register", None)
+        if register is not None and register.store_id:
+            self.instance.store_id = register.store_id
+            self.instance.company_id = register.store.company_id
+        super()._post_clean()
+
+    def clean(self):
+        cleaned = super().clean()
+        register = cleaned.get("register") or getattr(self.instance, "_parent_register", None)
+        series = (cleaned.get("series") or "").upper()
+        if series:
+            cleaned["series"] = series
+        if register is not None and series and register.store_id:
+            clash = DocumentSeries.objects.filter(company_id=register.store.company_id, series=series)
+            if self.instance.pk:
+                clash = clash.exclude(pk=self.instance.pk)
+            if clash.exists():
+                self.add_error("series", "Esta serie ya existe en la empresa.")
+        return cleaned
+
+
+class DocumentSeriesFormSet(forms.BaseInlineFormSet):
+    def _construct_form(self, i: int, **kwargs: Any):
+        form = super()._construct_form(i, **kwargs)
+        parent = self.instance
+        if parent is not None and parent.store_id:
+            form.instance.store_id = parent.store_id
+            form.instance.company_id = parent.store.company_id
+            form.instance._parent_register = parent
+        return form
+
+
+class DocumentSeriesInline(TenantScopedInline):
+    model = DocumentSeries
+    form = DocumentSeriesForm
+    formset = DocumentSeriesFormSet
+    fk_name = "register"
+    extra = 0
+    fields = ("document_type", "series", "last_number")
+    readonly_fields = ("last_number",)  # the correlative only moves at checkout, under the row lock
+
+
+@admin.register(Register)
+class RegisterAdmin(TenantScopedAdmin):
+    tenant_store_field = "store"
+    tenant_company_field = "company"
+    list_display = ("code", "name", "store", "is_active")
+    list_filter = ("is_active", "store")
+    search_fields = ("code", "name", "store__code", "store__name")
+    list_select_related = ("store",)
+    fields = ("store", "code", "name", "is_active")
+    inlines = (DocumentSeriesInline,)
+
+
+@admin.register(DocumentSeries)
+class DocumentSeriesAdmin(TenantScopedAdmin):
+    form = DocumentSeriesForm
+    tenant_store_field = "store"
+    tenant_company_field = "company"
+    list_display = ("series", "document_type", "register", "store", "last_number")
+    list_filter = ("document_type", "store")
+    search_fields = ("series", "register__code", "store__code", "store__name")
+    list_select_related = ("register", "store")
+    fields = ("register", "document_type", "series", "last_number")
+    readonly_fields = ("last_number",)
+
+
+class MembershipAdminForm(forms.ModelForm):
+    class Meta:
+        model = Membership
+        fields = ("user", "company", "store", "role")
+
+    request_user = None  # set by MembershipAdmin.get_form
+
+    def clean(self):
+        cleaned = super().clean()
+        user = self.request_user
+        company, store, role = cleaned.get("company"), cleaned.get("store"), cleaned.get("role")
+        if store is not None and company is not None and store.company_id != company.pk:
+            self.add_error("store", "La tienda pertenece a otra empresa.")
+        if role and role != Role.COMPANY_ADMIN and store is None:
+            self.add_error("store", "Elija la tienda: solo el administrador de empresa no tiene tienda.")
+        if user is not None and not user.is_superuser and company is not None:
+            owned = set(admin_owned_company_ids(user=user).values_list("company_id", flat=True))
+            if company.pk not in owned:
+                # Store managers add and edit cashiers of their own stores only.
+                if role != Role.CASHIER:
+                    self.add_error("role", "Solo puede asignar el rol de cajero.")
+                if store is None or not admin_store_ids(user=user).filter(id=store.pk).exists():
+                    self.add_error("store", "Elija una de sus tiendas.")
+                if self.instance.pk and self.instance.role != Role.CASHIER:
+                    raise ValidationError("Solo el administrador de la empresa puede cambiar esta membresía.")
+        return cleaned
+
+
+@admin.register(Membership)
+class MembershipAdmin(TenantScopedAdmin):
+    form = MembershipAdminForm
+    tenant_store_field = "store"
+    tenant_company_field = "company"
+    list_display = ("user", "role", "company", "store")
+    list_filter = ("role", "company", "store")
+    search_fields = ("user__username", "user__first_name", "user__last_name", "store__code", "store__name")
+    list_select_related = ("user", "company", "store")
+    autocomplete_fields = ()
+
+    def get_form(self, request: HttpRequest, obj: Any = None, **kwargs: Any):
+        form = super().get_form(request, obj, **kwargs)
+        return type("ScopedMembershipForm", (form,), {"request_user": request.user})
+
+    def formfield_for_foreignkey(self, db_field, request: HttpRequest, **kwargs: Any):
+        formfield = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        if db_field.name == "company" and formfield is not None and not request.user.is_superuser:
+            # Managers pick their own company (read-only scope), admins their companies.
+            from .admin_scoping import admin_company_ids
+
+            formfield.queryset = Company.objects.filter(id__in=admin_company_ids(user=request.user))
+        return formfield
+
+    def has_delete_permission(self, request: HttpRequest, obj: Membership | None = None) -> bool:
+        allowed = super().has_delete_permission(request, obj)
+        if allowed and obj is not None and not request.user.is_superuser:
+            owned = set(admin_owned_company_ids(user=request.user).values_list("company_id", flat=True))
+            allowed = obj.company_id in owned or obj.role == Role.CASHIER
+        return allowed
+
+    def save_model(self, request: HttpRequest, obj: Membership, form, change: bool) -> None:
+        previous_user_id = None
+        if change:
+            previous_user_id = Membership.objects.filter(pk=obj.pk).values_list("user_id", flat=True).first()
+        super().save_model(request, obj, form, change)
+        membership_staff_sync(user=obj.user)
+        if previous_user_id and previous_user_id != obj.user_id:
+            from django.contrib.auth import get_user_model
+
+            membership_staff_sync(user=get_user_model().objects.get(pk=previous_user_id))
+
+    def delete_model(self, request: HttpRequest, obj: Membership) -> None:
+        user = obj.user
+        super().delete_model(request, obj)
+        membership_staff_sync(user=user)
+
+    def delete_queryset(self, request: HttpRequest, queryset) -> None:
+        users = [m.user for m in queryset.select_related("user")]
+        super().delete_queryset(request, queryset)
+        for user in {u.pk: u for u in users}.values():
+            membership_staff_sync(user=user)
