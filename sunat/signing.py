@@ -97,7 +97,6 @@ def document_sign(*, xml: bytes, certificate: LoadedCertificate) -> SignedDocume
         root,
         key=certificate.key,
         cert=[certificate.certificate],
-        reference_uri="",
         exclude_c14n_transform_element=True,
     )
     signature = signed.find(f".//{{{DS}}}Signature")

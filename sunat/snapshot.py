@@ -164,3 +164,110 @@ def _encode(value: Any) -> Any:
     if isinstance(value, (datetime, date)):
         return value.isoformat()
     return value
+
+
+# ------------------------------------------------------------------ Resumen Diario (RC)
+
+
+@dataclass(frozen=True)
+class SummaryLine:
+    """One boleta (03) or a note (07/08) of a boleta in a Resumen Diario.
+
+    ``condition`` is catalog 19: ``"1"`` adicionar, ``"2"`` modificar, ``"3"`` anular. Amounts are
+    the document's totals as issued (already rounded by ``sales.money``). ``customer_doc_type`` /
+    ``customer_doc_number`` are the buyer's catalog-06 type and number (``"0"``/``"-"`` or empty
+    for an anonymous boleta up to S/ 700). Notes carry ``reference_type``/``reference_number``.
+    """
+
+    document_type: str  # 03, 07, 08
+    number: str  # "B001-123"
+    condition: str  # catalog 19: 1, 2, 3
+    total: Decimal  # sac:TotalAmount (importe total)
+    gravadas: Decimal = Decimal("0.00")
+    exoneradas: Decimal = Decimal("0.00")
+    inafectas: Decimal = Decimal("0.00")
+    gratuitas: Decimal = Decimal("0.00")
+    igv: Decimal = Decimal("0.00")
+    icbper: Decimal = Decimal("0.00")
+    customer_doc_type: str = ""
+    customer_doc_number: str = ""
+    reference_type: str = ""  # 03 for a note of a boleta
+    reference_number: str = ""  # "B001-120"
+
+
+@dataclass(frozen=True)
+class SummarySnapshot:
+    """Resumen Diario (RC): boletas and their notes of one issue date (``reference_date``)."""
+
+    supplier: Supplier
+    reference_date: date  # issue date of every reported document
+    issue_date: date  # generation date of the summary (its ID and file name carry it)
+    sequence: int  # correlative of that generation date (1…99999)
+    lines: tuple[SummaryLine, ...]
+    currency: str = "PEN"
+
+    document_type = "RC"
+
+    @property
+    def full_number(self) -> str:
+        return f"RC-{self.issue_date:%Y%m%d}-{self.sequence}"
+
+    def to_json(self) -> dict[str, Any]:
+        return _encode(dataclasses.asdict(self))
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> SummarySnapshot:
+        return cls(
+            supplier=Supplier(**data["supplier"]),
+            reference_date=date.fromisoformat(data["reference_date"]),
+            issue_date=date.fromisoformat(data["issue_date"]),
+            sequence=int(data["sequence"]),
+            lines=tuple(SummaryLine(**_decimals(line, _SUMMARY_DECIMALS)) for line in data["lines"]),
+            currency=data.get("currency", "PEN"),
+        )
+
+
+_SUMMARY_DECIMALS = ("total", "gravadas", "exoneradas", "inafectas", "gratuitas", "igv", "icbper")
+
+
+# ------------------------------------------------------------ Comunicación de Baja (RA)
+
+
+@dataclass(frozen=True)
+class VoidedLine:
+    """A factura (01) or a note (07/08) of a factura to void, with the reason (free text)."""
+
+    document_type: str  # 01, 07, 08
+    series: str  # "F001"
+    number: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class VoidedSnapshot:
+    """Comunicación de Baja (RA): facturas and their notes of one issue date only."""
+
+    supplier: Supplier
+    reference_date: date  # issue date of the voided documents
+    issue_date: date  # communication date (ID and file name)
+    sequence: int
+    lines: tuple[VoidedLine, ...]
+
+    document_type = "RA"
+
+    @property
+    def full_number(self) -> str:
+        return f"RA-{self.issue_date:%Y%m%d}-{self.sequence}"
+
+    def to_json(self) -> dict[str, Any]:
+        return _encode(dataclasses.asdict(self))
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> VoidedSnapshot:
+        return cls(
+            supplier=Supplier(**data["supplier"]),
+            reference_date=date.fromisoformat(data["reference_date"]),
+            issue_date=date.fromisoformat(data["issue_date"]),
+            sequence=int(data["sequence"]),
+            lines=tuple(VoidedLine(**{**line, "number": int(line["number"])}) for line in data["lines"]),
+        )

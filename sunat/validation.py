@@ -265,9 +265,33 @@ def validate_sfs(xml: bytes, *, file_name: str) -> SfsResult:
         msg = _message(raw)
         if msg is not None:
             observations.append(msg)
+    observations = [o for o in observations if not _known_false_positive(o, xml)]
     if failed is not None and error is None:
         error = _message(failed) or SfsMessage(code="0000", message=failed)
     return SfsResult(error=error, observations=tuple(observations))
+
+
+_CAC = "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2"
+
+
+def _known_false_positive(message: SfsMessage, xml: bytes) -> bool:
+    """Observations the SFS copy of a rule reports wrongly, re-checked with SUNAT's production rule.
+
+    3249 (Credito without cuotas): the SFS factura stylesheet counts ``cac:PaymentTerms`` *inside*
+    the PaymentTerms being checked (always 0), so it flags every Credito; SUNAT's production rule
+    (``datapower/ValidaExprRegFactura-2.0.1.xsl``) counts ``$root/cac:PaymentTerms`` with
+    ``PaymentMeansID`` starting with ``Cuota``. We apply the production rule.
+    """
+    if message.code != "3249":
+        return False
+    root = _parse(xml)
+    cuotas = [
+        t
+        for t in root.findall(f"{{{_CAC}}}PaymentTerms")
+        if (t.findtext(f"{{{_CBC}}}ID") or "") == "FormaPago"
+        and (t.findtext(f"{{{_CBC}}}PaymentMeansID") or "").startswith("Cuota")
+    ]
+    return bool(cuotas)
 
 
 def _messages(executable) -> list[str]:

@@ -1,0 +1,330 @@
+"""The scenario matrix: snapshots of every kind of document a bodega issues (issue 3 acceptance).
+
+Amounts come from ``sales.money`` (a test-only import: the ``sunat`` app itself never imports
+``sales``), the way checkout builds them. ``SCENARIOS`` maps a name to a zero-argument factory so
+each test gets a fresh snapshot; ``scenario(name)`` builds one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+from sales.money import document_totals, line_amounts
+from sunat.snapshot import (
+    Customer,
+    DocumentSnapshot,
+    Installment,
+    Line,
+    PaymentTerms,
+    Reference,
+    SummaryLine,
+    SummarySnapshot,
+    Supplier,
+    Totals,
+    VoidedLine,
+    VoidedSnapshot,
+)
+
+D = Decimal
+ZERO = D("0.00")
+ICBPER_RATE = D("0.50")
+
+SUPPLIER = Supplier(
+    ruc="20000000001",
+    legal_name="BODEGAS DEMO S.A.C.",
+    trade_name="BODEGA DEMO",
+    address="AV. LOS ÁLAMOS 123, URB. SANTA ROSA",
+    ubigeo="150101",
+    department="LIMA",
+    province="LIMA",
+    district="LIMA",
+    establishment_code="0001",
+)
+ANONYMOUS = Customer(doc_type="0", doc_number="-", name="CLIENTES VARIOS")
+DNI_CUSTOMER = Customer(doc_type="1", doc_number="45678912", name="MARÍA PÉREZ ÑAHUI")
+RUC_CUSTOMER = Customer(
+    doc_type="6", doc_number="20100066603", name="DISTRIBUIDORA EL SOL S.A.C.", address="JR. HUALLAGA 456, LIMA"
+)
+
+
+def issued_at() -> datetime:
+    """Today, 18:30 in Lima (SUNAT's rules reject dates too far from the sending date)."""
+    today_lima = (datetime.now(UTC) - timedelta(hours=5)).date()
+    return datetime(today_lima.year, today_lima.month, today_lima.day, 23, 30, tzinfo=UTC)
+
+
+# (description, sku, unit, price incl. IGV, quantity, affectation, bag?)
+ARROZ = ("ARROZ COSTEÑO 750G", "P001", "NIU", D("4.20"), D("2"), "10", False)
+GASEOSA = ("GASEOSA INCA KOLA 500ML", "P002", "NIU", D("2.50"), D("3"), "10", False)
+LIBRO = ("LIBRO ESCOLAR", "P003", "NIU", D("25.00"), D("1"), "20", False)
+PAPA = ("PAPA AMARILLA (KG)", "P004", "KGM", D("3.59"), D("1.235"), "30", False)
+QUESO = ("QUESO FRESCO (KG)", "P005", "KGM", D("18.90"), D("0.457"), "10", False)
+BOLSA = ("BOLSA PLÁSTICA", "P006", "NIU", D("0.10"), D("2"), "10", True)
+HUEVOS = ("HUEVOS (KG)", "P007", "KGM", D("7.80"), D("2.150"), "30", False)
+
+
+def paid_line(number: int, spec) -> tuple[Line, str, object]:
+    description, sku, unit, price, quantity, affectation, bag = spec
+    amounts = line_amounts(
+        price=price, quantity=quantity, affectation=affectation, icbper_rate=ICBPER_RATE if bag else ZERO
+    )
+    line = Line(
+        number=number,
+        code=sku,
+        description=description,
+        unit_code=unit,
+        quantity=quantity,
+        unit_price=price,
+        unit_value=amounts.unit_value,
+        line_value=amounts.base,
+        affectation=affectation,
+        igv=amounts.igv,
+        icbper=amounts.icbper,
+        icbper_unit=ICBPER_RATE if bag else ZERO,
+    )
+    return line, affectation, amounts
+
+
+def free_line(number: int, *, description: str, value_with_igv: Decimal, quantity: Decimal, affectation: str) -> Line:
+    """A free item (catalog 07: 11–16 gravado, 21 exonerado, 31–37 inafecto) at its referential value."""
+    taxed = affectation.startswith("1")
+    amounts = line_amounts(price=value_with_igv, quantity=quantity, affectation="10" if taxed else "30")
+    return Line(
+        number=number,
+        code=f"G{number:03d}",
+        description=description,
+        unit_code="NIU",
+        quantity=quantity,
+        unit_price=amounts.unit_value,  # referential unit value, PriceTypeCode 02
+        unit_value=ZERO,
+        line_value=amounts.base,
+        affectation=affectation,
+        igv=amounts.igv if taxed else ZERO,
+    )
+
+
+def make_document(
+    *,
+    document_type: str,
+    series: str,
+    number: int,
+    specs=(),
+    free=(),
+    customer: Customer = ANONYMOUS,
+    payment_terms: PaymentTerms | None = None,
+    reference: Reference | None = None,
+) -> DocumentSnapshot:
+    lines: list[Line] = []
+    paid: list[tuple[str, object]] = []
+    for spec in specs:
+        line, affectation, amounts = paid_line(len(lines) + 1, spec)
+        lines.append(line)
+        paid.append((affectation, amounts))
+    for kwargs in free:
+        lines.append(free_line(len(lines) + 1, **kwargs))
+    totals = document_totals(paid)
+    free_lines = [line for line in lines if line.is_free]
+    snapshot_totals = Totals(
+        gravadas=totals.gravadas,
+        exoneradas=totals.exoneradas,
+        inafectas=totals.inafectas,
+        igv=totals.igv,
+        icbper=totals.icbper,
+        total=totals.total,
+        gratuitas=sum((line.line_value for line in free_lines), ZERO),
+        igv_gratuitas=sum((line.igv for line in free_lines), ZERO),
+    )
+    if document_type == "01" and payment_terms is None:
+        payment_terms = PaymentTerms(method="Contado")
+    return DocumentSnapshot(
+        document_type=document_type,
+        series=series,
+        number=number,
+        issued_at=issued_at(),
+        supplier=SUPPLIER,
+        customer=customer,
+        lines=tuple(lines),
+        totals=snapshot_totals,
+        payment_terms=payment_terms,
+        reference=reference,
+    )
+
+
+def spec(description: str, price: str, quantity: str = "1", affectation: str = "10", unit: str = "NIU", bag=False):
+    return (description, f"S{abs(hash(description)) % 10_000:04d}", unit, D(price), D(quantity), affectation, bag)
+
+
+FREE_GRAVADO = dict(description="GALLETA DE REGALO", value_with_igv=D("1.18"), quantity=D("2"), affectation="11")
+FREE_EXONERADO = dict(description="FOLLETO DE REGALO", value_with_igv=D("3.00"), quantity=D("1"), affectation="21")
+FREE_INAFECTO = dict(description="PLÁTANO DE MUESTRA", value_with_igv=D("0.50"), quantity=D("4"), affectation="31")
+
+
+def _boleta(number: int, specs, **kwargs) -> DocumentSnapshot:
+    return make_document(document_type="03", series="B001", number=number, specs=specs, **kwargs)
+
+
+def _factura(number: int, specs, **kwargs) -> DocumentSnapshot:
+    return make_document(
+        document_type="01", series="F001", number=number, specs=specs, customer=RUC_CUSTOMER, **kwargs
+    )
+
+
+def boleta_700_anonymous() -> DocumentSnapshot:
+    # 280 × 2.50 = 700.00 exactly: the largest total without the buyer's document.
+    return _boleta(9, [spec("CERVEZA PILSEN 630ML CAJA", "2.50", "280")])
+
+
+def boleta_700_01_dni() -> DocumentSnapshot:
+    # S/ 700.01: one céntimo over the limit, so the buyer's DNI is required (2396 / RC 2514).
+    return _boleta(10, [spec("CERVEZA PILSEN 630ML CAJA", "2.50", "280"), spec("CARAMELO", "0.01", "1", "30")], customer=DNI_CUSTOMER)
+
+
+def factura_credito() -> DocumentSnapshot:
+    base = _factura(12, [ARROZ, GASEOSA, QUESO])
+    total = base.totals.total
+    half_a = D("10.00")
+    installments = (
+        Installment(amount=half_a, due_date=date.today() + timedelta(days=15)),
+        Installment(amount=total - half_a, due_date=date.today() + timedelta(days=45)),
+    )
+    return _factura(12, [ARROZ, GASEOSA, QUESO], payment_terms=PaymentTerms(method="Credito", amount=total, installments=installments))
+
+
+def boleta_999_lines() -> DocumentSnapshot:
+    specs = [spec(f"PRODUCTO {i:03d}", f"{1 + (i % 37) * D('0.35'):.2f}", str(1 + i % 3), ("10", "20", "30")[i % 3]) for i in range(999)]
+    return _boleta(15, specs)
+
+
+def credit_note_factura() -> DocumentSnapshot:
+    return make_document(
+        document_type="07",
+        series="FC01",
+        number=1,
+        specs=[GASEOSA],
+        customer=RUC_CUSTOMER,
+        reference=Reference(document_type="01", number="F001-11", reason_code="07", description="DEVOLUCIÓN DE GASEOSAS"),
+    )
+
+
+def credit_note_boleta() -> DocumentSnapshot:
+    return make_document(
+        document_type="07",
+        series="BC01",
+        number=1,
+        specs=[ARROZ, LIBRO, PAPA],
+        customer=DNI_CUSTOMER,
+        reference=Reference(document_type="03", number="B001-8", reason_code="06", description="DEVOLUCIÓN TOTAL"),
+    )
+
+
+def debit_note_factura() -> DocumentSnapshot:
+    return make_document(
+        document_type="08",
+        series="FD01",
+        number=1,
+        specs=[spec("AJUSTE DE PRECIO ARROZ", "1.18", "5")],
+        customer=RUC_CUSTOMER,
+        reference=Reference(document_type="01", number="F001-11", reason_code="02", description="AUMENTO EN EL VALOR"),
+    )
+
+
+def debit_note_boleta() -> DocumentSnapshot:
+    return make_document(
+        document_type="08",
+        series="BD01",
+        number=1,
+        specs=[spec("PENALIDAD", "10.00", "1", "30")],
+        customer=DNI_CUSTOMER,
+        reference=Reference(document_type="03", number="B001-8", reason_code="03", description="PENALIDADES"),
+    )
+
+
+def _summary_line(snapshot: DocumentSnapshot, condition: str) -> SummaryLine:
+    t = snapshot.totals
+    customer = snapshot.customer
+    anonymous = customer.doc_number in ("", "-")
+    reference = snapshot.reference
+    return SummaryLine(
+        document_type=snapshot.document_type,
+        number=snapshot.full_number,
+        condition=condition,
+        total=t.total,
+        gravadas=t.gravadas,
+        exoneradas=t.exoneradas,
+        inafectas=t.inafectas,
+        gratuitas=t.gratuitas,
+        igv=t.igv,
+        icbper=t.icbper,
+        customer_doc_type="" if anonymous else customer.doc_type,
+        customer_doc_number="" if anonymous else customer.doc_number,
+        reference_type=reference.document_type if reference else "",
+        reference_number=reference.number if reference else "",
+    )
+
+
+def summary_rc(condition_lines=None) -> SummarySnapshot:
+    day = issued_at().astimezone(UTC).date()
+    if condition_lines is None:
+        condition_lines = [
+            (_boleta(1, [ARROZ, GASEOSA]), "1"),
+            (_boleta(2, [LIBRO, PAPA, BOLSA]), "1"),
+            (boleta_700_01_dni(), "1"),
+            (_boleta(3, [QUESO, HUEVOS]), "2"),
+            (_boleta(4, [ARROZ]), "3"),
+            (credit_note_boleta(), "1"),
+            (debit_note_boleta(), "1"),
+        ]
+    return SummarySnapshot(
+        supplier=SUPPLIER,
+        reference_date=day,
+        issue_date=day,
+        sequence=1,
+        lines=tuple(_summary_line(s, c) for s, c in condition_lines),
+    )
+
+
+def voided_ra() -> VoidedSnapshot:
+    day = issued_at().astimezone(UTC).date()
+    return VoidedSnapshot(
+        supplier=SUPPLIER,
+        reference_date=day,
+        issue_date=day,
+        sequence=1,
+        lines=(
+            VoidedLine(document_type="01", series="F001", number=11, reason="ERROR EN EL RUC DEL CLIENTE"),
+            VoidedLine(document_type="07", series="FC01", number=1, reason="NOTA EMITIDA POR ERROR"),
+        ),
+    )
+
+
+SCENARIOS: dict[str, Callable[[], object]] = {
+    "boleta-gravado": lambda: _boleta(1, [ARROZ, GASEOSA]),
+    "boleta-exonerado": lambda: _boleta(2, [LIBRO]),
+    "boleta-inafecto": lambda: _boleta(3, [HUEVOS]),
+    "boleta-gratuito": lambda: _boleta(4, [ARROZ], free=[FREE_GRAVADO, FREE_EXONERADO, FREE_INAFECTO]),
+    "boleta-solo-gratuito": lambda: _boleta(5, [], free=[FREE_GRAVADO]),
+    "boleta-icbper": lambda: _boleta(6, [BOLSA, GASEOSA]),
+    "boleta-pesado-kgm": lambda: _boleta(7, [PAPA, QUESO]),
+    "boleta-mixta": lambda: _boleta(8, [ARROZ, LIBRO, PAPA, QUESO, BOLSA, HUEVOS, GASEOSA]),
+    "boleta-700-anonima": boleta_700_anonymous,
+    "boleta-700.01-dni": boleta_700_01_dni,
+    "factura-contado": lambda: _factura(11, [ARROZ, LIBRO, PAPA, BOLSA]),
+    "factura-credito-2-cuotas": factura_credito,
+    "factura-gratuito-icbper": lambda: _factura(13, [GASEOSA, BOLSA], free=[FREE_GRAVADO]),
+    "boleta-0.01": lambda: _boleta(14, [spec("CARAMELO", "0.01", "1", "30")]),
+    "factura-monto-grande": lambda: _factura(16, [spec("MERCADERÍA AL POR MAYOR", "9999.99", "1000")]),
+    "boleta-999-lineas": boleta_999_lines,
+    "nc-factura": credit_note_factura,
+    "nc-boleta": credit_note_boleta,
+    "nd-factura": debit_note_factura,
+    "nd-boleta": debit_note_boleta,
+    "rc-condiciones-1-2-3": summary_rc,
+    "rc-anulacion": lambda: summary_rc([(_boleta(20, [ARROZ]), "3")]),
+    "ra-facturas": voided_ra,
+}
+
+
+def scenario(name: str):
+    return SCENARIOS[name]()
