@@ -137,7 +137,9 @@ SUNAT_ENDPOINT = env("SUNAT_ENDPOINT", default="")
 SUNAT_CONSULT_ENDPOINT = env("SUNAT_CONSULT_ENDPOINT", default="")
 SUNAT_POLL_INTERVAL = env.float("SUNAT_POLL_INTERVAL", default=10.0)
 SUNAT_MAX_CONCURRENT_JOBS = env.int("SUNAT_MAX_CONCURRENT_JOBS", default=3)
-SUNAT_RETRY_DELAYS = [int(x) for x in env.list("SUNAT_RETRY_DELAYS", default=["60", "300", "900", "3600"])]
+SUNAT_RETRY_DELAYS = [float(x) for x in env.list("SUNAT_RETRY_DELAYS", default=["60", "300", "900", "3600"])]
 SUNAT_LEASE_SECONDS = env.int("SUNAT_LEASE_SECONDS", default=120)
+# Finished (done) jobs older than this are purged by the worker in batches; documents keep XML/CDR.
+SUNAT_JOB_RETENTION_DAYS = env.float("SUNAT_JOB_RETENTION_DAYS", default=30)
 _default_schema_dir = BASE_DIR.parent / "shared" / "sunat"
 SUNAT_SCHEMA_DIR = env("SUNAT_SCHEMA_DIR", default=str(_default_schema_dir) if _default_schema_dir.exists() else "")
