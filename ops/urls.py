@@ -1,3 +1,8 @@
 from django.urls import path
 
-urlpatterns: list = []
+from ops import views
+
+urlpatterns = [
+    path("health", views.health_view, name="health"),
+    path("metrics", views.metrics_view, name="metrics"),
+]

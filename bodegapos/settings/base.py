@@ -43,6 +43,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # request id + user/store in every log line, no-store for HTML and /api/, 503 on pool timeout
+    "ops.middleware.RequestContextMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -141,5 +143,20 @@ SUNAT_RETRY_DELAYS = [float(x) for x in env.list("SUNAT_RETRY_DELAYS", default=[
 SUNAT_LEASE_SECONDS = env.int("SUNAT_LEASE_SECONDS", default=120)
 # Finished (done) jobs older than this are purged by the worker in batches; documents keep XML/CDR.
 SUNAT_JOB_RETENTION_DAYS = env.float("SUNAT_JOB_RETENTION_DAYS", default=30)
+# SOAP client: connect timeout (request surely not sent) vs read timeout (SUNAT may have it).
+SUNAT_CONNECT_TIMEOUT = env.float("SUNAT_CONNECT_TIMEOUT", default=5.0)
+SUNAT_READ_TIMEOUT = env.float("SUNAT_READ_TIMEOUT", default=30.0)
+# RC/RA: seconds between getStatus polls of a ticket that answered 98 (in process).
+SUNAT_TICKET_POLL_SECONDS = env.float("SUNAT_TICKET_POLL_SECONDS", default=5.0)
 _default_schema_dir = BASE_DIR.parent / "shared" / "sunat"
 SUNAT_SCHEMA_DIR = env("SUNAT_SCHEMA_DIR", default=str(_default_schema_dir) if _default_schema_dir.exists() else "")
+
+# Operations (ops app) -------------------------------------------------------------------
+# Hashed static files are immutable: whitenoise sends max-age=10y + immutable for them; the
+# rest of /static/ (unhashed names) gets WHITENOISE_MAX_AGE.
+WHITENOISE_MAX_AGE = env.int("WHITENOISE_MAX_AGE", default=3600)
+# structlog through stdlib logging, built from LOG_FORMAT/LOG_LEVEL when Django sets up logging
+# (so dev/test/prod overrides of those two apply); LOGGING entries are merged on top.
+LOGGING_CONFIG = "ops.logging.configure_logging"
+LOGGING: dict = {"version": 1}
+# end ops

@@ -1,0 +1,221 @@
+"""Prometheus metrics.
+
+Design (documented in docs/runbook.md): web counters and histograms live in each process's
+registry; when ``PROMETHEUS_MULTIPROC_DIR`` is set (gunicorn with several workers, see
+gunicorn.conf.py) prometheus-client's multiprocess mode aggregates them across workers. Everything
+that describes shared state — SUNAT jobs by status, oldest pending age, documents by status and
+SUNAT return code, worker heartbeats — is computed from the database at scrape time by
+:class:`DatabaseCollector`, so it is right no matter which process answers the scrape and no
+matter which process (web or worker) changed the data.
+
+Helpers other apps call:
+
+* ``sunat_send_observed(outcome, code)`` — the worker counts each SUNAT answer.
+* ``process_memory_observed(component=...)`` — each web and worker process sets its RSS gauge.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+from prometheus_client.core import GaugeMetricFamily
+
+MULTIPROC = bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
+
+_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+REQUEST_LATENCY = Histogram(
+    "bodegapos_http_request_duration_seconds",
+    "Latency of HTTP requests by route (checkout has its own route label).",
+    ["method", "route"],
+    buckets=_BUCKETS,
+)
+CHECKOUT_LATENCY = Histogram(
+    "bodegapos_checkout_duration_seconds",
+    "Latency of POST /api/v1/checkout.",
+    ["status"],
+    buckets=_BUCKETS,
+)
+REQUESTS = Counter("bodegapos_http_requests", "HTTP responses by route and status class.", ["route", "status"])
+ERRORS = Counter("bodegapos_http_errors", "HTTP 5xx responses by route.", ["route"])
+POOL_EXHAUSTED = Counter(
+    "bodegapos_db_pool_exhausted", "Requests answered 503 because no pooled connection came in time."
+)
+POOL_SIZE = Gauge(
+    "bodegapos_db_pool_connections",
+    "Connections held by this process's pool.",
+    multiprocess_mode="livesum",
+)
+POOL_IN_USE = Gauge(
+    "bodegapos_db_pool_in_use", "Pooled connections lent out right now.", multiprocess_mode="livesum"
+)
+POOL_WAITING = Gauge(
+    "bodegapos_db_pool_waiting", "Requests waiting for a pooled connection.", multiprocess_mode="livesum"
+)
+SUNAT_SENDS = Counter(
+    "bodegapos_sunat_sends", "SUNAT answers seen by this process, by outcome and return code.", ["outcome", "code"]
+)
+PROCESS_RSS = Gauge(
+    "bodegapos_process_resident_memory_bytes",
+    "Resident memory of each web and worker process.",
+    ["component", "pid"],
+    multiprocess_mode="liveall",
+)
+
+CHECKOUT_PATH = "/api/v1/checkout"
+_last_pool_sample = 0.0
+
+
+def route_label(request: Any) -> str:
+    """A low-cardinality route: the URL pattern's route (``pos/receipts/<int:pk>/``), never
+    the raw path."""
+    if request.path == CHECKOUT_PATH:
+        return "checkout"
+    match = getattr(request, "resolver_match", None)
+    if match is not None and match.route:
+        return match.route
+    if request.path.startswith("/static/"):
+        return "static"
+    return "unmatched"
+
+
+def request_observed(*, method: str, route: str, status: int, seconds: float) -> None:
+    REQUEST_LATENCY.labels(method=method, route=route).observe(seconds)
+    REQUESTS.labels(route=route, status=f"{status // 100}xx").inc()
+    if status >= 500:
+        ERRORS.labels(route=route).inc()
+    if route == "checkout":
+        CHECKOUT_LATENCY.labels(status=str(status)).observe(seconds)
+    pool_observed()
+
+
+def pool_observed(*, force: bool = False) -> dict[str, int]:
+    """Sample the default alias's pool (at most once a second unless ``force``)."""
+    global _last_pool_sample
+    now = time.monotonic()
+    if not force and now - _last_pool_sample < 1.0:
+        return {}
+    _last_pool_sample = now
+    stats = pool_stats()
+    if stats:
+        POOL_SIZE.set(stats.get("pool_size", 0))
+        POOL_IN_USE.set(max(0, stats.get("pool_size", 0) - stats.get("pool_available", 0)))
+        POOL_WAITING.set(stats.get("requests_waiting", 0))
+    return stats
+
+
+def pool_stats() -> dict[str, int]:
+    """``connection.pool.get_stats()`` of the default alias, or ``{}`` before the pool opens."""
+    from django.db import connection
+
+    pool = getattr(connection, "_connection_pools", {}).get(connection.alias)
+    if pool is None:
+        return {}
+    try:
+        return dict(pool.get_stats())
+    except Exception:  # noqa: BLE001
+        return {}
+
+
+def sunat_send_observed(outcome: str, code: str | None = None) -> None:
+    """Count one SUNAT answer: ``outcome`` e.g. accepted/observed/rejected/error/timeout."""
+    SUNAT_SENDS.labels(outcome=outcome or "unknown", code=(code or "-")[:10]).inc()
+
+
+def process_memory_observed(*, component: str) -> int:
+    """Set this process's RSS gauge (``component`` is ``web`` or ``worker``); return bytes."""
+    import psutil
+
+    rss = psutil.Process().memory_info().rss
+    PROCESS_RSS.labels(component=component, pid=str(os.getpid())).set(rss)
+    return rss
+
+
+class DatabaseCollector:
+    """Gauges computed from the database at scrape time (shared state, any process)."""
+
+    def collect(self):  # noqa: ANN201
+        from ops.selectors import metrics_snapshot
+
+        try:
+            snap = metrics_snapshot()
+        except Exception:  # noqa: BLE001 - a scrape must still answer with process metrics
+            up = GaugeMetricFamily("bodegapos_database_up", "1 when the scrape could read the database.")
+            up.add_metric([], 0)
+            yield up
+            return
+        up = GaugeMetricFamily("bodegapos_database_up", "1 when the scrape could read the database.")
+        up.add_metric([], 1)
+        yield up
+        jobs = GaugeMetricFamily("bodegapos_sunat_jobs", "SUNAT jobs by status.", labels=["status"])
+        for status, count in snap["jobs_by_status"].items():
+            jobs.add_metric([status], count)
+        yield jobs
+        oldest = GaugeMetricFamily(
+            "bodegapos_sunat_oldest_pending_seconds", "Age of the oldest due pending SUNAT job (0 when none)."
+        )
+        oldest.add_metric([], snap["oldest_pending_seconds"])
+        yield oldest
+        docs = GaugeMetricFamily(
+            "bodegapos_sunat_documents",
+            "SUNAT documents by status and SUNAT return code (sends by outcome, from the database).",
+            labels=["status", "code"],
+        )
+        for (status, code), count in snap["documents_by_status_code"].items():
+            docs.add_metric([status, code or "-"], count)
+        yield docs
+        beats = GaugeMetricFamily(
+            "bodegapos_worker_heartbeat_age_seconds", "Seconds since each SUNAT worker's last heartbeat.",
+            labels=["worker"],
+        )
+        for name, age in snap["worker_heartbeats"].items():
+            beats.add_metric([name], age)
+        yield beats
+        live = GaugeMetricFamily("bodegapos_workers_live", "Workers with a heartbeat in the last 2 minutes.")
+        live.add_metric([], sum(1 for age in snap["worker_heartbeats"].values() if age < 120))
+        yield live
+        if snap["worker_rss"]:
+            rss = GaugeMetricFamily(
+                "bodegapos_worker_resident_memory_bytes", "RSS the worker reported with its heartbeat.",
+                labels=["worker"],
+            )
+            for name, value in snap["worker_rss"].items():
+                rss.add_metric([name], value)
+            yield rss
+        conns = GaugeMetricFamily("bodegapos_db_connections", "Server connections (pg_stat_activity).")
+        conns.add_metric([], snap["db_connections"])
+        yield conns
+        limit = GaugeMetricFamily("bodegapos_db_max_connections", "PostgreSQL max_connections.")
+        limit.add_metric([], snap["db_max_connections"])
+        yield limit
+
+
+def metrics_payload() -> tuple[bytes, str]:
+    """Render every metric for one scrape."""
+    process_memory_observed(component="web")
+    pool_observed(force=True)
+    registry = CollectorRegistry()
+    if MULTIPROC:
+        from prometheus_client import multiprocess
+
+        multiprocess.MultiProcessCollector(registry)
+    else:
+        from prometheus_client import REGISTRY
+
+        registry = REGISTRY
+        if not getattr(REGISTRY, "_bodegapos_db", False):
+            REGISTRY.register(DatabaseCollector())
+            REGISTRY._bodegapos_db = True  # type: ignore[attr-defined]
+        return generate_latest(registry), CONTENT_TYPE_LATEST
+    registry.register(DatabaseCollector())
+    return generate_latest(registry), CONTENT_TYPE_LATEST

@@ -1,0 +1,187 @@
+"""Rate limits shared by every process: Redis when ``CACHE_URL`` points at Redis, otherwise a
+PostgreSQL counter (one ``INSERT … ON CONFLICT DO UPDATE … RETURNING`` per hit: atomic, and safe
+behind PgBouncer in transaction mode).
+
+Windows are fixed (``10/5m`` = at most 10 hits per key in each 5-minute window). Keys are
+hashed, so usernames and IPs never land in the table or in Redis in clear.
+
+* ``ratelimit_hit(*, scope, key, rate) -> RateLimitResult`` — count one hit.
+* ``ratelimited_response(result, request)`` — the 429 (JSON, Spanish, ``Retry-After``).
+* ``checkout_ratelimited`` — decorator for ``POST /api/v1/checkout``, keyed per register.
+* ``RateLimitedLoginView`` — Django's ``LoginView`` limited per IP and per username.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.contrib.auth import views as auth_views
+from django.db import connection
+from django.http import HttpRequest, HttpResponse, JsonResponse
+
+import structlog
+
+log = structlog.get_logger("ops.ratelimit")
+
+_RATE_RE = re.compile(r"^\s*(\d+)\s*/\s*(\d*)\s*([smhd])\s*$")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+MESSAGE = "Demasiadas solicitudes. Intenta de nuevo en {seconds} segundos."
+
+
+class RateError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class RateLimitResult:
+    allowed: bool
+    hits: int
+    limit: int
+    retry_after: int  # seconds until the window ends
+
+
+def parse_rate(rate: str) -> tuple[int, int]:
+    """``"10/5m"`` → ``(10, 300)``; ``"600/m"`` → ``(600, 60)``."""
+    match = _RATE_RE.match(rate or "")
+    if not match:
+        raise RateError(f"Límite inválido {rate!r}: use N/periodo, p. ej. 10/5m o 600/m")
+    count, multiplier, unit = match.groups()
+    seconds = int(multiplier or 1) * _UNIT_SECONDS[unit]
+    if int(count) <= 0 or seconds <= 0:
+        raise RateError(f"Límite inválido {rate!r}")
+    return int(count), seconds
+
+
+def _hashed(scope: str, key: str) -> str:
+    return hashlib.sha256(f"{scope}\x00{key}".encode()).hexdigest()[:40]
+
+
+def _uses_redis() -> bool:
+    backend = settings.CACHES.get("default", {}).get("BACKEND", "")
+    return "redis" in backend.lower()
+
+
+def _hit_redis(hashed: str, limit: int, period: int) -> RateLimitResult:
+    from django.core.cache import cache
+
+    now = time.time()
+    window = int(now // period) * period
+    cache_key = f"rl:{hashed}:{window}"
+    cache.add(cache_key, 0, timeout=period + 5)
+    try:
+        hits = cache.incr(cache_key)
+    except ValueError:  # expired between add and incr
+        cache.add(cache_key, 1, timeout=period + 5)
+        hits = 1
+    retry = max(1, int(window + period - now))
+    return RateLimitResult(hits <= limit, hits, limit, retry)
+
+
+def _hit_postgres(hashed: str, limit: int, period: int) -> RateLimitResult:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            WITH t AS (SELECT extract(epoch FROM now()) AS e)
+            INSERT INTO ops_ratelimit (key, window_start, window_seconds, hits)
+            SELECT %s, (floor(t.e / %s) * %s)::bigint, %s, 1 FROM t
+            ON CONFLICT (key, window_start) DO UPDATE SET hits = ops_ratelimit.hits + 1
+            RETURNING hits, ceil(window_start + window_seconds - (SELECT e FROM t))::int
+            """,
+            [hashed, period, period, period],
+        )
+        hits, retry = cursor.fetchone()
+    return RateLimitResult(hits <= limit, hits, limit, max(1, int(retry)))
+
+
+def ratelimit_hit(*, scope: str, key: str, rate: str) -> RateLimitResult:
+    """Count one hit of ``key`` in ``scope`` against ``rate`` and say whether it is allowed.
+
+    The hit is counted even when refused. Runs in autocommit (its own statement); calling it
+    inside a caller's transaction works too but then holds the row lock until that commits.
+    """
+    limit, period = parse_rate(rate)
+    hashed = _hashed(scope, key)
+    result = _hit_redis(hashed, limit, period) if _uses_redis() else _hit_postgres(hashed, limit, period)
+    if not result.allowed:
+        log.warning("rate_limited", scope=scope, hits=result.hits, limit=limit)
+    return result
+
+
+def ratelimit_prune(*, older_than_seconds: int = 86400) -> int:
+    """Delete finished windows (PostgreSQL backend). Returns rows removed."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "DELETE FROM ops_ratelimit WHERE window_start + window_seconds < extract(epoch FROM now()) - %s",
+            [older_than_seconds],
+        )
+        return cursor.rowcount
+
+
+def ratelimited_response(result: RateLimitResult, request: HttpRequest | None = None) -> HttpResponse:
+    response = JsonResponse(
+        {"detail": MESSAGE.format(seconds=result.retry_after), "retry_after": result.retry_after}, status=429
+    )
+    response["Retry-After"] = str(result.retry_after)
+    return response
+
+
+def client_ip(request: HttpRequest) -> str:
+    """``REMOTE_ADDR``; behind a proxy gunicorn's ``forwarded_allow_ips`` makes it the client's."""
+    return request.META.get("REMOTE_ADDR", "") or "-"
+
+
+def _checkout_key(request: HttpRequest) -> str:
+    """The register the checkout sells from: the body's ``register`` or the cashier's only one,
+    resolved within the cashier's stores (so codes of two stores never share a counter)."""
+    code = None
+    try:
+        body = json.loads(request.body or b"{}")
+        if isinstance(body, dict) and isinstance(body.get("register"), str):
+            code = body["register"][:40]
+    except (ValueError, UnicodeDecodeError):
+        code = None
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated:
+        from stores.selectors import NotFound, register_access
+
+        try:
+            return f"register:{register_access(user=user, code=code).pk}"
+        except NotFound:
+            return f"user:{user.pk}:{code or '-'}"
+    return f"ip:{client_ip(request)}"
+
+
+def checkout_ratelimited(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Limit a checkout view to ``RATELIMIT_CHECKOUT`` per register (429 past it)."""
+
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:  # noqa: ANN002, ANN003
+        if request.method == "POST":
+            result = ratelimit_hit(scope="checkout", key=_checkout_key(request), rate=settings.RATELIMIT_CHECKOUT)
+            if not result.allowed:
+                return ratelimited_response(result, request)
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+class RateLimitedLoginView(auth_views.LoginView):
+    """Django's login view; each POST counts against ``RATELIMIT_LOGIN`` per IP and per
+    username. Past either limit it answers 429 without checking the password."""
+
+    def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:  # noqa: ANN002, ANN003
+        rate = settings.RATELIMIT_LOGIN
+        username = (request.POST.get("username") or "").strip().lower()[:150]
+        by_ip = ratelimit_hit(scope="login-ip", key=client_ip(request), rate=rate)
+        by_user = ratelimit_hit(scope="login-user", key=username, rate=rate) if username else by_ip
+        for result in (by_ip, by_user):
+            if not result.allowed:
+                return ratelimited_response(result, request)
+        return super().post(request, *args, **kwargs)

@@ -1,0 +1,143 @@
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from ops import health
+from sunat.models import JobStatus, SunatDocument, SunatJob
+
+
+def _document(company, *, number: int, document_type: str = "03", age: timedelta = timedelta(0), status="pending"):
+    return SunatDocument.objects.create(
+        company=company,
+        document_type=document_type,
+        series="B001" if document_type == "03" else "F001",
+        number=number,
+        issued_at=timezone.now() - age,
+        snapshot={},
+        status=status,
+    )
+
+
+def test_plain_health_touches_no_database(client):
+    # No django_db mark: any query here would raise "Database access not allowed".
+    response = client.get("/health")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+    assert "no-store" in response["Cache-Control"]
+    assert response["X-Request-ID"]
+
+
+@pytest.mark.django_db
+def test_deep_health_shape_and_no_worker_is_degraded(client, chain):
+    company = chain["company"]
+    company.certificate_expires_at = timezone.now() + timedelta(days=300)
+    company.save()
+    response = client.get("/health?deep=true")
+    body = response.json()
+    assert response.status_code == 200
+    assert set(body["checks"]) >= {"database", "migrations", "sunat_queue", "worker", "certificate"}
+    assert body["checks"]["database"]["status"] == "ok"
+    assert body["checks"]["database"]["latency_ms"] >= 0
+    assert body["checks"]["migrations"]["status"] == "ok"
+    assert body["checks"]["worker"]["status"] == "degraded"  # no heartbeat rows
+    assert body["status"] == "degraded"
+    assert "no-store" in response["Cache-Control"]
+    # No secrets: the certificate check reports RUC and dates only.
+    text = json.dumps(body)
+    assert "password" not in text and "sol_" not in text
+
+
+@pytest.mark.django_db
+def test_deep_health_sunat_backlog(client, chain):
+    company = chain["company"]
+    old = _document(company, number=1, age=timedelta(hours=30))
+    SunatJob.objects.create(company=company, document=old)
+    factura = _document(company, number=1, document_type="01", age=timedelta(days=2, hours=12))
+    SunatJob.objects.create(company=company, document=factura, status=JobStatus.DEAD)
+    company.sunat_paused_at = timezone.now()
+    company.save()
+    body = client.get("/health?deep=true").json()
+    queue = body["checks"]["sunat_queue"]
+    assert queue["status"] == "degraded"
+    assert queue["pending"] == 1
+    assert queue["dead"] == 1
+    assert queue["paused_companies"] == 1
+    assert queue["unsent_after_24h"] == 2
+    assert queue["facturas_near_limit"] == 1
+    assert queue["oldest_pending_seconds"] >= 0
+    assert body["status"] == "degraded"
+
+
+@pytest.mark.django_db
+def test_queue_over_threshold_degrades(client, chain, monkeypatch):
+    monkeypatch.setattr(health.selectors, "QUEUE_PENDING_ALERT", 2)
+    company = chain["company"]
+    for n in range(3):
+        SunatJob.objects.create(company=company, document=_document(company, number=n + 10))
+    queue = client.get("/health?deep=true").json()["checks"]["sunat_queue"]
+    assert queue["status"] == "degraded" and "más de 100 pendientes" in queue["reasons"]
+
+
+@pytest.mark.django_db
+def test_unapplied_migrations_are_down(client, monkeypatch):
+    monkeypatch.setattr(health, "_migrations_ok", False)
+
+    class Plan:
+        def __init__(self, connection):
+            class Loader:
+                class graph:
+                    @staticmethod
+                    def leaf_nodes():
+                        return []
+
+            self.loader = Loader()
+
+        def migration_plan(self, targets):
+            class M:
+                app_label, name = "sales", "0099_new"
+
+            return [(M(), False)]
+
+    monkeypatch.setattr("django.db.migrations.executor.MigrationExecutor", Plan)
+    response = client.get("/health?deep=true")
+    assert response.status_code == 503
+    assert response.json()["status"] == "down"
+    assert response.json()["checks"]["migrations"]["unapplied"] == 1
+
+
+@pytest.mark.django_db
+def test_database_failure_is_down(client, monkeypatch):
+    monkeypatch.setattr(health, "check_database", lambda: {"status": "down", "error": "OperationalError"})
+    response = client.get("/health?deep=true")
+    assert response.status_code == 503
+    assert response.json()["status"] == "down"
+
+
+@pytest.mark.django_db
+def test_live_worker_heartbeat_is_ok(monkeypatch):
+    monkeypatch.setattr(health.selectors, "worker_heartbeats", lambda: {"w1": {"age_seconds": 3, "rss_bytes": 1}})
+    assert health.check_worker()["status"] == "ok"
+    monkeypatch.setattr(health.selectors, "worker_heartbeats", lambda: {"w1": {"age_seconds": 3600, "rss_bytes": 1}})
+    assert health.check_worker()["status"] == "degraded"
+
+
+@pytest.mark.django_db
+def test_certificate_close_to_expiry_degrades(chain):
+    company = chain["company"]
+    company.certificate_expires_at = timezone.now() + timedelta(days=10)
+    company.save()
+    result = health.check_certificate()
+    assert result["status"] == "degraded"
+    assert 9 <= result["min_days_left"] <= 10
+
+
+@pytest.mark.django_db
+def test_health_is_never_rate_limited(client, settings):
+    settings.RATELIMIT_CHECKOUT = "1/m"
+    settings.RATELIMIT_LOGIN = "1/m"
+    for _ in range(5):
+        assert client.get("/health?deep=true").status_code == 200

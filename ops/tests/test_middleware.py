@@ -1,0 +1,196 @@
+from __future__ import annotations
+
+import json
+import logging
+import threading
+
+import pytest
+import structlog
+from django.db import connections
+from django.http import HttpResponse, JsonResponse
+from django.urls import path
+
+from ops.logging import logging_config
+
+log = structlog.get_logger("ops.tests.view")
+
+
+def logging_view(request):
+    log.info("inside_view")
+    return HttpResponse("<p>hola</p>", content_type="text/html")
+
+
+def api_view(request):
+    return JsonResponse({"ok": True})
+
+
+def cached_view(request):
+    response = HttpResponse("x", content_type="text/html")
+    response["Cache-Control"] = "public, max-age=60"
+    return response
+
+
+def pool_view(request):
+    with connections["pooltest"].cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return JsonResponse({"ok": True})
+
+
+urlpatterns = [
+    path("t/log", logging_view),
+    path("api/v1/t", api_view),
+    path("t/cached", cached_view),
+    path("api/v1/pool", pool_view),
+    path("t/pool", pool_view),
+]
+
+
+@pytest.fixture
+def json_logs():
+    """Capture rendered JSON lines of the real logging pipeline."""
+    import io
+    import logging.config
+
+    stream = io.StringIO()
+    config = logging_config(log_format="json", level="INFO")
+    config["handlers"]["stdout"]["stream"] = stream
+    logging.config.dictConfig(config)
+    yield lambda: [json.loads(line) for line in stream.getvalue().splitlines() if line.strip()]
+    from django.conf import settings
+
+    from ops.logging import configure_logging
+
+    configure_logging(settings.LOGGING)
+
+
+@pytest.mark.urls(__name__)
+def test_request_id_is_honoured_and_returned(client):
+    response = client.get("/api/v1/t", headers={"X-Request-ID": "edge-abc-1"})
+    assert response["X-Request-ID"] == "edge-abc-1"
+
+
+@pytest.mark.urls(__name__)
+def test_unsafe_request_id_is_replaced(client):
+    response = client.get("/api/v1/t", headers={"X-Request-ID": "bad id\nwith newline"})
+    assert response["X-Request-ID"] != "bad id\nwith newline"
+    assert len(response["X-Request-ID"]) == 32
+    other = client.get("/api/v1/t")
+    assert other["X-Request-ID"] != response["X-Request-ID"]
+
+
+@pytest.mark.urls(__name__)
+def test_no_store_on_html_and_api_but_not_overridden(client):
+    for url in ("/t/log", "/api/v1/t"):
+        response = client.get(url)
+        assert "no-store" in response["Cache-Control"], url
+    assert client.get("/t/cached")["Cache-Control"] == "public, max-age=60"
+
+
+@pytest.mark.urls(__name__)
+@pytest.mark.django_db
+def test_every_log_line_carries_request_id_user_and_store(client, chain, json_logs):
+    client.force_login(chain["users"][0])
+    client.get("/t/log", headers={"X-Request-ID": "req-42"})
+    lines = [line for line in json_logs() if line.get("request_id") == "req-42"]
+    events = {line["event"] for line in lines}
+    assert {"inside_view", "request_finished"} <= events
+    for line in lines:
+        assert line["user"] == "cajero1"
+        assert line["store"] == "0000"
+    finished = next(line for line in lines if line["event"] == "request_finished")
+    assert finished["status"] == 200 and finished["duration_ms"] >= 0
+    # Context does not leak into lines logged after the request.
+    structlog.get_logger("after").info("after_request")
+    after = [line for line in json_logs() if line["event"] == "after_request"]
+    assert after and "request_id" not in after[0]
+
+
+POOL_ALIAS = "pooltest"
+
+
+def _register_tiny_pool_alias() -> None:
+    """A second alias to the test database with a 2-connection pool and a 0.5 s pool_timeout.
+
+    Registered at import so pytest-django knows it when the test database is set up (it is a
+    mirror of ``default``: same server, same test database)."""
+    base = connections.settings["default"]
+    pool = {**base["OPTIONS"]["pool"], "min_size": 0, "max_size": 2, "timeout": 0.5}
+    connections.settings[POOL_ALIAS] = {
+        **base,
+        "OPTIONS": {**base["OPTIONS"], "pool": pool},
+        "TEST": {**base.get("TEST", {}), "MIRROR": "default"},
+    }
+
+
+_register_tiny_pool_alias()
+
+
+@pytest.mark.urls(__name__)
+@pytest.mark.django_db(transaction=True, databases=["default", POOL_ALIAS])
+def test_exhausted_pool_answers_503_quickly(client, caplog):
+    tiny_pool = POOL_ALIAS
+    hold = threading.Event()
+    ready = threading.Barrier(3)
+    errors = []
+
+    def holder():
+        try:
+            conn = connections[tiny_pool]
+            with conn.cursor() as cursor:
+                cursor.execute("SELECT 1")
+            # The Django connection keeps its pooled connection until close().
+            ready.wait(timeout=10)
+            hold.wait(timeout=20)
+        except Exception as exc:  # noqa: BLE001
+            errors.append(exc)
+        finally:
+            connections[tiny_pool].close()
+
+    threads = [threading.Thread(target=holder) for _ in range(2)]
+    for t in threads:
+        t.start()
+    try:
+        ready.wait(timeout=10)
+    except threading.BrokenBarrierError:
+        hold.set()
+        for t in threads:
+            t.join()
+        raise AssertionError(f"holders failed: {errors!r}") from None
+    try:
+        with caplog.at_level(logging.WARNING, logger="ops.db"):
+            api = client.get("/api/v1/pool")
+            page = client.get("/t/pool")
+    finally:
+        hold.set()
+        for t in threads:
+            t.join()
+        connections[tiny_pool].close()
+    assert not errors
+    assert api.status_code == 503
+    assert int(api["Retry-After"]) >= 1
+    assert "ocupado" in api.json()["detail"]
+    assert page.status_code == 503 and page["Content-Type"].startswith("text/html")
+    assert any("db_pool_exhausted" in str(r.msg) for r in caplog.records)
+    # Once connections come back, the same view answers again.
+    assert client.get("/api/v1/pool").status_code == 200
+    connections[tiny_pool].close_pool()
+
+
+def test_server_error_handler_maps_pool_timeout_to_503(rf):
+    from django.db.utils import OperationalError
+    from psycopg_pool import PoolTimeout
+
+    from ops.views import server_error
+
+    try:
+        try:
+            raise PoolTimeout("couldn't get a connection after 0.50 sec")
+        except PoolTimeout as inner:
+            raise OperationalError("couldn't get a connection after 0.50 sec") from inner
+    except OperationalError:
+        response = server_error(rf.get("/pos/"))
+    assert response.status_code == 503 and response["Retry-After"]
+    try:
+        raise ValueError("other")
+    except ValueError:
+        assert server_error(rf.get("/api/v1/x")).status_code == 500
