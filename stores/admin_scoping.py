@@ -310,6 +310,32 @@ class TenantScopedAdmin(admin.ModelAdmin):
             formfield.queryset = scope_choices(formfield.queryset, user=request.user)
         return formfield
 
+    # -- forms
+    def get_form(self, request: HttpRequest, obj: models.Model | None = None, change: bool = False, **kwargs: Any):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        user = request.user
+
+        class TenantForm(form):
+            """Derives the hidden company from the store before validation, and validates the
+            constraints that involve company/store even when those are not form fields."""
+
+            def _post_clean(self) -> None:
+                store = self.cleaned_data.get("store") if "store" in self.fields else None
+                if store is not None and hasattr(self.instance, "company_id") and isinstance(store, Store):
+                    self.instance.company_id = store.company_id
+                _fill_company(self.instance, user)
+                super()._post_clean()
+
+            def _get_validation_exclusions(self):
+                exclude = super()._get_validation_exclusions()
+                for name in ("company", "store"):
+                    if name in exclude and getattr(self.instance, f"{name}_id", None):
+                        exclude.discard(name)
+                return exclude
+
+        TenantForm.__name__ = form.__name__
+        return TenantForm
+
     # -- saving
     def save_model(self, request: HttpRequest, obj: models.Model, form, change: bool) -> None:
         _fill_company(obj, request.user)

@@ -1,0 +1,272 @@
+"""Admin for the sales app, scoped by company and store (``stores.admin_scoping``).
+
+* Catalogue (products) and customers are company-wide: company admins edit them, store managers
+  see them read-only.
+* Prices per store are editable by the store's managers; stock is never edited directly: it is
+  the sum of the ledger, and a new ledger row (purchase, adjustment, return, transfer) goes
+  through ``sales.services.stock.stock_movement_record``.
+* Sales, their lines and payments are read-only: they are written only by checkout.
+* ICBPER rates are a national table (no company): everyone with access may view them, only
+  superusers change them.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from typing import Any
+
+from django import forms
+from django.contrib import admin
+from django.db.models import Q, QuerySet
+from django.http import HttpRequest
+
+from stores.admin_scoping import TenantScopedAdmin
+
+from .models import (
+    Customer,
+    IcbperRate,
+    MovementKind,
+    Payment,
+    Product,
+    Sale,
+    SaleLine,
+    StockMovement,
+    StoreProduct,
+)
+
+FULL_NUMBER = re.compile(r"^\s*([A-Za-z0-9]{4})\s*-\s*0*(\d{1,8})\s*$")
+
+
+class ReadOnlyAdminMixin:
+    """Rows written only by services: viewable, never added, changed or deleted here."""
+
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Product)
+class ProductAdmin(TenantScopedAdmin):
+    tenant_company_field = "company"
+    list_display = ("sku", "barcode", "name", "unit_code", "affectation", "is_plastic_bag", "allows_negative_stock", "is_active")
+    list_filter = ("affectation", "unit_code", "is_plastic_bag", "allows_negative_stock", "is_active", "company")
+    search_fields = ("barcode", "sku", "name")
+    fields = (
+        "company",
+        "sku",
+        "barcode",
+        "name",
+        "unit_code",
+        "affectation",
+        "is_plastic_bag",
+        "allows_negative_stock",
+        "image_url",
+        "is_active",
+    )
+
+    def get_fields(self, request: HttpRequest, obj: Product | None = None):
+        fields = super().get_fields(request, obj)
+        if obj is not None:
+            return [f for f in fields if f != "company"]
+        return fields
+
+
+@admin.register(StoreProduct)
+class StoreProductAdmin(TenantScopedAdmin):
+    tenant_store_field = "store"
+    tenant_company_field = "company"
+    list_display = ("product_name", "product_barcode", "store", "price", "stock", "is_active")
+    list_filter = ("store", "is_active", "product__affectation")
+    search_fields = ("product__barcode", "product__sku", "product__name")
+    list_select_related = ("product", "store")
+    fields = ("store", "product", "price", "stock", "is_active")
+    readonly_fields = ("stock",)
+    raw_id_fields = ()
+
+    @admin.display(description="producto", ordering="product__name")
+    def product_name(self, obj: StoreProduct) -> str:
+        return obj.product.name
+
+    @admin.display(description="código de barras", ordering="product__barcode")
+    def product_barcode(self, obj: StoreProduct) -> str:
+        return obj.product.barcode or ""
+
+    def get_readonly_fields(self, request: HttpRequest, obj: StoreProduct | None = None):
+        if obj is not None:
+            return ("store", "product", "stock")
+        return ("stock",)
+
+
+class StockMovementForm(forms.ModelForm):
+    """A new ledger row; the stock cache moves with it through the stock service."""
+
+    kind = forms.ChoiceField(
+        label="tipo",
+        choices=[(k.value, k.label) for k in MovementKind if k != MovementKind.SALE],
+    )
+
+    class Meta:
+        model = StockMovement
+        fields = ("store_product", "kind", "quantity", "note")
+
+    def clean_quantity(self) -> Decimal:
+        quantity = self.cleaned_data["quantity"]
+        if quantity == 0:
+            raise forms.ValidationError("La cantidad no puede ser cero (use negativos para salidas).")
+        return quantity
+
+
+@admin.register(StockMovement)
+class StockMovementAdmin(TenantScopedAdmin):
+    form = StockMovementForm
+    tenant_store_field = "store"
+    tenant_company_field = "company"
+    list_display = ("created_at", "store", "product_name", "kind", "quantity", "sale", "created_by", "note")
+    list_filter = ("kind", "store")
+    search_fields = ("store_product__product__barcode", "store_product__product__sku", "store_product__product__name", "note")
+    list_select_related = ("store", "store_product__product", "sale", "created_by")
+    date_hierarchy = "created_at"
+
+    @admin.display(description="producto")
+    def product_name(self, obj: StockMovement) -> str:
+        return obj.store_product.product.name
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # the ledger is append-only
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        # Adding a movement needs change rights on the store's stock (managers and admins).
+        user = request.user
+        return user.is_superuser or (
+            user.is_active and user.is_staff and user.has_perm("sales.change_storeproduct")
+        )
+
+    def save_model(self, request: HttpRequest, obj: StockMovement, form: StockMovementForm, change: bool) -> None:
+        from .services.stock import stock_movement_record
+
+        movement = stock_movement_record(
+            store_product=form.cleaned_data["store_product"],
+            kind=form.cleaned_data["kind"],
+            quantity=form.cleaned_data["quantity"],
+            created_by=request.user,
+            note=form.cleaned_data.get("note", ""),
+        )
+        obj.pk = movement.pk
+        obj.__dict__.update({k: v for k, v in movement.__dict__.items() if not k.startswith("_")})
+
+
+class SaleLineInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = SaleLine
+    extra = 0
+    fields = ("line_no", "sku", "description", "quantity", "unit_price", "amount", "igv", "icbper", "affectation")
+    readonly_fields = fields
+
+
+class PaymentInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = Payment
+    extra = 0
+    fields = ("method", "amount", "tendered", "change", "rounding")
+    readonly_fields = fields
+
+
+class NumberSearchMixin:
+    """Search by the full number ("B001-123") besides the plain search fields."""
+
+    number_prefix = ""
+
+    def get_search_results(self, request: HttpRequest, queryset: QuerySet, search_term: str):
+        match = FULL_NUMBER.match(search_term or "")
+        if match:
+            series, number = match.group(1).upper(), int(match.group(2))
+            p = self.number_prefix
+            return queryset.filter(Q(**{f"{p}series": series, f"{p}number": number})), False
+        return super().get_search_results(request, queryset, search_term)
+
+
+@admin.register(Sale)
+class SaleAdmin(NumberSearchMixin, ReadOnlyAdminMixin, TenantScopedAdmin):
+    tenant_store_field = "store"
+    tenant_company_field = "company"
+    list_display = ("full_number", "document_type", "issued_at", "store", "register", "cashier", "customer_doc_number", "total", "sunat_status")
+    list_filter = ("document_type", "store", "issued_at")
+    search_fields = ("=number", "series", "customer_doc_number", "customer_name", "=public_id")
+    list_select_related = ("store", "register", "cashier", "sunat_document")
+    date_hierarchy = "issued_at"
+    inlines = (SaleLineInline, PaymentInline)
+    exclude = ("fingerprint",)
+
+    @admin.display(description="número", ordering="number")
+    def full_number(self, obj: Sale) -> str:
+        return obj.full_number
+
+    @admin.display(description="estado SUNAT")
+    def sunat_status(self, obj: Sale) -> str:
+        return obj.sunat_document.get_status_display() if obj.sunat_document else "—"
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None):
+        return [f.name for f in self.model._meta.concrete_fields if f.name != "fingerprint"]
+
+
+@admin.register(SaleLine)
+class SaleLineAdmin(NumberSearchMixin, ReadOnlyAdminMixin, TenantScopedAdmin):
+    number_prefix = "sale__"
+    tenant_store_field = "store"
+    tenant_company_field = "company"
+    list_display = ("sale", "line_no", "sku", "barcode", "description", "quantity", "unit_price", "amount", "igv", "icbper")
+    list_filter = ("affectation", "store")
+    search_fields = ("barcode", "sku", "description")
+    list_select_related = ("sale",)
+
+
+@admin.register(Payment)
+class PaymentAdmin(NumberSearchMixin, ReadOnlyAdminMixin, TenantScopedAdmin):
+    number_prefix = "sale__"
+    tenant_store_field = "store"
+    tenant_company_field = "company"
+    list_display = ("sale", "method", "amount", "tendered", "change", "rounding")
+    list_filter = ("method", "store")
+    search_fields = ("sale__series",)
+    list_select_related = ("sale",)
+
+
+@admin.register(Customer)
+class CustomerAdmin(TenantScopedAdmin):
+    tenant_company_field = "company"
+    list_display = ("doc_number", "doc_type", "name", "address", "company")
+    list_filter = ("doc_type", "company")
+    search_fields = ("doc_number", "name")
+    fields = ("company", "doc_type", "doc_number", "name", "address")
+
+    def get_fields(self, request: HttpRequest, obj: Customer | None = None):
+        fields = super().get_fields(request, obj)
+        if obj is not None:
+            return [f for f in fields if f != "company"]
+        return fields
+
+
+@admin.register(IcbperRate)
+class IcbperRateAdmin(admin.ModelAdmin):
+    """The national ICBPER table: not tenant data. Staff may view it; superusers change it."""
+
+    list_display = ("valid_from", "amount")
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return request.user.is_active and request.user.is_staff
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return request.user.is_superuser
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return request.user.is_superuser
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return request.user.is_superuser
