@@ -90,8 +90,8 @@ def worker_heartbeats() -> dict[str, dict[str, Any]]:
     for row in model.objects.order_by(f"-{beat_field}")[:50]:
         name = str(getattr(row, name_field)) if name_field else str(row.pk)
         beat = getattr(row, beat_field)
-        if beat is None:
-            continue
+        if beat is None or getattr(row, "stopped_at", None) is not None:
+            continue  # a worker that exited cleanly is not a live one
         result[name] = {
             "age_seconds": max(0, int((now - beat).total_seconds())),
             "rss_bytes": int(getattr(row, rss_field) or 0) if rss_field else None,

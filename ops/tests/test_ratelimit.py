@@ -1,0 +1,93 @@
+from __future__ import annotations
+
+import threading
+
+import pytest
+from django.db import connections
+from django.http import JsonResponse
+from django.urls import path
+
+from ops.ratelimit import RateError, checkout_ratelimited, parse_rate, ratelimit_hit, ratelimit_prune
+
+
+@checkout_ratelimited
+def fake_checkout(request):
+    return JsonResponse({"ok": True}, status=201)
+
+
+urlpatterns = [path("api/v1/checkout", fake_checkout)]
+
+
+def test_parse_rate():
+    assert parse_rate("10/5m") == (10, 300)
+    assert parse_rate("600/m") == (600, 60)
+    assert parse_rate("3/h") == (3, 3600)
+    assert parse_rate("5/30s") == (5, 30)
+    for bad in ("", "10", "x/m", "0/m", "10/5y"):
+        with pytest.raises(RateError):
+            parse_rate(bad)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_postgres_counter_is_atomic_across_threads():
+    seen: list[int] = []
+    lock = threading.Lock()
+    barrier = threading.Barrier(8)
+
+    def worker():
+        barrier.wait()
+        for _ in range(10):
+            result = ratelimit_hit(scope="t", key="same", rate="1000/h")
+            with lock:
+                seen.append(result.hits)
+        connections.close_all()
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(seen) == list(range(1, 81))  # no lost or duplicated increments
+
+
+@pytest.mark.django_db
+def test_limit_refuses_past_rate_and_keys_are_independent():
+    results = [ratelimit_hit(scope="s", key="a", rate="3/m") for _ in range(4)]
+    assert [r.allowed for r in results] == [True, True, True, False]
+    assert 1 <= results[-1].retry_after <= 60
+    assert ratelimit_hit(scope="s", key="b", rate="3/m").allowed
+    assert ratelimit_hit(scope="other", key="a", rate="3/m").allowed
+    assert ratelimit_prune(older_than_seconds=0) == 0  # current windows are kept
+
+
+@pytest.mark.django_db
+def test_login_is_limited_per_username_and_ip(client, settings, chain):
+    settings.RATELIMIT_LOGIN = "3/5m"
+    for _ in range(3):
+        response = client.post("/accounts/login/", {"username": "cajero1", "password": "mala"})
+        assert response.status_code != 429
+    refused = client.post("/accounts/login/", {"username": "cajero1", "password": "clave-segura-1"})
+    assert refused.status_code == 429
+    assert int(refused["Retry-After"]) >= 1
+    assert "Demasiadas" in refused.json()["detail"]
+    # Another IP, same username: still refused (per-username limit).
+    other_ip = client.post(
+        "/accounts/login/", {"username": "cajero1", "password": "x"}, REMOTE_ADDR="10.0.0.9"
+    )
+    assert other_ip.status_code == 429
+    # Another username from another IP is unaffected.
+    ok = client.post("/accounts/login/", {"username": "cajero2", "password": "clave-segura-1"}, REMOTE_ADDR="10.0.0.8")
+    assert ok.status_code == 302
+
+
+@pytest.mark.urls(__name__)
+@pytest.mark.django_db
+def test_checkout_limit_is_per_register(client, settings, chain):
+    settings.RATELIMIT_CHECKOUT = "2/m"
+    one, two = chain["users"]
+    client.force_login(one)
+    codes = [client.post("/api/v1/checkout", {}, content_type="application/json").status_code for _ in range(3)]
+    assert codes == [201, 201, 429]
+    # The other store's register (another cashier) is not limited by register one's traffic.
+    client.force_login(two)
+    assert client.post("/api/v1/checkout", {"register": "CAJA1"}, content_type="application/json").status_code == 201
