@@ -15,8 +15,8 @@ Public functions (used by tests and by ``fake_sunat``):
   ``SfsResult.observations`` the non-fatal 4xxx warnings.
 * ``sfs_available() -> bool`` — saxonche importable and the SFS folder present.
 
-Compiled schemas and stylesheets are cached per process (thread-safe lazily built). saxonche
-executables are not shared between threads: each thread gets its own compiled stylesheet.
+Compiled schemas and stylesheets are cached per process. SaxonC crashes when driven from several
+threads at once, so every SFS run in a process is serialized by one lock (about 20–300 ms each).
 """
 
 from __future__ import annotations
@@ -173,35 +173,40 @@ def sfs_available() -> bool:
         return False
 
 
-_local = threading.local()
+# SaxonC (GraalVM native image) is not safe to drive from several Python threads at once: one
+# processor per process, every compile/transform under this lock.
+_saxon_lock = threading.RLock()
+_saxon: dict = {}
 
 
 def _processor():
     from saxonche import PySaxonProcessor
 
-    proc = getattr(_local, "proc", None)
-    if proc is None:
-        proc = PySaxonProcessor(license=False)
-        _local.proc = proc
-        _local.executables = {}
-    return proc
+    with _saxon_lock:
+        if "proc" not in _saxon:
+            _saxon["proc"] = PySaxonProcessor(license=False)
+            _saxon["executables"] = {}
+        return _saxon["proc"]
 
 
 def _executable(kind: str):
-    proc = _processor()
-    executables = _local.executables
-    if kind not in executables:
-        base = schema_dir()
-        xsl_path = base / _SFS_XSL[kind]
-        compiler = proc.new_xslt30_processor()
-        if kind == "01":
-            # The factura stylesheet includes '../error/validate_utils.xsl' relative to itself.
-            executables[kind] = compiler.compile_stylesheet(stylesheet_file=str(xsl_path))
-        else:
-            # The others include 'sunat_archivos/sfs/VALI/commons/error/…' relative to the SFS dir.
-            compiler.set_cwd(str(base / _SFS_BASE))
-            executables[kind] = compiler.compile_stylesheet(stylesheet_text=xsl_path.read_text(encoding="utf-8"))
-    return executables[kind]
+    with _saxon_lock:
+        proc = _processor()
+        executables = _saxon["executables"]
+        if kind not in executables:
+            base = schema_dir()
+            xsl_path = base / _SFS_XSL[kind]
+            compiler = proc.new_xslt30_processor()
+            if kind == "01":
+                # The factura stylesheet includes '../error/validate_utils.xsl' relative to itself.
+                executables[kind] = compiler.compile_stylesheet(stylesheet_file=str(xsl_path))
+            else:
+                # The others include 'sunat_archivos/sfs/VALI/commons/error/…' relative to the SFS dir.
+                compiler.set_cwd(str(base / _SFS_BASE))
+                executables[kind] = compiler.compile_stylesheet(
+                    stylesheet_text=xsl_path.read_text(encoding="utf-8")
+                )
+        return executables[kind]
 
 
 _CODE_RE = re.compile(r"errorCode\s+(\d{4})")
@@ -244,18 +249,19 @@ def validate_sfs(xml: bytes, *, file_name: str) -> SfsResult:
         return SfsResult(error=SfsMessage(code="0306", message=f"No se puede leer (parsear) el archivo XML: {exc}"))
     if kind not in _SFS_XSL:
         return SfsResult(error=SfsMessage(code="1003", message=f"tipo de documento no soportado: {kind!r}"))
-    proc = _processor()
-    executable = _executable(kind)
-    executable.clear_parameters()
-    executable.set_parameter("nombreArchivoEnviado", proc.make_string_value(file_name))
-    executable.set_save_xsl_message(True, None)
-    node = proc.parse_xml(xml_text=xml.decode(_encoding(xml)))
     failed: str | None = None
-    try:
-        executable.transform_to_string(xdm_node=node)
-    except PySaxonApiError as exc:
-        failed = str(exc)
-    raw_messages = _messages(executable)
+    with _saxon_lock:
+        proc = _processor()
+        executable = _executable(kind)
+        executable.clear_parameters()
+        executable.set_parameter("nombreArchivoEnviado", proc.make_string_value(file_name))
+        executable.set_save_xsl_message(True, None)
+        try:
+            node = proc.parse_xml(xml_text=xml.decode(_encoding(xml)))
+            executable.transform_to_string(xdm_node=node)
+        except PySaxonApiError as exc:
+            failed = str(exc)
+        raw_messages = _messages(executable) if failed is None or "xsl:message" in failed else []
     observations: list[SfsMessage] = []
     error: SfsMessage | None = None
     for raw in raw_messages:

@@ -194,7 +194,7 @@ def factura_credito() -> DocumentSnapshot:
 
 def boleta_999_lines() -> DocumentSnapshot:
     specs = [spec(f"PRODUCTO {i:03d}", f"{1 + (i % 37) * D('0.35'):.2f}", str(1 + i % 3), ("10", "20", "30")[i % 3]) for i in range(999)]
-    return _boleta(15, specs)
+    return _boleta(15, specs, customer=DNI_CUSTOMER)
 
 
 def credit_note_factura() -> DocumentSnapshot:
@@ -328,3 +328,42 @@ SCENARIOS: dict[str, Callable[[], object]] = {
 
 def scenario(name: str):
     return SCENARIOS[name]()
+
+
+# ------------------------------------------------------------------------- test helpers
+
+_CERTIFICATE_CACHE: dict = {}
+
+
+def dev_certificate():
+    """One self-signed certificate (LoadedCertificate) per test process for SUPPLIER."""
+    from sunat.certificates import certificate_load, development_certificate_create
+
+    if "cert" not in _CERTIFICATE_CACHE:
+        pfx, password = development_certificate_create(ruc=SUPPLIER.ruc, legal_name=SUPPLIER.legal_name)
+        _CERTIFICATE_CACHE["pfx"] = (pfx, password)
+        _CERTIFICATE_CACHE["cert"] = certificate_load(pfx=pfx, password=password)
+    return _CERTIFICATE_CACHE["cert"]
+
+
+def schemas_missing_reason() -> str | None:
+    """Why SUNAT's files can't be used here (tests skip with it), or None."""
+    from sunat.validation import SchemasNotFound, schema_dir, sfs_available
+
+    try:
+        schema_dir()
+    except SchemasNotFound as exc:
+        return str(exc)
+    if not sfs_available():
+        return "saxonche or SUNAT's SFS stylesheets are not available"
+    return None
+
+
+def signed(name_or_snapshot):
+    """``(snapshot, SignedDocument, xml_file_name)`` for a scenario name or a snapshot."""
+    from sunat import xml as ubl
+    from sunat.signing import document_sign
+
+    snapshot = scenario(name_or_snapshot) if isinstance(name_or_snapshot, str) else name_or_snapshot
+    document = document_sign(xml=ubl.build(snapshot), certificate=dev_certificate())
+    return snapshot, document, ubl.file_name(snapshot) + ".xml"

@@ -69,6 +69,7 @@ def document_build(snapshot: DocumentSnapshot) -> bytes:
         raise ValueError("un comprobante debe tener entre 1 y 999 líneas")
     if kind in ("07", "08") and snapshot.reference is None:
         raise ValueError("una nota de crédito o débito necesita el documento que modifica")
+    _check_customer(snapshot)
     root_name, ns, line_tag, quantity_tag = _KIND[kind]
     currency = snapshot.currency
     root = etree.Element(f"{{{ns}}}{root_name}", nsmap=nsmap(ns))
@@ -123,6 +124,22 @@ def document_build(snapshot: DocumentSnapshot) -> bytes:
     for line in snapshot.lines:
         _line(root, line, line_tag=line_tag, quantity_tag=quantity_tag, currency=currency)
     return serialize(root)
+
+
+BOLETA_ANONYMOUS_LIMIT = Decimal("700.00")
+
+
+def _check_customer(snapshot: DocumentSnapshot) -> None:
+    """Refuse what SUNAT rejects server-side, with a readable message (2800, 2017, 2396)."""
+    customer = snapshot.customer
+    anonymous = customer.doc_number in ("", "-")
+    invoice_like = snapshot.document_type == "01" or (
+        snapshot.document_type in ("07", "08") and snapshot.series.startswith("F")
+    )
+    if invoice_like and (customer.doc_type != "6" or len(customer.doc_number) != 11 or not customer.doc_number.isdigit()):
+        raise ValueError("una factura (y sus notas) requiere el RUC de 11 dígitos del cliente")
+    if not invoice_like and anonymous and snapshot.totals.total > BOLETA_ANONYMOUS_LIMIT:
+        raise ValueError("una boleta mayor a S/ 700.00 requiere el tipo y número de documento del cliente")
 
 
 def _supplier(root: etree._Element, supplier: Supplier) -> None:

@@ -55,6 +55,8 @@ def summary_build(snapshot: SummarySnapshot) -> bytes:
             raise ValueError(f"el resumen diario solo admite boletas y sus notas, no {line.document_type}")
         if line.condition not in ("1", "2", "3"):
             raise ValueError(f"estado de ítem no válido (catálogo 19): {line.condition!r}")
+        if line.total > Decimal("700.00") and line.customer_doc_number in ("", "-"):
+            raise ValueError(f"{line.number}: un comprobante mayor a S/ 700.00 requiere el documento del cliente")
         element = sub(root, SAC, "SummaryDocumentsLine")
         cbc(element, "LineID", str(index))
         cbc(element, "DocumentTypeCode", line.document_type)
