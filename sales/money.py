@@ -107,3 +107,31 @@ def document_totals(lines: list[tuple[str, LineAmounts]]) -> DocumentTotals:
 def cash_due(amount: Decimal) -> Decimal:
     """What the customer pays in cash for ``amount``: rounded down to S/ 0.10 (their favour)."""
     return amount.quantize(CASH_STEP, rounding=ROUND_DOWN).quantize(CENT)
+
+
+@dataclass(frozen=True)
+class CashSettlement:
+    """How the cash part of a sale is settled (Indecopi: rounding in the customer's favour)."""
+
+    applied: Decimal  # the part of the fiscal total the cash settles (total − non-cash payments)
+    due: Decimal  # what the customer must hand over: ``applied`` rounded down to S/ 0.10
+    rounding: Decimal  # applied − due (≥ 0), recorded apart; the fiscal total is never changed
+    change: Decimal  # tendered − due
+
+
+def cash_settle(*, total: Decimal, non_cash: Decimal, tendered: Decimal) -> CashSettlement:
+    """Settle ``total`` given exact non-cash payments and ``tendered`` cash.
+
+    Callers check ``non_cash <= total`` and ``tendered >= due`` (the change is negative otherwise).
+    """
+    applied = total - non_cash
+    due = cash_due(applied)
+    return CashSettlement(applied=applied, due=due, rounding=applied - due, change=tendered - due)
+
+
+def as_text(amount: Decimal) -> str:
+    """An amount for JSON and receipts: a string with exactly two decimals.
+
+    Amounts reaching here were already rounded to céntimos by this module; this only formats.
+    """
+    return f"{amount:.2f}"

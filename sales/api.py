@@ -1,0 +1,120 @@
+"""JSON API of the till (thin views: parse, call a service or selector, render).
+
+* ``GET /api/v1/products?q=TEXT[&register=CODE]`` — the cashier's store's products.
+* ``POST /api/v1/checkout`` — session auth + CSRF (``X-CSRFToken``); see ARCHITECTURE.md.
+
+A missing session or CSRF token is a 403 JSON answer here (pages redirect to the login instead).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.middleware.csrf import CsrfViewMiddleware
+from django.views.decorators.csrf import csrf_exempt
+
+from stores.selectors import NotFound, register_access
+
+from . import money
+from .models import Sale
+from .schemas import checkout_body_parse
+from .selectors import store_product_search
+from .services.checkout import REGISTER_NOT_FOUND, sale_checkout
+from .services.errors import CheckoutError
+
+SESSION_REQUIRED = "Inicie sesión para continuar."
+CSRF_FAILED = "Falta el token CSRF o no es válido; recargue la página."
+
+
+def _errors(errors: dict[str, list[str]], status: int) -> JsonResponse:
+    return JsonResponse({"errors": errors}, status=status, json_dumps_params={"ensure_ascii": False})
+
+
+def _csrf_response(request: HttpRequest) -> HttpResponse | None:
+    return CsrfViewMiddleware(lambda r: HttpResponse()).process_view(request, None, (), {})
+
+
+def api_view(methods: tuple[str, ...]) -> Callable:
+    """Allowed methods, session auth and (for unsafe methods) CSRF, each failing as JSON."""
+
+    def decorate(view: Callable) -> Callable:
+        @csrf_exempt
+        @functools.wraps(view)
+        def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+            if request.method not in methods:
+                response = _errors({"method": [f"Método {request.method} no permitido."]}, 405)
+                response["Allow"] = ", ".join(methods)
+                return response
+            if not request.user.is_authenticated:
+                return _errors({"session": [SESSION_REQUIRED]}, 403)
+            if request.method not in ("GET", "HEAD", "OPTIONS") and _csrf_response(request) is not None:
+                return _errors({"csrf": [CSRF_FAILED]}, 403)
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorate
+
+
+@api_view(("GET",))
+def products(request: HttpRequest) -> JsonResponse:
+    try:
+        register = register_access(user=request.user, code=request.GET.get("register") or None)
+    except NotFound:
+        return _errors({"register": [REGISTER_NOT_FOUND]}, 400)
+    rows = store_product_search(store=register.store, q=request.GET.get("q", "")[:100])
+    return JsonResponse(
+        [
+            {
+                "id": sp.product_id,
+                "sku": sp.product.sku,
+                "barcode": sp.product.barcode or "",
+                "name": sp.product.name,
+                "price": money.as_text(sp.price),
+                "stock": str(sp.stock),
+                "unit": sp.product.unit_code,
+                "affectation": sp.product.affectation,
+                "icbper": sp.product.is_plastic_bag,
+            }
+            for sp in rows
+        ],
+        safe=False,
+        json_dumps_params={"ensure_ascii": False},
+    )
+
+
+def sale_checkout_body(sale: Sale) -> dict:
+    """The checkout answer; identical for the first response and every replay."""
+    return {
+        "id": str(sale.public_id),
+        "number": sale.full_number,
+        "document_type": sale.document_type,
+        "total": money.as_text(sale.total),
+        "igv": money.as_text(sale.igv),
+        "icbper": money.as_text(sale.icbper),
+        "change": money.as_text(sale.change),
+        "sunat_status": sale.sunat_document.status if sale.sunat_document else "pending",
+        "receipt_url": f"/pos/receipts/{sale.public_id}/",
+    }
+
+
+@api_view(("POST",))
+def checkout(request: HttpRequest) -> JsonResponse:
+    try:
+        data = checkout_body_parse(request.body)
+        sale, created = sale_checkout(
+            cashier=request.user,
+            register=data.register,
+            idempotency_key=data.idempotency_key,
+            fingerprint=data.fingerprint,
+            document_type=data.document_type,
+            customer=data.customer,
+            lines=data.lines,
+            payments=data.payments,
+            request_id=getattr(request, "request_id", ""),
+        )
+    except CheckoutError as exc:
+        return _errors(exc.errors, exc.status)
+    return JsonResponse(sale_checkout_body(sale), status=201 if created else 200, json_dumps_params={"ensure_ascii": False})

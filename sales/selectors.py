@@ -1,0 +1,68 @@
+"""Reads of the sales app, scoped by tenancy. "Not yours" and "does not exist" look alike."""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import Q, QuerySet, Sum
+from django.http import Http404
+
+from stores.models import Store
+from stores.selectors import store_list_for_user
+
+from .models import Sale, StockMovement, StoreProduct
+
+PRODUCT_SEARCH_LIMIT = 50
+
+
+def store_product_search(*, store: Store, q: str, limit: int = PRODUCT_SEARCH_LIMIT) -> QuerySet[StoreProduct]:
+    """Active products sold in ``store`` whose barcode or SKU equals ``q`` or whose name contains it.
+
+    Exact code matches come first, then by name; at most ``limit`` rows, one query.
+    """
+    q = (q or "").strip()
+    qs = StoreProduct.objects.select_related("product").filter(
+        store=store, company_id=store.company_id, is_active=True, product__is_active=True
+    )
+    if q:
+        qs = qs.filter(Q(product__barcode=q) | Q(product__sku=q) | Q(product__name__icontains=q))
+    return qs.order_by("product__name", "id")[:limit]
+
+
+def sale_list_for_user(*, user: AbstractBaseUser) -> QuerySet[Sale]:
+    return Sale.objects.filter(store__in=store_list_for_user(user=user))
+
+
+def sale_get_for_user(
+    *, user: AbstractBaseUser, public_id: uuid.UUID | str | None = None, sale_id: uuid.UUID | str | None = None
+) -> Sale:
+    """The sale with ``public_id`` (alias ``sale_id``) if it belongs to one of the user's stores; Http404 otherwise."""
+    try:
+        return sale_list_for_user(user=user).select_related("sunat_document").get(public_id=public_id if public_id is not None else sale_id)
+    except (Sale.DoesNotExist, ValueError, TypeError):
+        raise Http404("Venta no encontrada") from None
+
+
+def sale_receipt_get(
+    *, user: AbstractBaseUser, public_id: uuid.UUID | str | None = None, sale_id: uuid.UUID | str | None = None
+) -> Sale:
+    """The sale for its receipt, in three queries: the sale with company, store, register, cashier
+    and SUNAT document joined; its lines (ordered); its payments. Http404 alike for other stores
+    and missing sales."""
+    try:
+        return (
+            sale_list_for_user(user=user)
+            .select_related("company", "store", "register", "cashier", "sunat_document")
+            .prefetch_related("lines", "payments")
+            .get(public_id=public_id if public_id is not None else sale_id)
+        )
+    except (Sale.DoesNotExist, ValueError, TypeError):
+        raise Http404("Venta no encontrada") from None
+
+
+def stock_ledger_sum(*, store_product: StoreProduct) -> Decimal:
+    """The sum of the product's stock movements (what ``StoreProduct.stock`` must equal)."""
+    total = StockMovement.objects.filter(store_product=store_product).aggregate(s=Sum("quantity"))["s"]
+    return total if total is not None else Decimal("0")

@@ -1,0 +1,415 @@
+"""Checkout: one sale in one transaction, shaped fetch → calculate → complete.
+
+``sale_checkout`` is the only way a sale is created (the API and the /pos/ page share it).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from sales import money
+from sales.models import (
+    Customer,
+    IcbperRate,
+    MovementKind,
+    Payment,
+    PaymentMethod,
+    Product,
+    Sale,
+    SaleLine,
+    StockMovement,
+    StoreProduct,
+)
+from sales.schemas import CartLine, CustomerIn, PaymentIn
+from sales.services.errors import CheckoutError
+from sales.services.snapshots import sale_snapshot_build
+from stores.models import DocumentSeries, Register
+from stores.selectors import NotFound, register_access
+from stores.validators import DOC_TYPE_RUC, compact_identity, validate_identity
+from sunat.services import sunat_document_issue
+
+LIMA = ZoneInfo("America/Lima")
+ANONYMOUS_LIMIT = Decimal("700.00")  # boletas above this need the buyer's ID (SUNAT 2396)
+PRODUCT_NOT_FOUND = "Línea {n}: el producto «{code}» no existe o no se vende en esta tienda."
+REGISTER_NOT_FOUND = "Caja no encontrada o no asignada a este usuario."
+KEY_REUSED = "Esta clave de idempotencia ya se usó con otra venta; genere una nueva."
+
+__all__ = ["CheckoutError", "CartLine", "CustomerIn", "PaymentIn", "sale_checkout"]
+
+
+@dataclass(frozen=True)
+class _PricedLine:
+    line_no: int
+    store_product: StoreProduct
+    quantity: Decimal
+    icbper_rate: Decimal
+    amounts: money.LineAmounts
+
+
+def sale_checkout(
+    *,
+    cashier: AbstractBaseUser,
+    register: str | Register | None,
+    idempotency_key: uuid.UUID,
+    fingerprint: str,
+    document_type: str,
+    customer: CustomerIn | None,
+    lines: Sequence[CartLine],
+    payments: Sequence[PaymentIn],
+    request_id: str = "",
+) -> tuple[Sale, bool]:
+    """Sell ``lines`` from the cashier's ``register`` (a code, or None when the cashier has one).
+
+    Returns ``(sale, created)``. Idempotent per (company, ``idempotency_key``): the same cashier
+    with the same ``fingerprint`` gets the first sale back (``created=False``) — also when two
+    requests race, which the unique constraint settles; a different cashier or body is a 409.
+
+    One ``transaction.atomic()``: the register's series row is locked ``FOR UPDATE`` for the next
+    correlative, the sale is inserted (an idempotency conflict surfaces here, before any stock is
+    touched), stock rows are locked in id order and decremented with one guarded ``UPDATE``
+    (``stock >= q`` unless the product allows negative stock; a refused row is a 409), lines,
+    payments and movements are bulk-inserted, and the SUNAT document and its job are issued in the
+    same transaction. Prices come from ``StoreProduct`` only. No network I/O. The number of SQL
+    statements does not depend on the number of lines. Raises :class:`CheckoutError`; when it
+    does, nothing has been written.
+    """
+    # --- fetch ---------------------------------------------------------------------------------
+    if isinstance(register, Register):
+        register_obj = register
+    else:
+        try:
+            register_obj = register_access(user=cashier, code=register)
+        except NotFound:
+            raise CheckoutError.single("register", REGISTER_NOT_FOUND) from None
+    company, store = register_obj.company, register_obj.store
+
+    existing = _sale_replay(company_id=company.pk, key=idempotency_key, cashier=cashier, fingerprint=fingerprint)
+    if existing is not None:
+        return existing, False
+
+    store_products = _store_products_fetch(store_id=store.pk, company_id=company.pk, lines=lines)
+    issued_at = timezone.now()
+
+    # --- calculate -----------------------------------------------------------------------------
+    priced = _lines_price(lines=lines, store_products=store_products, issued_at=issued_at)
+    totals = money.document_totals([(p.store_product.product.affectation, p.amounts) for p in priced])
+    buyer = _customer_check(document_type=document_type, customer=customer, total=totals.total)
+    payment_rows, rounding, change = _payments_settle(payments=payments, total=totals.total)
+
+    # --- complete ------------------------------------------------------------------------------
+    try:
+        with transaction.atomic():
+            sale = _sale_complete(
+                company=company,
+                store=store,
+                register=register_obj,
+                cashier=cashier,
+                idempotency_key=idempotency_key,
+                fingerprint=fingerprint,
+                document_type=document_type,
+                buyer=buyer,
+                priced=priced,
+                totals=totals,
+                payment_rows=payment_rows,
+                rounding=rounding,
+                change=change,
+                issued_at=issued_at,
+                request_id=request_id,
+            )
+    except IntegrityError as exc:
+        if "sale_idempotency_key_unique" not in str(exc):
+            raise
+        # A concurrent request with the same key committed first; our transaction rolled back.
+        existing = _sale_replay(company_id=company.pk, key=idempotency_key, cashier=cashier, fingerprint=fingerprint)
+        if existing is None:  # pragma: no cover - the winner committed before the conflict surfaced
+            raise
+        return existing, False
+    return sale, True
+
+
+def _sale_replay(*, company_id: int, key: uuid.UUID, cashier: AbstractBaseUser, fingerprint: str) -> Sale | None:
+    sale = (
+        Sale.objects.select_related("sunat_document")
+        .filter(company_id=company_id, idempotency_key=key)
+        .first()
+    )
+    if sale is None:
+        return None
+    if sale.cashier_id != cashier.pk or sale.fingerprint != fingerprint:
+        raise CheckoutError.single("idempotency_key", KEY_REUSED, status=409)
+    return sale
+
+
+def _store_products_fetch(*, store_id: int, company_id: int, lines: Sequence[CartLine]) -> dict[tuple[str, str], StoreProduct]:
+    """All the cart's products in one query, keyed by ("barcode"|"sku", code)."""
+    barcodes = {line.code for line in lines if line.kind == "barcode"}
+    skus = {line.code for line in lines if line.kind == "sku"}
+    rows = (
+        StoreProduct.objects.select_related("product")
+        .filter(store_id=store_id, company_id=company_id, is_active=True, product__is_active=True)
+        .filter(product__company_id=company_id)
+        .filter(Q(product__barcode__in=barcodes) | Q(product__sku__in=skus))
+    )
+    found: dict[tuple[str, str], StoreProduct] = {}
+    for sp in rows:
+        if sp.product.barcode in barcodes:
+            found[("barcode", sp.product.barcode)] = sp
+        if sp.product.sku in skus:
+            found[("sku", sp.product.sku)] = sp
+    return found
+
+
+def _lines_price(
+    *, lines: Sequence[CartLine], store_products: dict[tuple[str, str], StoreProduct], issued_at
+) -> list[_PricedLine]:
+    errors: list[str] = []
+    resolved: list[tuple[int, CartLine, StoreProduct]] = []
+    for n, line in enumerate(lines, start=1):
+        sp = store_products.get((line.kind, line.code))
+        if sp is None:
+            errors.append(PRODUCT_NOT_FOUND.format(n=n, code=line.code))
+            continue
+        product = sp.product
+        if product.unit_code != "KGM" and line.quantity % 1 != 0:
+            errors.append(f"Línea {n}: «{product.name}» se vende por unidades enteras.")
+            continue
+        resolved.append((n, line, sp))
+    if errors:
+        raise CheckoutError({"lines": errors}, 400)
+
+    rate = money.ZERO
+    if any(sp.product.is_plastic_bag for _, _, sp in resolved):
+        rate = _icbper_rate(on=timezone.localdate(issued_at, LIMA))
+    priced = []
+    for n, line, sp in resolved:
+        bag_rate = rate if sp.product.is_plastic_bag else money.ZERO
+        amounts = money.line_amounts(
+            price=sp.price, quantity=line.quantity, affectation=sp.product.affectation, icbper_rate=bag_rate
+        )
+        priced.append(_PricedLine(line_no=n, store_product=sp, quantity=line.quantity, icbper_rate=bag_rate, amounts=amounts))
+    return priced
+
+
+def _icbper_rate(*, on) -> Decimal:
+    rate = IcbperRate.objects.filter(valid_from__lte=on).order_by("-valid_from").values_list("amount", flat=True).first()
+    if rate is None:
+        raise CheckoutError.single("lines", "No hay tasa ICBPER vigente para bolsas plásticas.")
+    return rate
+
+
+@dataclass(frozen=True)
+class _Buyer:
+    doc_type: str
+    doc_number: str
+    name: str
+    address: str
+
+    @property
+    def is_anonymous(self) -> bool:
+        return self.doc_type == "0" and self.doc_number == "-"
+
+
+def _customer_check(*, document_type: str, customer: CustomerIn | None, total: Decimal) -> _Buyer:
+    """Factura: a valid RUC and name. Boleta: anonymous up to S/ 700, an identified buyer above."""
+    if customer is None:
+        if document_type == "01":
+            raise CheckoutError.single("customer", "La factura requiere un cliente con RUC válido.")
+        if total > ANONYMOUS_LIMIT:
+            raise CheckoutError.single(
+                "customer", "Boleta mayor a S/ 700.00: indique el DNI u otro documento del comprador."
+            )
+        return _Buyer("0", "-", "CLIENTES VARIOS", "")
+    if document_type == "01" and customer.doc_type != DOC_TYPE_RUC:
+        raise CheckoutError.single("customer.doc_type", "La factura requiere un cliente con RUC válido.")
+    try:
+        validate_identity(doc_type=customer.doc_type, doc_number=customer.doc_number)
+    except ValidationError as exc:
+        raise CheckoutError({"customer.doc_number": exc.messages}) from None
+    if customer.doc_type == "0" and document_type == "03" and total > ANONYMOUS_LIMIT:
+        raise CheckoutError.single(
+            "customer", "Boleta mayor a S/ 700.00: indique el DNI u otro documento del comprador."
+        )
+    if len(customer.name) < 3:
+        raise CheckoutError.single("customer.name", "Indique el nombre o razón social del cliente (mínimo 3 caracteres).")
+    number = compact_identity(doc_type=customer.doc_type, doc_number=customer.doc_number)
+    return _Buyer(customer.doc_type, number, customer.name, customer.address)
+
+
+def _payments_settle(*, payments: Sequence[PaymentIn], total: Decimal) -> tuple[list[Payment], Decimal, Decimal]:
+    """Exact non-cash payments plus cash rounded down to S/ 0.10; returns rows, rounding, change."""
+    non_cash: dict[str, Decimal] = {}
+    tendered = money.ZERO
+    cash_given = False
+    for p in payments:
+        if p.method == PaymentMethod.CASH:
+            tendered += p.amount
+            cash_given = True
+        else:
+            non_cash[p.method] = non_cash.get(p.method, money.ZERO) + p.amount
+    non_cash_total = sum(non_cash.values(), money.ZERO)
+    if non_cash_total > total:
+        raise CheckoutError.single(
+            "payments", "Tarjeta, Yape y Plin pagan el monto exacto: la suma supera el total de la venta."
+        )
+    rows = [Payment(method=m, amount=a) for m, a in non_cash.items()]
+    if not cash_given:
+        if non_cash_total != total:
+            raise CheckoutError.single("payments", f"Los pagos no cubren el total de S/ {total}.")
+        return rows, money.ZERO, money.ZERO
+    if non_cash_total == total:
+        raise CheckoutError.single("payments", "No corresponde pago en efectivo: los otros medios cubren el total.")
+    cash = money.cash_settle(total=total, non_cash=non_cash_total, tendered=tendered)
+    if cash.change < 0:
+        raise CheckoutError.single(
+            "payments", f"Los pagos no cubren el total: faltan S/ {-cash.change} en efectivo (a pagar S/ {cash.due})."
+        )
+    rows.insert(0, Payment(method=PaymentMethod.CASH, amount=cash.applied, tendered=tendered, change=cash.change, rounding=cash.rounding))
+    return rows, cash.rounding, cash.change
+
+
+def _stock_decrement(*, sale: Sale, priced: Sequence[_PricedLine]) -> None:
+    """Lock the cart's stock rows in id order, then apply every guarded decrement in one UPDATE.
+
+    Must run inside the sale's ``atomic()``. A row whose stock would go below zero for a product
+    that blocks negative stock is not updated; any such row raises a 409 (rolling everything back).
+    """
+    wanted: dict[int, Decimal] = {}
+    by_id: dict[int, StoreProduct] = {}
+    for p in priced:
+        sp = p.store_product
+        wanted[sp.pk] = wanted.get(sp.pk, Decimal(0)) + p.quantity
+        by_id[sp.pk] = sp
+    ids = sorted(wanted)
+    table = StoreProduct._meta.db_table
+    with connection.cursor() as cursor:
+        # Lock first, in id order (no deadlock between carts sharing products); the UPDATE then
+        # runs with a fresh snapshot and sees every committed decrement.
+        cursor.execute(f"SELECT id FROM {table} WHERE id = ANY(%s) ORDER BY id FOR UPDATE", [ids])
+        cursor.execute(
+            f"""
+            UPDATE {table} sp SET stock = sp.stock - req.qty
+            FROM unnest(%s::bigint[], %s::numeric[]) AS req(id, qty), {Product._meta.db_table} p
+            WHERE sp.id = req.id AND p.id = sp.product_id AND (p.allows_negative_stock OR sp.stock >= req.qty)
+            RETURNING sp.id
+            """,
+            [ids, [wanted[i] for i in ids]],
+        )
+        updated = {row[0] for row in cursor.fetchall()}
+    refused = [i for i in ids if i not in updated]
+    if refused:
+        raise CheckoutError(
+            {"lines": [f"Stock insuficiente para «{by_id[i].product.name}»." for i in refused]}, status=409
+        )
+    StockMovement.objects.bulk_create(
+        [
+            StockMovement(
+                company_id=sale.company_id,
+                store_id=sale.store_id,
+                store_product_id=i,
+                kind=MovementKind.SALE,
+                quantity=-wanted[i],
+                sale=sale,
+                created_by_id=sale.cashier_id,
+                note=sale.full_number,
+            )
+            for i in ids
+        ]
+    )
+
+
+def _sale_complete(
+    *, company, store, register, cashier, idempotency_key, fingerprint, document_type, buyer: _Buyer,
+    priced, totals: money.DocumentTotals, payment_rows: list[Payment], rounding, change, issued_at, request_id,
+) -> Sale:
+    """Write everything; must run inside ``transaction.atomic()``."""
+    series = (
+        DocumentSeries.objects.select_for_update()
+        .filter(register=register, document_type=document_type)
+        .first()
+    )
+    if series is None:
+        raise CheckoutError.single("document_type", "La caja no tiene una serie para este tipo de comprobante.")
+    series.last_number += 1
+    DocumentSeries.objects.filter(pk=series.pk).update(last_number=series.last_number)
+
+    customer_row = None
+    if not buyer.is_anonymous:
+        customer_row = Customer.objects.bulk_create(
+            [Customer(company=company, doc_type=buyer.doc_type, doc_number=buyer.doc_number, name=buyer.name, address=buyer.address)],
+            update_conflicts=True,
+            unique_fields=["company", "doc_type", "doc_number"],
+            update_fields=["name", "address"],
+        )[0]
+
+    sale = Sale.objects.create(
+        company=company,
+        store=store,
+        register=register,
+        cashier=cashier,
+        document_series=series,
+        document_type=document_type,
+        series=series.series,
+        number=series.last_number,
+        idempotency_key=idempotency_key,
+        fingerprint=fingerprint,
+        customer=customer_row,
+        customer_doc_type=buyer.doc_type,
+        customer_doc_number=buyer.doc_number,
+        customer_name=buyer.name,
+        customer_address=buyer.address,
+        gravadas=totals.gravadas,
+        exoneradas=totals.exoneradas,
+        inafectas=totals.inafectas,
+        igv=totals.igv,
+        icbper=totals.icbper,
+        total=totals.total,
+        cash_rounding=rounding,
+        change=change,
+        issued_at=issued_at,
+        request_id=request_id[:64],
+    )
+    _stock_decrement(sale=sale, priced=priced)
+    sale_lines = SaleLine.objects.bulk_create(
+        [
+            SaleLine(
+                company=company,
+                store=store,
+                sale=sale,
+                line_no=p.line_no,
+                product=p.store_product.product,
+                store_product=p.store_product,
+                sku=p.store_product.product.sku,
+                barcode=p.store_product.product.barcode or "",
+                description=p.store_product.product.name,
+                unit_code=p.store_product.product.unit_code,
+                quantity=p.quantity,
+                unit_price=p.store_product.price,
+                unit_value=p.amounts.unit_value,
+                base=p.amounts.base,
+                igv=p.amounts.igv,
+                icbper=p.amounts.icbper,
+                icbper_rate=p.icbper_rate,
+                amount=p.amounts.amount,
+                affectation=p.store_product.product.affectation,
+            )
+            for p in priced
+        ]
+    )
+    for row in payment_rows:
+        row.company, row.store, row.sale = company, store, sale
+    Payment.objects.bulk_create(payment_rows)
+    snapshot = sale_snapshot_build(company=company, store=store, sale=sale, lines=sale_lines)
+    document = sunat_document_issue(company=company, store=store, snapshot=snapshot, request_id=request_id)
+    sale.sunat_document = document
+    Sale.objects.filter(pk=sale.pk).update(sunat_document=document)
+    return sale
