@@ -3,3 +3,6 @@
 import os
 
 os.environ.setdefault("XDG_RUNTIME_DIR", "/tmp")
+
+# The SUNAT double as a fixture (`fake_sunat`) for every app's tests.
+pytest_plugins = ["sunat.fake.fixtures"]

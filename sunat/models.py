@@ -40,6 +40,10 @@ class SunatDocument(models.Model):
     response_description = models.TextField("descripción", blank=True)
     observations = models.JSONField("observaciones", default=list, blank=True)
     ticket = models.CharField(max_length=40, blank=True)
+    # Set just before a send whose fate SUNAT has not told us yet; cleared by any answer that
+    # settles it. Set when a job starts means a previous send may have reached SUNAT (timeout,
+    # crashed worker): ask SUNAT (getStatusCdr / 1033) before sending again (invariant 6).
+    unconfirmed_send_at = models.DateTimeField("envío sin confirmar desde", null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -59,6 +63,30 @@ class SunatDocument(models.Model):
     @property
     def full_number(self) -> str:
         return f"{self.series}-{self.number}"
+
+
+class SunatAttempt(models.Model):
+    """One exchange with SUNAT (or a local step that failed) for a document: the history shown
+    in admin. ``job_id`` is kept as a plain number because finished jobs are purged."""
+
+    company = models.ForeignKey(Company, on_delete=models.PROTECT, related_name="+")
+    document = models.ForeignKey(SunatDocument, on_delete=models.CASCADE, related_name="attempts")
+    job_id = models.BigIntegerField(null=True, blank=True)
+    operation = models.CharField("operación", max_length=20)  # sign, sendBill, sendSummary, getStatus, getStatusCdr
+    started_at = models.DateTimeField("inicio")
+    duration_ms = models.PositiveIntegerField("duración (ms)", default=0)
+    code = models.CharField("código", max_length=24, blank=True)
+    description = models.TextField("descripción", blank=True)
+    category = models.CharField("resultado", max_length=12, blank=True)
+
+    class Meta:
+        verbose_name = "intento SUNAT"
+        verbose_name_plural = "intentos SUNAT"
+        ordering = ["started_at", "id"]
+        indexes = [models.Index(fields=["document", "started_at"], name="sunat_attempt_doc_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.operation} {self.code} ({self.started_at:%Y-%m-%d %H:%M:%S})"
 
 
 class JobKind(models.TextChoices):

@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+import dataclasses
+import time
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.db import connection, transaction
+from django.utils import timezone
 
 from stores.models import Company, Store
 
-from .models import JobKind, SunatDocument, SunatJob
-from .snapshot import DocumentSnapshot
+from .cdr import Cdr
+from .codes import Category, Classification, Source, code_message, response_classify
+from .files import zip_bytes
+from .models import DocumentStatus, JobKind, SunatAttempt, SunatDocument, SunatJob
+from .outcomes import JobOutcome, NextStep
+from .snapshot import DocumentSnapshot, SummarySnapshot, VoidedSnapshot
+from .soap import SunatClient, SunatFault, SunatTransportError, consult_supported
 
 NOTIFY_CHANNEL = "sunat_jobs"
 
@@ -38,3 +49,397 @@ def sunat_document_issue(
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_notify(%s, %s)", [NOTIFY_CHANNEL, str(company.pk)])
     return document
+
+
+# --------------------------------------------------------------------------- summaries (RC / RA)
+
+
+def sunat_summary_issue(
+    *, company: Company, snapshot: SummarySnapshot | VoidedSnapshot, request_id: str = ""
+) -> SunatDocument:
+    """Record a Resumen Diario (RC) or Comunicación de Baja (RA) as pending and enqueue it.
+
+    Like :func:`sunat_document_issue`: inside the caller's transaction, no network. The document's
+    series is ``RC-YYYYMMDD`` / ``RA-YYYYMMDD`` (generation date) and its number the day's
+    correlative, so the file name is ``{RUC}-RC-YYYYMMDD-N``.
+    """
+    assert transaction.get_connection().in_atomic_block, "sunat_summary_issue needs the caller's transaction"
+    document = SunatDocument.objects.create(
+        company=company,
+        store=None,
+        document_type=snapshot.document_type,
+        series=f"{snapshot.document_type}-{snapshot.issue_date:%Y%m%d}",
+        number=snapshot.sequence,
+        issued_at=timezone.now(),
+        snapshot=snapshot.to_json(),
+        total=0,
+    )
+    SunatJob.objects.create(company=company, document=document, kind=JobKind.SEND_SUMMARY, request_id=request_id[:64])
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_notify(%s, %s)", [NOTIFY_CHANNEL, str(company.pk)])
+    return document
+
+
+# --------------------------------------------------------------------------- build and sign
+
+
+SUMMARY_TYPES = ("RC", "RA")
+_FINAL_STATUSES = (DocumentStatus.ACCEPTED, DocumentStatus.OBSERVED, DocumentStatus.REJECTED)
+
+
+def document_file_name(document: SunatDocument) -> str:
+    """``{RUC}-{TT}-{SERIE}-{NUM}`` (or ``{RUC}-RC-YYYYMMDD-N``), without extension."""
+    ruc = document.company.ruc
+    if document.document_type in SUMMARY_TYPES:
+        return f"{ruc}-{document.series}-{document.number}"
+    return f"{ruc}-{document.document_type}-{document.series}-{document.number}"
+
+
+def _snapshot_of(document: SunatDocument):
+    if document.document_type == "RC":
+        return SummarySnapshot.from_json(document.snapshot)
+    if document.document_type == "RA":
+        return VoidedSnapshot.from_json(document.snapshot)
+    return DocumentSnapshot.from_json(document.snapshot)
+
+
+def _signed_bytes(document: SunatDocument) -> bytes:
+    value = document.signed_xml
+    return value.tobytes() if isinstance(value, memoryview) else bytes(value)
+
+
+def sunat_document_sign(*, document: SunatDocument) -> SunatDocument:
+    """Build and sign the document once, storing the exact signed bytes before any send.
+
+    Building and signing happen outside any transaction; storing happens in its own short
+    transaction that locks the row (``SELECT … FOR UPDATE``): if another process stored bytes
+    first, those win and ours are discarded (invariant 5: never re-signed with different
+    content). A document that already has ``signed_xml`` is returned untouched. Raises
+    ``sunat.certificates.CertificateError`` (no/expired certificate) or ``ValueError`` (the
+    snapshot cannot be built).
+    """
+    if document.signed_xml:
+        return document
+    from .certificates import company_certificate_load
+    from .signing import document_sign
+    from .xml import build
+
+    certificate = company_certificate_load(company=document.company)
+    signed = document_sign(xml=build(_snapshot_of(document)), certificate=certificate)
+    with transaction.atomic():
+        locked = SunatDocument.objects.select_for_update().get(pk=document.pk)
+        if not locked.signed_xml:
+            locked.signed_xml = signed.xml
+            locked.xml_hash = signed.digest_value
+            locked.signed_at = timezone.now()
+            locked.save(update_fields=["signed_xml", "xml_hash", "signed_at", "updated_at"])
+    document.refresh_from_db()
+    return document
+
+
+# --------------------------------------------------------------------------- perform one job
+
+
+def _assert_no_transaction() -> None:
+    assert not connection.in_atomic_block, "no database transaction may be open during a SUNAT call"
+
+
+class _Run:
+    """What one ``sunat_job_perform`` call knows: the job, the document and timing of a call."""
+
+    def __init__(self, *, job: SunatJob, document: SunatDocument):
+        self.job = job
+        self.document = document
+        self.started = timezone.now()
+        self.clock = time.monotonic()
+
+    def start(self) -> None:
+        _assert_no_transaction()
+        self.started = timezone.now()
+        self.clock = time.monotonic()
+
+    def settle(
+        self,
+        *,
+        operation: str,
+        classification: Classification | None,
+        code: str = "",
+        description: str = "",
+        fields: dict | None = None,
+    ) -> None:
+        """Record the attempt and update the document in one short transaction."""
+        duration = max(0, int((time.monotonic() - self.clock) * 1000))
+        with transaction.atomic():
+            SunatAttempt.objects.create(
+                company_id=self.document.company_id,
+                document=self.document,
+                job_id=self.job.pk,
+                operation=operation,
+                started_at=self.started,
+                duration_ms=duration,
+                code=(code or (classification.code if classification else ""))[:24],
+                description=description or (classification.message if classification else ""),
+                category=classification.category.value if classification else "",
+            )
+            if fields:
+                for name, value in fields.items():
+                    setattr(self.document, name, value)
+                SunatDocument.objects.filter(pk=self.document.pk).update(**fields, updated_at=timezone.now())
+
+
+def _outcome(classification: Classification, *, delay: float | None = None) -> JobOutcome:
+    message = classification.message
+    text = f"{classification.code} - {message}" if message and classification.code else (message or classification.code)
+    return JobOutcome(
+        step=classification.step,
+        code=classification.code,
+        message=text,
+        verify_next=classification.verify_next,
+        delay_seconds=delay if classification.step is NextStep.SNOOZE else None,
+    )
+
+
+def _cdr_fields(cdr_zip: bytes, cdr: Cdr, classification: Classification) -> dict:
+    return {
+        "cdr_zip": cdr_zip,
+        "response_code": cdr.response_code[:10],
+        "response_description": cdr.description,
+        "observations": [o.to_json() for o in cdr.observations],
+        "status": classification.status,
+        "unconfirmed_send_at": None,
+    }
+
+
+def _take_cdr(run: _Run, *, operation: str, cdr_zip: bytes, cdr: Cdr) -> JobOutcome:
+    classification = response_classify(source=Source.CDR, code=cdr.response_code, notes=cdr.notes, message=cdr.description)
+    run.settle(
+        operation=operation,
+        classification=classification,
+        code=cdr.response_code,
+        description=cdr.description,
+        fields=_cdr_fields(cdr_zip, cdr, classification),
+    )
+    return _outcome(classification)
+
+
+def _take_fault(run: _Run, *, operation: str, fault: SunatFault) -> Classification:
+    classification = response_classify(
+        source=Source.FAULT, code=fault.code or fault.faultcode, message=code_message(fault.code) or fault.message
+    )
+    fields: dict = {}
+    if classification.category in (Category.FIX, Category.REJECTED):
+        fields = {
+            "status": classification.status,
+            "response_code": classification.code[:10],
+            "response_description": fault.message or classification.message,
+            "unconfirmed_send_at": None,
+        }
+    elif not classification.verify_next:
+        # SUNAT answered: it did not register the document this time.
+        fields = {"unconfirmed_send_at": None}
+    if classification.category is not Category.REGISTERED:
+        run.settle(operation=operation, classification=classification, description=fault.message, fields=fields)
+    return classification
+
+
+def _take_transport(run: _Run, *, operation: str, error: SunatTransportError) -> JobOutcome:
+    classification = response_classify(source=Source.TRANSPORT, code=error.code, reached=error.reached)
+    fields = {} if error.reached else {"unconfirmed_send_at": None}
+    run.settle(operation=operation, classification=classification, fields=fields)
+    return _outcome(classification)
+
+
+def _consult(run: _Run, client: SunatClient) -> JobOutcome | None:
+    """getStatusCdr: the outcome when SUNAT has the document (or cannot answer now), else None."""
+    document = run.document
+    run.start()
+    try:
+        status = client.get_status_cdr(
+            ruc=document.company.ruc,
+            document_type=document.document_type,
+            series=document.series,
+            number=document.number,
+        )
+    except SunatFault as fault:
+        classification = _take_fault(run, operation="getStatusCdr", fault=fault)
+        if classification.category in (Category.CONFIG, Category.RETRY):
+            return _outcome(dataclasses.replace(classification, verify_next=True))
+        return None  # the consult service refused the question: fall back to sending
+    except SunatTransportError as error:
+        classification = response_classify(source=Source.TRANSPORT, code=error.code, reached=True)
+        run.settle(operation="getStatusCdr", classification=classification)
+        return _outcome(dataclasses.replace(classification, verify_next=True))
+    if status.cdr is not None and status.content:
+        return _take_cdr(run, operation="getStatusCdr", cdr_zip=status.content, cdr=status.cdr)
+    run.settle(
+        operation="getStatusCdr",
+        classification=None,
+        code=status.status_code,
+        description=status.status_message or "SUNAT no tiene el comprobante",
+    )
+    return None
+
+
+def _registered(run: _Run, client: SunatClient, classification: Classification) -> JobOutcome:
+    """1033/4000: SUNAT already has the document. Fetch its CDR where SUNAT offers one."""
+    document = run.document
+    run.settle(operation="sendBill", classification=classification)
+    if consult_supported(document.document_type):
+        outcome = _consult(run, client)
+        if outcome is not None:
+            return outcome
+    description = (
+        f"Registrado previamente en SUNAT ({classification.code} - {classification.message}); "
+        "sin CDR: SUNAT no entrega la constancia de este tipo por servicio."
+    )
+    run.settle(
+        operation="registered",
+        classification=classification,
+        description=description,
+        fields={
+            "status": classification.status,
+            "response_code": classification.code[:10],
+            "response_description": description,
+            "unconfirmed_send_at": None,
+        },
+    )
+    return _outcome(classification)
+
+
+def _mark_unconfirmed(document: SunatDocument) -> None:
+    now = timezone.now()
+    SunatDocument.objects.filter(pk=document.pk).update(unconfirmed_send_at=now, updated_at=now)
+    document.unconfirmed_send_at = now
+
+
+def _send_document(run: _Run, client: SunatClient) -> JobOutcome:
+    document = run.document
+    name = document_file_name(document)
+    _mark_unconfirmed(document)
+    run.start()
+    try:
+        cdr_zip, cdr = client.send_bill(file_name=f"{name}.zip", zip_bytes=zip_bytes(name=name, xml=_signed_bytes(document)))
+    except SunatFault as fault:
+        classification = _take_fault(run, operation="sendBill", fault=fault)
+        if classification.category is Category.REGISTERED:
+            return _registered(run, client, classification)
+        return _outcome(classification)
+    except SunatTransportError as error:
+        return _take_transport(run, operation="sendBill", error=error)
+    return _take_cdr(run, operation="sendBill", cdr_zip=cdr_zip, cdr=cdr)
+
+
+def _perform_summary(run: _Run, client: SunatClient) -> JobOutcome:
+    document = run.document
+    if not document.ticket:
+        name = document_file_name(document)
+        _mark_unconfirmed(document)
+        run.start()
+        try:
+            ticket = client.send_summary(
+                file_name=f"{name}.zip", zip_bytes=zip_bytes(name=name, xml=_signed_bytes(document))
+            )
+        except SunatFault as fault:
+            return _outcome(_take_fault(run, operation="sendSummary", fault=fault))
+        except SunatTransportError as error:
+            return _take_transport(run, operation="sendSummary", error=error)
+        run.settle(
+            operation="sendSummary",
+            classification=None,
+            code="ticket",
+            description=f"Ticket {ticket}",
+            fields={"ticket": ticket[:40], "unconfirmed_send_at": None},
+        )
+        return JobOutcome(
+            step=NextStep.SNOOZE,
+            code="ticket",
+            message=f"Ticket {ticket}: consultar estado",
+            delay_seconds=settings.SUNAT_TICKET_POLL_SECONDS,
+        )
+    run.start()
+    try:
+        status = client.get_status(ticket=document.ticket)
+    except SunatFault as fault:
+        return _outcome(_take_fault(run, operation="getStatus", fault=fault))
+    except SunatTransportError as error:
+        # getStatus is a query: nothing new can have been registered by it.
+        classification = response_classify(source=Source.TRANSPORT, code=error.code, reached=False)
+        run.settle(operation="getStatus", classification=classification)
+        return _outcome(classification)
+    if status.status_code.strip() == "98":
+        return _outcome(response_classify(source=Source.TICKET, code="98"), delay=settings.SUNAT_TICKET_POLL_SECONDS)
+    if status.cdr is not None and status.content:
+        return _take_cdr(run, operation="getStatus", cdr_zip=status.content, cdr=status.cdr)
+    classification = response_classify(source=Source.TICKET, code=status.status_code or "0")
+    run.settle(operation="getStatus", classification=classification, description=f"statusCode {status.status_code} sin CDR")
+    return _outcome(classification)
+
+
+def sunat_job_perform(*, job: SunatJob) -> JobOutcome:
+    """Do the SUNAT work of one claimed job and say what the queue must do next.
+
+    Runs in autocommit mode; **no transaction is open during any HTTP call** (asserted). Steps:
+    sign once and store the exact bytes in their own short transaction before the first send
+    (:func:`sunat_document_sign`); then, by kind and document type:
+
+    * 01/03/07/08 ``send``: sendBill the stored bytes; CDR → accepted/observed/rejected; 1033/4000
+      → already registered (fetch the CDR with getStatusCdr where SUNAT offers it, else record
+      "registrado sin CDR");
+    * ``verify`` (or a previous send left unconfirmed by a timeout or a crash): getStatusCdr when
+      SUNAT can answer (production/fake, 01/07/08) and send only when SUNAT has nothing;
+      otherwise re-send the same bytes, taking 1033/4000 as already registered;
+    * RC/RA: sendSummary → ticket stored on the document → SNOOZE; with a ticket, getStatus: 98
+      → SNOOZE (not an attempt), 0/99 → the CDR decides.
+
+    Every exchange is recorded as a :class:`SunatAttempt`; the document keeps the CDR zip,
+    response code/description/observations and its status. The classification is
+    :func:`sunat.codes.response_classify`'s.
+    """
+    _assert_no_transaction()
+    document = SunatDocument.objects.select_related("company").get(pk=job.document_id)
+    run = _Run(job=job, document=document)
+    if document.status in _FINAL_STATUSES and document.response_code:
+        return JobOutcome(step=NextStep.DONE, code=document.response_code, message="ya resuelto por SUNAT")
+
+    from .certificates import CertificateError
+
+    run.start()
+    try:
+        document = run.document = sunat_document_sign(document=document)
+    except CertificateError as exc:
+        classification = Classification(
+            category=Category.CONFIG,
+            step=NextStep.PAUSE_COMPANY,
+            status=DocumentStatus.PENDING,
+            code="certificate",
+            message=str(exc),
+        )
+        run.settle(operation="sign", classification=classification)
+        return JobOutcome(step=NextStep.PAUSE_COMPANY, code="certificate", message=str(exc))
+    except (ValueError, TypeError, KeyError) as exc:
+        message = f"No se pudo generar el XML: {exc}"
+        classification = Classification(
+            category=Category.FIX, step=NextStep.FIX, status=DocumentStatus.ERROR, code="build", message=message
+        )
+        run.settle(
+            operation="sign",
+            classification=classification,
+            fields={"status": DocumentStatus.ERROR, "response_code": "build", "response_description": message},
+        )
+        return JobOutcome(step=NextStep.FIX, code="build", message=message)
+
+    try:
+        client = SunatClient.for_company(document.company)
+    except ImproperlyConfigured as exc:
+        return JobOutcome(step=NextStep.RETRY, code="config", message=str(exc))
+    try:
+        if document.document_type in SUMMARY_TYPES:
+            return _perform_summary(run, client)
+        verifying = job.kind == JobKind.VERIFY or document.unconfirmed_send_at is not None
+        if verifying and consult_supported(document.document_type):
+            outcome = _consult(run, client)
+            if outcome is not None:
+                return outcome
+        return _send_document(run, client)
+    finally:
+        client.close()
