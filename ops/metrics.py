@@ -106,6 +106,10 @@ def pool_observed(*, force: bool = False) -> dict[str, int]:
     if not force and now - _last_pool_sample < 1.0:
         return {}
     _last_pool_sample = now
+    try:
+        process_memory_observed(component="web")
+    except Exception:  # noqa: BLE001
+        pass
     stats = pool_stats()
     if stats:
         POOL_SIZE.set(stats.get("pool_size", 0))

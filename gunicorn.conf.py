@@ -1,0 +1,56 @@
+"""gunicorn settings, all from the environment (``gunicorn -c gunicorn.conf.py bodegapos.wsgi``).
+
+* ``WEB_CONCURRENCY`` worker processes (default 3 on a 2-core box: (2 × cores) − 1 with threads).
+* ``GUNICORN_THREADS`` threads per worker (gthread), capped at the pool size
+  (``connection_limit`` of ``DATABASE_URL``, default 10): a thread without a pooled connection
+  would only wait ``pool_timeout`` and answer 503.
+* ``preload_app``: the app loads once in the master; the connection pool opens lazily in each
+  worker after fork (nothing touches the database at import time).
+* With ``PROMETHEUS_MULTIPROC_DIR`` set, /metrics aggregates every worker (the directory is
+  emptied at start and dead workers are marked).
+"""
+
+import os
+import shutil
+from urllib.parse import parse_qs, urlsplit
+
+
+def _connection_limit() -> int:
+    query = parse_qs(urlsplit(os.environ.get("DATABASE_URL", "")).query)
+    try:
+        return max(1, int(query.get("connection_limit", ["10"])[0]))
+    except ValueError:
+        return 10
+
+
+bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"
+workers = int(os.environ.get("WEB_CONCURRENCY", "3"))
+threads = max(1, min(int(os.environ.get("GUNICORN_THREADS", "4")), _connection_limit()))
+worker_class = "gthread"
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
+graceful_timeout = 25
+keepalive = 5
+max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "2000"))
+max_requests_jitter = 200
+preload_app = True
+worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
+control_socket_disable = True
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
+# request_finished lines from ops.middleware replace the access log.
+accesslog = None
+errorlog = "-"
+loglevel = os.environ.get("LOG_LEVEL", "info").lower()
+
+
+def on_starting(server):  # noqa: ANN001, ANN201
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if directory:
+        shutil.rmtree(directory, ignore_errors=True)
+        os.makedirs(directory, exist_ok=True)
+
+
+def child_exit(server, worker):  # noqa: ANN001, ANN201
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)

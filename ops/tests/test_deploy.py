@@ -1,0 +1,167 @@
+"""Deploy files agree with each other and with production settings."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+PROD_ENV = {
+    "SECRET_KEY": "k" * 20 + "-Zx9-" + "Q" * 40 + "mNbV7!pL",
+    "DATABASE_URL": "postgresql://bodega:x@db.internal:5432/bodegapos?connection_limit=4",
+    "SUNAT_ENV": "beta",
+    "FIELD_ENCRYPTION_KEY": "oYb8D25oMlQBKox7VoyD77WejT4lyT2TYHhitCOFHYw=",
+    "ALLOWED_HOSTS": "pos.example.com",
+    "ADMIN_URL": "gestion-7f3k/",
+}
+
+
+def _clean_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "DIRECT_URL", "DJANGO_"))}
+    env.update(extra)
+    return env
+
+
+def test_check_deploy_with_production_settings_reports_nothing():
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--settings=bodegapos.settings.prod", "--fail-level", "WARNING"],
+        cwd=ROOT, env=_clean_env(**PROD_ENV), capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_production_settings_values():
+    code = (
+        "from django.conf import settings as s;"
+        "print(s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, s.SECURE_HSTS_SECONDS >= 31536000,"
+        " s.SECURE_PROXY_SSL_HEADER, s.ADMIN_URL, s.DEBUG, s.DATABASES['default']['OPTIONS']['pool']['max_size'])"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", f"import django,os;os.environ['DJANGO_SETTINGS_MODULE']='bodegapos.settings.prod';django.setup();{code}"],
+        cwd=ROOT, env=_clean_env(**PROD_ENV), capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["True", "True", "True", "('HTTP_X_FORWARDED_PROTO',", "'https')", "gestion-7f3k/", "False", "4"]
+
+
+def test_production_settings_refuse_missing_secret():
+    env = _clean_env(**{k: v for k, v in PROD_ENV.items() if k != "SECRET_KEY"})
+    env.pop("SECRET_KEY", None)
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--settings=bodegapos.settings.prod"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode != 0 and "SECRET_KEY" in result.stderr
+
+
+def _procfile() -> dict[str, str]:
+    entries = {}
+    for line in (ROOT / "Procfile").read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, command = line.split(":", 1)
+            entries[name.strip()] = command.strip()
+    return entries
+
+
+def _env_example() -> dict[str, str]:
+    values = {}
+    for line in (ROOT / ".env.example").read_text().splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            key, _, value = line.partition("=")
+            values[key.strip()] = value.strip()
+    return values
+
+
+def test_procfile():
+    entries = _procfile()
+    assert set(entries) == {"web", "worker", "release"}
+    assert entries["web"].startswith("gunicorn") and "-c gunicorn.conf.py" in entries["web"] and "bodegapos.wsgi" in entries["web"]
+    assert entries["worker"] == "python manage.py sunat_worker"
+    assert entries["release"] == "DATABASE_URL=$DIRECT_URL python manage.py migrate --noinput"
+
+
+def test_env_example_lists_every_contract_variable():
+    architecture = (ROOT.parent / "shared" / "docs" / "ARCHITECTURE.md")
+    env = _env_example()
+    required = {
+        "DATABASE_URL", "DIRECT_URL", "SECRET_KEY", "DEBUG", "ALLOWED_HOSTS", "ADMIN_URL", "CACHE_URL",
+        "SENTRY_DSN", "SENTRY_TRACES_SAMPLE_RATE", "LOG_FORMAT", "LOG_LEVEL", "FIELD_ENCRYPTION_KEY",
+        "METRICS_TOKEN", "RATELIMIT_LOGIN", "RATELIMIT_CHECKOUT", "SUNAT_ENV", "SUNAT_ENDPOINT",
+        "SUNAT_CONSULT_ENDPOINT", "SUNAT_POLL_INTERVAL", "SUNAT_MAX_CONCURRENT_JOBS", "SUNAT_RETRY_DELAYS",
+        "SUNAT_LEASE_SECONDS", "SUNAT_SCHEMA_DIR",
+    }
+    if architecture.exists():
+        text = architecture.read_text()
+        section = text[text.index("Environment (12-factor"): text.index("Commands:")]
+        required |= set(re.findall(r"`([A-Z][A-Z0-9_]+)`", section))
+    assert required <= set(env), sorted(required - set(env))
+    assert env["RATELIMIT_LOGIN"] == "10/5m" and env["RATELIMIT_CHECKOUT"] == "600/m"
+    assert env["ADMIN_URL"] == "admin/" and env["SUNAT_RETRY_DELAYS"] == "60,300,900,3600"
+    assert env["SUNAT_POLL_INTERVAL"] == "10" and env["SUNAT_MAX_CONCURRENT_JOBS"] == "3"
+    assert env["SUNAT_LEASE_SECONDS"] == "120"
+
+
+def test_docker_compose_agrees_with_procfile_and_env_example():
+    yaml = pytest.importorskip("yaml")
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    services = compose["services"]
+    assert {"postgres", "pgbouncer", "web", "worker", "fake_sunat", "migrate"} <= set(services)
+    procfile = _procfile()
+
+    def command(service: str) -> str:
+        cmd = services[service]["command"]
+        return cmd if isinstance(cmd, str) else " ".join(cmd)
+
+    assert command("web") == procfile["web"]
+    assert command("worker") == procfile["worker"]
+    assert "manage.py migrate --noinput" in command("migrate")
+    assert "manage.py fake_sunat" in command("fake_sunat")
+    env_example = _env_example()
+    for service in ("web", "worker", "migrate"):
+        environment = services[service]["environment"]
+        assert set(environment) <= set(env_example) | {"PORT", "PROMETHEUS_MULTIPROC_DIR"}, service
+        assert "DATABASE_URL" in environment
+    # web and worker go through PgBouncer; migrations go direct.
+    assert ":6432/" in services["web"]["environment"]["DATABASE_URL"]
+    assert "pgbouncer=true" in services["web"]["environment"]["DATABASE_URL"]
+    assert ":5432/" in services["migrate"]["environment"]["DATABASE_URL"]
+    assert services["web"]["environment"]["DIRECT_URL"] == services["migrate"]["environment"]["DATABASE_URL"]
+    assert services["web"]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+    pgb = services["pgbouncer"]
+    assert any("pgbouncer.ini" in str(v) for v in pgb.get("volumes", []))
+
+
+def test_pgbouncer_ini_is_transaction_mode_with_the_seed_sizes():
+    import configparser
+
+    parser = configparser.ConfigParser(inline_comment_prefixes=None, interpolation=None)
+    parser.read(ROOT / "ops" / "pgbouncer" / "pgbouncer.ini")
+    pgb = parser["pgbouncer"]
+    assert pgb["pool_mode"] == "transaction"
+    assert pgb["default_pool_size"] == "50"
+    assert pgb["max_client_conn"] == "1000"
+    assert pgb["auth_type"] == "scram-sha-256"
+
+
+def test_gunicorn_config_threads_not_above_pool():
+    result = subprocess.run(
+        [sys.executable, "-c", "import runpy;c=runpy.run_path('gunicorn.conf.py');print(c['workers'], c['threads'], c['preload_app'])"],
+        cwd=ROOT, env=_clean_env(DATABASE_URL="postgresql://x@h/db?connection_limit=3", GUNICORN_THREADS="8"),
+        capture_output=True, text=True, timeout=30,
+    )
+    assert result.returncode == 0, result.stderr
+    workers, threads, preload = result.stdout.split()
+    assert int(threads) == 3 and preload == "True"  # threads capped at connection_limit
+    check = subprocess.run(
+        [sys.executable, "-m", "gunicorn", "--check-config", "-c", "gunicorn.conf.py", "bodegapos.wsgi"],
+        cwd=ROOT, env=_clean_env(**PROD_ENV), capture_output=True, text=True, timeout=60,
+    )
+    assert check.returncode == 0, check.stdout + check.stderr
