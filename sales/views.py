@@ -9,24 +9,24 @@ from __future__ import annotations
 
 import time
 from decimal import Decimal
-from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from stores.selectors import NotFound, register_access, register_list_for_user, store_list_for_user
+from stores.selectors import NotFound, register_access, register_list_for_user
 from stores.validators import DOC_TYPE_CHOICES
 from sunat.models import DocumentStatus, SunatDocument
 from sunat.qr import qr_payload, qr_svg
 from sunat.words import amount_in_words
 
-from .models import IcbperRate, Sale
+from .models import IcbperRate
+from .selectors import sale_receipt_get
 
 LIMA = ZoneInfo("America/Lima")
 BOLETA_ID_THRESHOLD = Decimal("700.00")  # a boleta above this needs the buyer's ID (SUNAT)
@@ -75,25 +75,6 @@ def pos_page(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _sale_for_user(*, user: Any, sale_id: UUID) -> Sale:
-    """The sale by its public id if it is in one of ``user``'s stores; raise ``Http404`` otherwise."""
-    try:
-        from .selectors import sale_get_for_user
-    except ImportError:  # until the sales selectors land: the same scoping, inline
-        sale = (
-            Sale.objects.filter(public_id=sale_id, store__in=store_list_for_user(user=user))
-            .select_related("company", "store", "register", "sunat_document")
-            .first()
-        )
-        if sale is None:
-            raise Http404("Comprobante no encontrado")
-        return sale
-    try:
-        return sale_get_for_user(user=user, sale_id=sale_id)
-    except (NotFound, Sale.DoesNotExist):
-        raise Http404("Comprobante no encontrado")
-
-
 def _wait_for_hash(*, document_id: int, current: str) -> str:
     """Poll the document's ``xml_hash`` for up to ``RECEIPT_HASH_WAIT_SECONDS``.
 
@@ -115,7 +96,7 @@ def _wait_for_hash(*, document_id: int, current: str) -> str:
 @require_GET
 def receipt_page(request: HttpRequest, sale_id: UUID) -> HttpResponse:
     """The 80 mm receipt. Waits briefly for the signature hash; prints without it past that."""
-    sale = _sale_for_user(user=request.user, sale_id=sale_id)
+    sale = sale_receipt_get(user=request.user, public_id=sale_id)  # Http404 alike for other stores
     document = sale.sunat_document
     if document is not None:
         document.xml_hash = _wait_for_hash(document_id=document.pk, current=document.xml_hash)
