@@ -1,0 +1,45 @@
+from decimal import Decimal
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import CommandError, call_command
+from django.db.models import Sum
+from stdnum import ean
+
+from sales.models import Product, StockMovement, StoreProduct
+from stores.models import Company, DocumentSeries, Register, Store
+
+pytestmark = pytest.mark.django_db
+
+
+def test_seed_demo_builds_the_contract_chain_and_is_idempotent(capsys):
+    call_command("seed_demo", stores=2, products=30, password="demo1234")
+    out = capsys.readouterr().out
+    assert "demo1234" in out and "cajero2" in out
+    call_command("seed_demo", stores=2, products=30, password="demo1234")
+    company = Company.objects.get(ruc="20000000001")
+    assert list(Store.objects.order_by("code").values_list("code", flat=True)) == ["0000", "0001"]
+    assert Register.objects.filter(code="CAJA1").count() == 2
+    assert set(DocumentSeries.objects.values_list("series", flat=True)) == {"B001", "F001", "B002", "F002"}
+    products = Product.objects.filter(company=company)
+    assert products.count() == 30
+    assert all(ean.is_valid(p.barcode) and len(p.barcode) == 13 for p in products)
+    assert {p.affectation for p in products} == {"10", "20", "30"}
+    assert products.filter(is_plastic_bag=True).exists()
+    assert products.filter(allows_negative_stock=True).exists()
+    assert products.filter(name__icontains="cigarrillos", allows_negative_stock=False).exists()
+    assert StoreProduct.objects.count() == 60
+    for sp in StoreProduct.objects.all():
+        assert sp.stock >= Decimal("1000")
+        assert sp.stock == StockMovement.objects.filter(store_product=sp).aggregate(s=Sum("quantity"))["s"]
+    users = get_user_model().objects
+    assert users.get(username="admin").is_superuser
+    assert users.get(username="cajero1").check_password("demo1234")
+    assert users.get(username="cajero2").memberships.get().store.code == "0001"
+    assert company.certificate_expires_at is not None
+
+
+def test_seed_demo_refuses_bad_arguments():
+    with pytest.raises(CommandError):
+        call_command("seed_demo", stores=0)
+    assert Company.objects.count() == 0
