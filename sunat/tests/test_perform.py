@@ -1,0 +1,276 @@
+"""sunat_job_perform end to end: real builders, real signer, real client, fake_sunat over HTTP.
+
+Each test issues a document the way checkout does (``sunat_document_issue`` in a transaction),
+then performs its job as the worker would (autocommit, no transaction open), and checks what
+SUNAT (the double) registered and what the document stored.
+"""
+
+from __future__ import annotations
+
+import io
+import socket
+import zipfile
+
+import pytest
+from django.db import transaction
+
+from stores.models import Company
+from sunat.certificates import company_certificate_set, development_certificate_create
+from sunat.files import zip_bytes
+from sunat.models import DocumentStatus, JobKind, SunatAttempt, SunatDocument
+from sunat.outcomes import NextStep
+from sunat.services import document_file_name, sunat_document_issue, sunat_job_perform, sunat_summary_issue
+from sunat.snapshot import DocumentSnapshot
+from sunat.soap import SunatClient
+from sunat.tests.scenarios import SUPPLIER, scenario, schemas_missing_reason
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def _schemas():
+    reason = schemas_missing_reason()
+    if reason:
+        pytest.skip(reason)
+
+
+@pytest.fixture
+def company() -> Company:
+    company = Company.objects.create(
+        ruc=SUPPLIER.ruc,
+        legal_name=SUPPLIER.legal_name,
+        address=SUPPLIER.address,
+        ubigeo=SUPPLIER.ubigeo,
+        sol_user="MODDATOS",
+        sol_password="moddatos",
+    )
+    pfx, password = development_certificate_create(ruc=company.ruc, legal_name=company.legal_name)
+    company_certificate_set(company=company, pfx=pfx, password=password)
+    return company
+
+
+def issue(company: Company, name: str):
+    snapshot = scenario(name)
+    with transaction.atomic():
+        if isinstance(snapshot, DocumentSnapshot):
+            document = sunat_document_issue(company=company, store=None, snapshot=snapshot)
+        else:
+            document = sunat_summary_issue(company=company, snapshot=snapshot)
+    return document, document.jobs.get()
+
+
+def reload(document: SunatDocument) -> SunatDocument:
+    return SunatDocument.objects.select_related("company").get(pk=document.pk)
+
+
+def stored_bytes(document: SunatDocument) -> bytes:
+    return bytes(reload(document).signed_xml)
+
+
+@pytest.mark.parametrize(
+    ("name", "polls"),
+    [
+        ("factura-contado", 1),
+        ("boleta-mixta", 1),
+        ("nc-factura", 1),
+        ("nd-factura", 1),
+        ("rc-condiciones-1-2-3", 3),  # sendSummary → ticket, getStatus 98, getStatus 0
+        ("ra-facturas", 3),
+    ],
+)
+def test_round_trip_per_document_type_ends_with_a_stored_cdr(fake_sunat, company, name, polls):
+    document, job = issue(company, name)
+    outcomes = [sunat_job_perform(job=job) for _ in range(polls)]
+    assert [o.step for o in outcomes[:-1]] == [NextStep.SNOOZE] * (polls - 1)
+    assert outcomes[-1].step is NextStep.DONE, outcomes[-1]
+    document = reload(document)
+    assert document.status == DocumentStatus.ACCEPTED, (document.response_code, document.response_description)
+    assert document.response_code == "0"
+    file_name = document_file_name(document)
+    cdr = zipfile.ZipFile(io.BytesIO(bytes(document.cdr_zip)))
+    assert cdr.namelist() == [f"R-{file_name}.xml"]
+    assert len(document.xml_hash) == 28 and document.signed_at is not None
+    registered = fake_sunat.fake.registry_json()["documents"][file_name]
+    assert registered["digest"] == document.xml_hash  # SUNAT got exactly the stored bytes
+    assert document.unconfirmed_send_at is None
+    if polls > 1:
+        assert document.ticket
+    attempts = list(SunatAttempt.objects.filter(document=document).values_list("operation", flat=True))
+    assert attempts == (["sendSummary", "getStatus"] if polls > 1 else ["sendBill"])
+
+
+def test_signed_bytes_are_stored_before_the_first_send_and_resent_unchanged(fake_sunat, company):
+    document, job = issue(company, "boleta-gravado")
+    fake_sunat.fake.force("0109")
+    outcome = sunat_job_perform(job=job)
+    assert (outcome.step, outcome.code, outcome.verify_next) == (NextStep.RETRY, "0109", False)
+    first = reload(document)
+    assert first.signed_xml and first.status == DocumentStatus.PENDING
+    assert first.unconfirmed_send_at is None  # SUNAT answered: nothing registered
+    before = bytes(first.signed_xml)
+    assert sunat_job_perform(job=job).step is NextStep.DONE
+    after = reload(document)
+    assert bytes(after.signed_xml) == before and after.xml_hash == first.xml_hash
+    assert fake_sunat.fake.registry_json()["documents"][document_file_name(after)]["digest"] == after.xml_hash
+    assert list(SunatAttempt.objects.filter(document=document).values_list("code", flat=True)) == ["0109", "0"]
+
+
+def test_timeout_after_register_then_verify_asks_getstatuscdr_and_does_not_resend(fake_sunat, company):
+    document, job = issue(company, "factura-contado")
+    fake_sunat.fake.force("timeout-after-register")
+    outcome = sunat_job_perform(job=job)
+    assert outcome.step is NextStep.RETRY and outcome.verify_next and outcome.code == "read-timeout"
+    assert reload(document).unconfirmed_send_at is not None
+    job.kind = JobKind.VERIFY  # what the worker does with verify_next
+    outcome = sunat_job_perform(job=job)
+    assert outcome.step is NextStep.DONE
+    document = reload(document)
+    assert document.status == DocumentStatus.ACCEPTED and document.cdr_zip
+    registry = fake_sunat.fake.registry_json()
+    assert registry["receptions"][document_file_name(document)] == 1  # never sent twice
+    operations = list(SunatAttempt.objects.filter(document=document).values_list("operation", flat=True))
+    assert operations == ["sendBill", "getStatusCdr"]
+
+
+def test_crashed_send_is_verified_even_when_the_job_kind_was_not_changed(fake_sunat, company):
+    document, job = issue(company, "nc-factura")
+    fake_sunat.fake.force("drop-after-register")
+    outcome = sunat_job_perform(job=job)
+    assert outcome.step is NextStep.RETRY and outcome.verify_next and outcome.code == "connection-dropped"
+    assert job.kind == JobKind.SEND_DOCUMENT
+    assert sunat_job_perform(job=job).step is NextStep.DONE
+    assert fake_sunat.fake.registry_json()["receptions"][document_file_name(reload(document))] == 1
+
+
+def test_boleta_timeout_after_register_resends_and_takes_1033_as_registered_without_cdr(fake_sunat, company):
+    document, job = issue(company, "boleta-gravado")
+    fake_sunat.fake.force("timeout-after-register")
+    assert sunat_job_perform(job=job).verify_next
+    job.kind = JobKind.VERIFY
+    outcome = sunat_job_perform(job=job)
+    assert (outcome.step, outcome.code) == (NextStep.DONE, "1033")
+    document = reload(document)
+    assert document.status == DocumentStatus.ACCEPTED
+    assert document.response_code == "1033" and not document.cdr_zip
+    assert "sin CDR" in document.response_description
+    registry = fake_sunat.fake.registry_json()
+    name = document_file_name(document)
+    assert registry["receptions"][name] == 2 and list(registry["documents"]) == [name]
+
+
+def test_verify_when_sunat_has_nothing_sends(fake_sunat, company):
+    document, job = issue(company, "factura-contado")
+    job.kind = JobKind.VERIFY
+    assert sunat_job_perform(job=job).step is NextStep.DONE
+    operations = list(SunatAttempt.objects.filter(document=document).values_list("operation", "code"))
+    assert operations == [("getStatusCdr", "0011"), ("sendBill", "0")]
+
+
+def test_duplicate_factura_1033_fetches_the_cdr_with_getstatuscdr(fake_sunat, company):
+    from sunat.services import sunat_document_sign
+
+    document, job = issue(company, "factura-contado")
+    document = sunat_document_sign(document=reload(document))
+    name = document_file_name(document)
+    SunatClient.for_company(company).send_bill(
+        file_name=f"{name}.zip", zip_bytes=zip_bytes(name=name, xml=bytes(document.signed_xml))
+    )
+    outcome = sunat_job_perform(job=job)
+    assert outcome.step is NextStep.DONE
+    document = reload(document)
+    assert document.status == DocumentStatus.ACCEPTED and document.response_code == "0" and document.cdr_zip
+    operations = list(SunatAttempt.objects.filter(document=document).values_list("operation", "code"))
+    assert operations == [("sendBill", "1033"), ("getStatusCdr", "0")]
+
+
+def test_one_changed_byte_in_the_stored_xml_is_2335_and_needs_a_fix(fake_sunat, company):
+    from sunat.services import sunat_document_sign
+
+    document, job = issue(company, "boleta-gravado")
+    document = sunat_document_sign(document=reload(document))
+    xml = bytes(document.signed_xml)
+    index = xml.index(b"CLIENTES VARIOS")
+    tampered = xml[:index] + b"K" + xml[index + 1 :]
+    SunatDocument.objects.filter(pk=document.pk).update(signed_xml=tampered)
+    outcome = sunat_job_perform(job=job)
+    assert (outcome.step, outcome.code) == (NextStep.FIX, "2335")
+    document = reload(document)
+    assert document.status == DocumentStatus.ERROR and document.response_code == "2335"
+    assert fake_sunat.fake.registry_json()["documents"] == {}
+
+
+def test_rejection_inside_a_cdr_burns_the_number(fake_sunat, company):
+    from sunat import xml as ubl
+    from sunat.certificates import company_certificate_load
+    from sunat.signing import document_sign
+
+    document, job = issue(company, "factura-contado")
+    unsigned = ubl.build(DocumentSnapshot.from_json(reload(document).snapshot))
+    # A factura to a DNI (schemeID 1) instead of a RUC: SUNAT's rules reject it (2800) in a CDR.
+    customer = b'<cbc:ID schemeID="6">20100066603</cbc:ID>'
+    assert customer in unsigned
+    broken = unsigned.replace(customer, b'<cbc:ID schemeID="1">45678912</cbc:ID>')
+    signed = document_sign(xml=broken, certificate=company_certificate_load(company=company))
+    SunatDocument.objects.filter(pk=document.pk).update(signed_xml=signed.xml, xml_hash=signed.digest_value)
+    outcome = sunat_job_perform(job=job)
+    document = reload(document)
+    assert outcome.step is NextStep.DONE, outcome
+    assert document.status == DocumentStatus.REJECTED
+    assert 2000 <= int(document.response_code) <= 3999 and document.cdr_zip
+    assert document_file_name(document) in fake_sunat.fake.registry_json()["documents"]
+
+
+def test_wrong_sol_password_pauses_the_company(fake_sunat, company):
+    Company.objects.filter(pk=company.pk).update(sol_password="otra")
+    company.refresh_from_db()
+    document, job = issue(company, "boleta-gravado")
+    outcome = sunat_job_perform(job=job)
+    assert (outcome.step, outcome.code) == (NextStep.PAUSE_COMPANY, "0102")
+    assert reload(document).status == DocumentStatus.PENDING
+
+
+def test_missing_certificate_pauses_the_company_without_sending(fake_sunat, company):
+    Company.objects.filter(pk=company.pk).update(certificate=None)
+    document, job = issue(company, "boleta-gravado")
+    outcome = sunat_job_perform(job=job)
+    assert (outcome.step, outcome.code) == (NextStep.PAUSE_COMPANY, "certificate")
+    assert not reload(document).signed_xml
+    assert fake_sunat.fake.registry_json()["requests"] == 0
+
+
+def test_http_503_and_read_timeout_retry_with_verification(fake_sunat, company):
+    document, job = issue(company, "boleta-gravado")
+    fake_sunat.fake.force("http-503")
+    outcome = sunat_job_perform(job=job)
+    assert (outcome.step, outcome.code, outcome.verify_next) == (NextStep.RETRY, "http-503", True)
+    fake_sunat.fake.force("timeout")
+    outcome = sunat_job_perform(job=job)
+    assert (outcome.step, outcome.code, outcome.verify_next) == (NextStep.RETRY, "read-timeout", True)
+    assert fake_sunat.fake.registry_json()["documents"] == {}
+
+
+def test_unreachable_sunat_is_a_retry_without_verification(settings, company):
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    settings.SUNAT_ENV = "fake"
+    settings.SUNAT_ENDPOINT = f"http://127.0.0.1:{port}/ol-ti-itcpfegem/billService"
+    settings.SUNAT_CONSULT_ENDPOINT = f"http://127.0.0.1:{port}/ol-it-wsconscpegem/billConsultService"
+    document, job = issue(company, "boleta-gravado")
+    outcome = sunat_job_perform(job=job)
+    assert (outcome.step, outcome.code, outcome.verify_next) == (NextStep.RETRY, "connect-error", False)
+    document = reload(document)
+    assert document.unconfirmed_send_at is None and document.signed_xml
+
+
+def test_no_transaction_may_be_open_during_perform(fake_sunat, company):
+    _document, job = issue(company, "boleta-gravado")
+    with pytest.raises(AssertionError), transaction.atomic():
+        sunat_job_perform(job=job)
+
+
+def test_a_resolved_document_is_not_sent_again(fake_sunat, company):
+    document, job = issue(company, "boleta-gravado")
+    assert sunat_job_perform(job=job).step is NextStep.DONE
+    assert sunat_job_perform(job=job).step is NextStep.DONE
+    assert fake_sunat.fake.registry_json()["receptions"][document_file_name(reload(document))] == 1
