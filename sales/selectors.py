@@ -6,6 +6,7 @@ import uuid
 from decimal import Decimal
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet, Sum
 from django.http import Http404
 
@@ -41,7 +42,7 @@ def sale_get_for_user(
     """The sale with ``public_id`` (alias ``sale_id``) if it belongs to one of the user's stores; Http404 otherwise."""
     try:
         return sale_list_for_user(user=user).select_related("sunat_document").get(public_id=public_id if public_id is not None else sale_id)
-    except (Sale.DoesNotExist, ValueError, TypeError):
+    except (Sale.DoesNotExist, ValueError, TypeError, ValidationError):
         raise Http404("Venta no encontrada") from None
 
 
@@ -58,7 +59,7 @@ def sale_receipt_get(
             .prefetch_related("lines", "payments")
             .get(public_id=public_id if public_id is not None else sale_id)
         )
-    except (Sale.DoesNotExist, ValueError, TypeError):
+    except (Sale.DoesNotExist, ValueError, TypeError, ValidationError):
         raise Http404("Venta no encontrada") from None
 
 
