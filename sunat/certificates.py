@@ -97,10 +97,10 @@ def certificate_load(*, pfx: bytes, password: str, at: dt.datetime | None = None
         raise CertificateError("El archivo no es un certificado PKCS#12 (.pfx/.p12) válido.") from exc
     except Exception:  # noqa: BLE001 - cryptography raises various errors on garbage
         raise CertificateError("El archivo no es un certificado PKCS#12 (.pfx/.p12) válido.") from None
-    if cert is None:
-        raise CertificateError("El archivo .pfx no contiene un certificado.")
     if key is None:
         raise CertificateError("El archivo .pfx no contiene la clave privada del certificado.")
+    if cert is None:
+        raise CertificateError("El archivo .pfx no contiene un certificado.")
     if not isinstance(key, rsa.RSAPrivateKey):
         raise CertificateError("La clave del certificado debe ser RSA (SUNAT firma con RSA-SHA1).")
     if key.public_key().public_numbers() != cert.public_key().public_numbers():
