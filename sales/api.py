@@ -15,6 +15,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.middleware.csrf import CsrfViewMiddleware
 from django.views.decorators.csrf import csrf_exempt
 
+from ops.ratelimit import checkout_ratelimited
 from stores.selectors import NotFound, register_access
 
 from . import money
@@ -101,6 +102,7 @@ def sale_checkout_body(sale: Sale) -> dict:
 
 
 @api_view(("POST",))
+@checkout_ratelimited  # RATELIMIT_CHECKOUT per register (ops); 429 + Retry-After past it
 def checkout(request: HttpRequest) -> JsonResponse:
     try:
         data = checkout_body_parse(request.body)

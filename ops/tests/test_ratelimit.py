@@ -91,3 +91,40 @@ def test_checkout_limit_is_per_register(client, settings, chain):
     # The other store's register (another cashier) is not limited by register one's traffic.
     client.force_login(two)
     assert client.post("/api/v1/checkout", {"register": "CAJA1"}, content_type="application/json").status_code == 201
+
+
+@pytest.mark.django_db
+def test_real_checkout_is_limited_per_register(settings):
+    import json
+    import uuid
+
+    from django.test import Client
+
+    from sales.tests.factories import cashier_make, company_make, product_make, store_make
+
+    settings.RATELIMIT_CHECKOUT = "2/m"
+    company = company_make()
+    clients = []
+    for n, code in ((1, "0000"), (2, "0001")):
+        store, _ = store_make(company=company, code=code, n=n)
+        sp = product_make(store=store, price="2.50", stock="100")
+        client = Client()
+        client.force_login(cashier_make(store=store))
+        clients.append((client, sp))
+
+    def sell(client, sp):
+        body = {
+            "idempotency_key": str(uuid.uuid4()),
+            "document_type": "03",
+            "lines": [{"barcode": sp.product.barcode, "quantity": "1"}],
+            "payments": [{"method": "cash", "amount": "5.00"}],
+        }
+        return client.post("/api/v1/checkout", json.dumps(body), content_type="application/json")
+
+    first, sp1 = clients[0]
+    statuses = [sell(first, sp1).status_code for _ in range(3)]
+    assert statuses == [201, 201, 429]
+    refused = sell(first, sp1)
+    assert refused.status_code == 429 and int(refused["Retry-After"]) >= 1
+    second, sp2 = clients[1]
+    assert sell(second, sp2).status_code == 201  # another register keeps selling
