@@ -40,7 +40,7 @@ from sunat.services import sunat_document_issue
 
 LIMA = ZoneInfo("America/Lima")
 ANONYMOUS_LIMIT = Decimal("700.00")  # boletas above this need the buyer's ID (SUNAT 2396)
-PRODUCT_NOT_FOUND = "Línea {n}: el producto «{code}» no existe o no se vende en esta tienda."
+PRODUCT_NOT_FOUND = "Línea {n}: el producto no existe o no se vende en esta tienda."
 REGISTER_NOT_FOUND = "Caja no encontrada o no asignada a este usuario."
 KEY_REUSED = "Esta clave de idempotencia ya se usó con otra venta; genere una nueva."
 
@@ -234,7 +234,8 @@ def _customer_check(*, document_type: str, customer: CustomerIn | None, total: D
     try:
         validate_identity(doc_type=customer.doc_type, doc_number=customer.doc_number)
     except ValidationError as exc:
-        raise CheckoutError({"customer.doc_number": exc.messages}) from None
+        field = "customer.doc_type" if exc.code == "doc_type" else "customer.doc_number"
+        raise CheckoutError({field: exc.messages}) from None
     if customer.doc_type == "0" and document_type == "03" and total > ANONYMOUS_LIMIT:
         raise CheckoutError.single(
             "customer", "Boleta mayor a S/ 700.00: indique el DNI u otro documento del comprador."

@@ -245,13 +245,31 @@ def test_bad_input_is_refused_in_spanish_and_writes_nothing(case, client_for, pr
 
 def test_unknown_and_foreign_products_get_the_identical_message(client_for, products, other_store):
     foreign = product_make(store=other_store)
+    other_company_store, _ = store_make(company=company_make(ruc="20100070970"), code="0000", n=9)
+    foreign_company = product_make(store=other_company_store)
     answers = []
-    for code in ("7750000000000", foreign.product.barcode):
-        body = body_for(products["gravado"] and (products["gravado"], "1"))
-        body["lines"] = [{"barcode": "X", "quantity": "1"}]
-        answers.append(post(client_for, body).json()["errors"]["lines"][0])
-    assert answers[0] == answers[1]
-    assert "no existe o no se vende en esta tienda" in answers[0]
+    for line in (
+        {"barcode": "7750000000000", "quantity": "1"},
+        {"sku": "NO-EXISTE", "quantity": "1"},
+        {"barcode": foreign.product.barcode, "quantity": "1"},
+        {"sku": foreign.product.sku, "quantity": "1"},
+        {"barcode": foreign_company.product.barcode, "quantity": "1"},
+    ):
+        body = body_for((products["gravado"], "1"))
+        body["lines"] = [line]
+        response = post(client_for, body)
+        assert response.status_code == 400
+        answers.append(response.json())
+    assert all(answer == answers[0] for answer in answers)
+    assert answers[0]["errors"]["lines"] == ["Línea 1: el producto no existe o no se vende en esta tienda."]
+    assert Sale.objects.count() == 0
+
+
+def test_unknown_document_type_of_customer_is_a_field_error(client_for, products):
+    body = body_for((products["gravado"], "1"), customer={"doc_type": "Z", "doc_number": "123", "name": "Ana Díaz"})
+    response = post(client_for, body)
+    assert response.status_code == 400
+    assert "customer.doc_type" in response.json()["errors"]
 
 
 def test_register_of_another_store_is_refused_like_a_missing_one(client_for, products, other_store):
