@@ -46,6 +46,7 @@ DS = "http://www.w3.org/2000/09/xmldsig#"
 EXT = "urn:oasis:names:specification:ubl:schema:xsd:CommonExtensionComponents-2"
 C14N_10 = "http://www.w3.org/TR/2001/REC-xml-c14n-20010315"
 SIGNATURE_ID = "SignBodega"
+_XML_DECLARATION = b'<?xml version="1.0" encoding="UTF-8"?>\n'
 _PLACEHOLDER_ID = "placeholder"  # signxml fills a <ds:Signature Id="placeholder"/> in place
 
 
@@ -102,7 +103,8 @@ def document_sign(*, xml: bytes, certificate: LoadedCertificate) -> SignedDocume
     signature = signed.find(f".//{{{DS}}}Signature")
     # The Id is outside both the digest (enveloped transform) and SignedInfo.
     signature.set("Id", SIGNATURE_ID)
-    data = etree.tostring(signed, xml_declaration=True, encoding="UTF-8")
+    # Serialize once, UTF-8 under a UTF-8 declaration; these exact bytes are stored and sent.
+    data = _XML_DECLARATION + etree.tostring(signed, encoding="UTF-8", xml_declaration=False)
     digest = digest_value(data)
     if digest is None:  # pragma: no cover - signxml always writes it
         raise RuntimeError("la firma no produjo DigestValue")

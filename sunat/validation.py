@@ -142,6 +142,7 @@ def validate_xsd(xml: bytes) -> list[str]:
 class SfsMessage:
     code: str  # 4 digits, e.g. "2800" or "4252"
     message: str  # SUNAT's text for the code (catalog), or the raw message
+    detail: str = ""  # the stylesheet's raw message, e.g. 'INFO: errorCode 1034 (nodo: "…" valor: "…")'
 
     def __str__(self) -> str:
         return f"{self.code} - {self.message}"
@@ -227,8 +228,9 @@ def _message(raw: str) -> SfsMessage | None:
     if not match:
         return None
     code = match.group(1)
-    text = _error_catalog().get(code) or raw.strip()
-    return SfsMessage(code=code, message=text)
+    detail = " ".join(raw.split())
+    text = _error_catalog().get(code) or detail
+    return SfsMessage(code=code, message=text, detail=detail)
 
 
 def validate_sfs(xml: bytes, *, file_name: str) -> SfsResult:
@@ -257,7 +259,11 @@ def validate_sfs(xml: bytes, *, file_name: str) -> SfsResult:
         executable.set_parameter("nombreArchivoEnviado", proc.make_string_value(file_name))
         executable.set_save_xsl_message(True, None)
         try:
-            node = proc.parse_xml(xml_text=xml.decode(_encoding(xml)))
+            xml_text = xml.decode(_encoding(xml))
+        except (UnicodeDecodeError, LookupError) as exc:
+            return SfsResult(error=SfsMessage(code="0306", message=f"No se puede leer (parsear) el archivo XML: {exc}"))
+        try:
+            node = proc.parse_xml(xml_text=xml_text)
             executable.transform_to_string(xdm_node=node)
         except PySaxonApiError as exc:
             failed = str(exc)

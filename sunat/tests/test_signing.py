@@ -43,7 +43,7 @@ def test_signature_shape_is_sunats(boleta):
     assert transforms == ["http://www.w3.org/2000/09/xmldsig#enveloped-signature"]
     assert references[0].find("ds:DigestMethod", NS).get("Algorithm") == "http://www.w3.org/2000/09/xmldsig#sha1"
     assert signature.findtext("ds:KeyInfo/ds:X509Data/ds:X509Certificate", namespaces=NS)
-    assert boleta.xml.startswith(b"<?xml version='1.0' encoding='UTF-8'?>")
+    assert boleta.xml.startswith(b'<?xml version="1.0" encoding="UTF-8"?>\n<Invoice ')
 
 
 def test_digest_is_sha1_of_the_canonical_document_without_signature(boleta):

@@ -57,6 +57,8 @@ def test_garbage_and_unknown_roots_are_errors_not_exceptions():
     assert "desconocida" in validate_xsd(b"<foo/>")[0]
     result = validate_sfs(b"<foo/>", file_name="x.xml")
     assert result.error is not None and result.error.code == "0306"
+    latin1_bytes_declared_utf8 = ubl.build(scenario("boleta-gravado")).replace("COSTEÑO".encode(), "COSTEÑO".encode("latin-1"))
+    assert validate_sfs(latin1_bytes_declared_utf8, file_name="20000000001-03-B001-1.xml").error.code == "0306"
 
 
 def test_file_name_must_match_content():
@@ -64,6 +66,7 @@ def test_file_name_must_match_content():
     assert validate_sfs(document.xml, file_name=file_name).clean
     wrong_ruc = validate_sfs(document.xml, file_name="20000000002" + file_name[11:])
     assert wrong_ruc.error.code == "1034"
+    assert "RUC" in wrong_ruc.error.message and "errorCode 1034" in wrong_ruc.error.detail
     wrong_number = validate_sfs(document.xml, file_name=file_name.replace("-11.xml", "-12.xml"))
     assert wrong_number.error.code == "1036"
 

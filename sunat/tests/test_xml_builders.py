@@ -39,6 +39,12 @@ def test_issue_date_and_time_are_lima_time():
     assert text(root, "cbc:IssueTime") == "22:15:09"
 
 
+def test_naive_issue_time_is_refused():
+    snapshot = dataclasses.replace(scenario("boleta-gravado"), issued_at=datetime(2026, 11, 28, 3, 15))
+    with pytest.raises(ValueError, match="zona horaria"):
+        ubl.build(snapshot)
+
+
 def test_invoice_header():
     root = parse(scenario("boleta-gravado"))
     assert text(root, "cbc:UBLVersionID") == "2.1"

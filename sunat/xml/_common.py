@@ -98,9 +98,12 @@ def signature_block(root: etree._Element, *, ruc: str, legal_name: str) -> None:
     cbc(cac(attachment, "ExternalReference"), "URI", SIGNATURE_URI)
 
 
+XML_DECLARATION = b'<?xml version="1.0" encoding="UTF-8"?>\n'
+
+
 def serialize(root: etree._Element) -> bytes:
     """The unsigned bytes: UTF-8, declaration, no pretty-printing (whitespace would be signed)."""
-    return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+    return XML_DECLARATION + etree.tostring(root, encoding="UTF-8", xml_declaration=False)
 
 
 def clean_text(value: str, *, limit: int) -> str:

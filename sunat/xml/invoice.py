@@ -77,6 +77,8 @@ def document_build(snapshot: DocumentSnapshot) -> bytes:
     cbc(root, "UBLVersionID", "2.1")
     cbc(root, "CustomizationID", "2.0")
     cbc(root, "ID", snapshot.full_number)
+    if snapshot.issued_at.tzinfo is None:
+        raise ValueError("issued_at debe tener zona horaria (datetime aware)")
     local = snapshot.issued_at.astimezone(LIMA)
     cbc(root, "IssueDate", local.strftime("%Y-%m-%d"))
     cbc(root, "IssueTime", local.strftime("%H:%M:%S"))
