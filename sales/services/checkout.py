@@ -34,7 +34,7 @@ from sales.schemas import CartLine, CustomerIn, PaymentIn
 from sales.services.errors import CheckoutError
 from sales.services.snapshots import sale_snapshot_build
 from stores.models import DocumentSeries, Register
-from stores.selectors import NotFound, register_access
+from stores.selectors import NotFound, register_access, register_list_for_user
 from stores.validators import DOC_TYPE_RUC, compact_identity, validate_identity
 from sunat.services import sunat_document_issue
 
@@ -68,7 +68,8 @@ def sale_checkout(
     payments: Sequence[PaymentIn],
     request_id: str = "",
 ) -> tuple[Sale, bool]:
-    """Sell ``lines`` from the cashier's ``register`` (a code, or None when the cashier has one).
+    """Sell ``lines`` from the cashier's ``register`` (a code, None when the cashier has exactly one,
+    or a ``Register`` instance — which must still be one of the cashier's registers).
 
     Returns ``(sale, created)``. Idempotent per (company, ``idempotency_key``): the same cashier
     with the same ``fingerprint`` gets the first sale back (``created=False``) — also when two
@@ -85,6 +86,9 @@ def sale_checkout(
     """
     # --- fetch ---------------------------------------------------------------------------------
     if isinstance(register, Register):
+        # A resolved register is still checked against the cashier's registers (one query).
+        if not register_list_for_user(user=cashier).filter(pk=register.pk).exists():
+            raise CheckoutError.single("register", REGISTER_NOT_FOUND)
         register_obj = register
     else:
         try:

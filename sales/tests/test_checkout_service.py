@@ -96,3 +96,19 @@ def test_stock_movement_record_keeps_cache_equal_to_ledger(cashier, store):
     assert sp.stock == Decimal("-5") == stock_ledger_sum(store_product=sp)
     with pytest.raises(ValueError):
         stock_movement_record(store_product=sp, kind=MovementKind.SALE, quantity=Decimal("1"))
+
+
+def test_a_register_instance_of_another_store_is_refused(cashier, store, other_store):
+    from stores.models import Register
+
+    foreign_register = Register.objects.get(store=other_store)
+    sp = product_make(store=other_store)
+    with pytest.raises(CheckoutError) as err:
+        sell(
+            cashier,
+            [CartLine(kind="sku", code=sp.product.sku, quantity=Decimal("1"))],
+            [PaymentIn(method="cash", amount=Decimal("100"))],
+            register=foreign_register,
+        )
+    assert err.value.status == 400 and "register" in err.value.errors
+    assert Sale.objects.count() == 0
