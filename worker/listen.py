@@ -37,6 +37,11 @@ def listen_conninfo() -> str | dict | None:
     db = settings.DATABASES["default"]
     if db.get("PGBOUNCER"):
         return None
+    return default_connection_params()
+
+
+def default_connection_params() -> dict:
+    """psycopg.connect() keywords for the default database, without Django's pool options."""
     params = dict(connections["default"].get_connection_params())
     for key in ("cursor_factory", "context", "prepare_threshold", "pool", "server_side_binding", "isolation_level"):
         params.pop(key, None)

@@ -226,6 +226,10 @@ class Runner:
             counters=self.counters.as_dict(),
         )
 
+    def _beat_every(self) -> float:
+        # Leases are extended on each beat: beat at least three times per lease.
+        return min(HEARTBEAT_SECONDS, self.config.lease / 3)
+
     def _maintenance(self, now: float, due: dict[str, float]) -> None:
         if now >= due["beat"]:
             self._beat()
@@ -233,7 +237,7 @@ class Runner:
                 running = sorted(self._claimed)
             if running:
                 queue.jobs_extend_lease(owner=self.name, job_ids=running, lease=self.config.lease)
-            due["beat"] = now + HEARTBEAT_SECONDS
+            due["beat"] = now + self._beat_every()
         if now >= due["reap"]:
             reaped = queue.jobs_reap()
             if reaped:
@@ -272,7 +276,7 @@ class Runner:
         )
         self._beat()  # fails fast (DatabaseError) when there is no database
         self._start()
-        due = {"beat": time.monotonic() + HEARTBEAT_SECONDS, "reap": 0.0, "purge": 0.0}
+        due = {"beat": time.monotonic() + self._beat_every(), "reap": 0.0, "purge": 0.0}
         db_errors = 0
         try:
             while not self.stopping.is_set():

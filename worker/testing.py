@@ -94,3 +94,20 @@ def simulated_sunat(*, job) -> JobOutcome:  # noqa: ANN001
     finally:
         with connection.cursor() as cursor:
             cursor.execute("DELETE FROM wt_inflight WHERE job_id = %s AND owner = %s", [job.pk, owner])
+
+
+def scripted(*, job) -> JobOutcome:  # noqa: ANN001
+    """The outcome is named by the job's request id prefix: ``fix-``, ``pause-``, ``retry-``,
+    ``snooze-``, ``crash-`` (raises); anything else is done."""
+    rid = job.request_id or ""
+    if rid.startswith("fix-"):
+        return JobOutcome(step=NextStep.FIX, code="2800", message="dato inválido")
+    if rid.startswith("pause-"):
+        return JobOutcome(step=NextStep.PAUSE_COMPANY, code="0111", message="usuario SOL sin perfil")
+    if rid.startswith("retry-"):
+        return JobOutcome(step=NextStep.RETRY, code="http-503", message="servicio no disponible")
+    if rid.startswith("snooze-") and job.attempts < 2 and not job.errors:
+        return JobOutcome(step=NextStep.SNOOZE, delay_seconds=3600)
+    if rid.startswith("crash-"):
+        raise RuntimeError("fallo inesperado")
+    return JobOutcome(step=NextStep.DONE)

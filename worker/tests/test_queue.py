@@ -13,7 +13,7 @@ from sunat.models import JobKind, JobStatus, SunatJob
 from sunat.outcomes import JobOutcome, NextStep
 from worker import queue
 
-from .conftest import company_create, documents_issue, store_create
+from .factories import company_create, documents_issue, store_create
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -7,11 +7,13 @@ database, tables missing, bad options); a second signal exits at once with 1.
 
 from __future__ import annotations
 
+import psycopg
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError, connections
 from django.utils.module_loading import import_string
 
+from worker.listen import default_connection_params
 from worker.runner import Runner, RunnerConfig
 
 
@@ -35,6 +37,20 @@ def size_pool(*, concurrency: int) -> None:
         conn.close_pool()  # opened too early by something: recreate with the new size
 
 
+def preflight() -> None:
+    """One direct connection, before the pool exists: fail fast with one line, not pool retries."""
+    params = default_connection_params()
+    params["connect_timeout"] = min(int(params.get("connect_timeout") or 10), 10)
+    try:
+        with psycopg.connect(**params) as conn:
+            found = conn.execute("SELECT to_regclass('sunat_jobs') IS NOT NULL").fetchone()[0]
+    except psycopg.Error as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise CommandError(f"sin acceso a la base de datos: {first}") from None
+    if not found:
+        raise CommandError("la tabla sunat_jobs no existe: ejecute manage.py migrate")
+
+
 class Command(BaseCommand):
     help = "Envía a SUNAT los trabajos pendientes de la cola sunat_jobs."
     requires_system_checks: list[str] = []
@@ -55,7 +71,9 @@ class Command(BaseCommand):
         parser.add_argument("--perform", default="", help=argparse_suppress())
 
     def handle(self, *args, **options) -> None:
-        concurrency = options["concurrency"] or settings.SUNAT_MAX_CONCURRENT_JOBS
+        concurrency = (
+            options["concurrency"] if options["concurrency"] is not None else settings.SUNAT_MAX_CONCURRENT_JOBS
+        )
         poll = options["poll_interval"] if options["poll_interval"] is not None else settings.SUNAT_POLL_INTERVAL
         if concurrency < 1 or concurrency > 200:
             raise CommandError("--concurrency debe estar entre 1 y 200")
@@ -76,6 +94,7 @@ class Command(BaseCommand):
                 from sunat.services import sunat_job_perform as perform  # noqa: F401
             except ImportError:
                 raise CommandError("sunat.services.sunat_job_perform no existe todavía") from None
+        preflight()
         size_pool(concurrency=concurrency)
         config = RunnerConfig.from_settings(
             concurrency=concurrency,
