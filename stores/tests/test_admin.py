@@ -1,0 +1,306 @@
+"""Admin of the stores app: tenant scoping, staff roles, write-only secrets, certificate upload."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from sales.tests.factories import cashier_make, company_make, store_make
+from stores.admin_scoping import COMPANY_ADMIN_GROUP, STORE_MANAGER_GROUP, membership_staff_sync
+from stores.models import Company, DocumentSeries, Membership, Register, Role, Store
+from sunat.certificates import development_certificate_create
+
+ADMIN = "/admin"
+
+
+def staff(*, company, store=None, role=Role.COMPANY_ADMIN, username=None):
+    user = get_user_model().objects.create_user(username=username or f"{role}-{company.pk}-{store.pk if store else 0}", password="x")
+    Membership.objects.create(user=user, company=company, store=store, role=role)
+    membership_staff_sync(user=user)
+    return get_user_model().objects.get(pk=user.pk)
+
+
+@pytest.fixture
+def two_companies(db):
+    a = company_make()
+    b = company_make(ruc="20100070970", name="Otra Empresa S.A.")
+    a1, ra1 = store_make(company=a, code="0000", n=1)
+    a2, ra2 = store_make(company=a, code="0001", n=2)
+    b1, rb1 = store_make(company=b, code="0000", n=3)
+    return {"a": a, "b": b, "a1": a1, "a2": a2, "b1": b1, "ra1": ra1, "ra2": ra2, "rb1": rb1}
+
+
+def company_post_data(company: Company, **overrides) -> dict:
+    data = {
+        "ruc": company.ruc,
+        "legal_name": company.legal_name,
+        "trade_name": company.trade_name,
+        "address": company.address,
+        "ubigeo": company.ubigeo,
+        "department": company.department,
+        "province": company.province,
+        "district": company.district,
+        "sol_user": company.sol_user,
+        "new_sol_password": "",
+        "new_certificate_password": "",
+    }
+    data.update(overrides)
+    return data
+
+
+# ------------------------------------------------------------------------------- roles
+
+
+def test_company_admins_and_store_managers_are_staff_cashiers_are_not(two_companies):
+    boss = staff(company=two_companies["a"])
+    manager = staff(company=two_companies["a"], store=two_companies["a1"], role=Role.STORE_MANAGER)
+    cashier = cashier_make(store=two_companies["a1"])
+    membership_staff_sync(user=cashier)
+    assert boss.is_staff and set(boss.groups.values_list("name", flat=True)) == {COMPANY_ADMIN_GROUP}
+    assert manager.is_staff and set(manager.groups.values_list("name", flat=True)) == {STORE_MANAGER_GROUP}
+    assert not get_user_model().objects.get(pk=cashier.pk).is_staff
+    assert boss.has_perm("stores.change_company") and not manager.has_perm("stores.change_company")
+    assert manager.has_perm("sales.change_storeproduct") and not manager.has_perm("sales.change_product")
+
+
+def test_losing_the_last_staff_membership_removes_staff(two_companies):
+    manager = staff(company=two_companies["a"], store=two_companies["a1"], role=Role.STORE_MANAGER)
+    Membership.objects.filter(user=manager).delete()
+    membership_staff_sync(user=manager)
+    manager.refresh_from_db()
+    assert not manager.is_staff and not manager.groups.exists()
+
+
+def test_cashier_cannot_enter_the_admin(client, two_companies):
+    client.force_login(cashier_make(store=two_companies["a1"]))
+    response = client.get(f"{ADMIN}/stores/store/")
+    assert response.status_code == 302 and "/login/" in response["Location"]
+
+
+# ----------------------------------------------------------------------------- scoping
+
+
+def test_company_admin_lists_only_their_companys_stores(client, two_companies):
+    client.force_login(staff(company=two_companies["a"]))
+    html = client.get(f"{ADMIN}/stores/store/").content.decode()
+    assert "Tienda 1" in html and "Tienda 2" in html and "Tienda 3" not in html
+
+
+def test_another_companys_store_looks_exactly_like_a_missing_one(client, two_companies):
+    client.force_login(staff(company=two_companies["a"]))
+    foreign = client.get(f"{ADMIN}/stores/store/{two_companies['b1'].pk}/change/")
+    missing = client.get(f"{ADMIN}/stores/store/999999/change/")
+    assert foreign.status_code == missing.status_code == 302
+    assert foreign["Location"] == missing["Location"]
+
+
+def test_store_manager_sees_only_their_store_rows(client, two_companies):
+    client.force_login(staff(company=two_companies["a"], store=two_companies["a1"], role=Role.STORE_MANAGER))
+    html = client.get(f"{ADMIN}/stores/register/").content.decode()
+    assert f"/stores/register/{two_companies['ra1'].pk}/" in html
+    assert f"/stores/register/{two_companies['ra2'].pk}/" not in html
+    html = client.get(f"{ADMIN}/stores/documentseries/").content.decode()
+    assert "B001" in html and "B002" not in html and "B003" not in html
+
+
+def test_superuser_sees_every_company(client, two_companies):
+    root = get_user_model().objects.create_superuser(username="root", password="x")
+    client.force_login(root)
+    html = client.get(f"{ADMIN}/stores/company/").content.decode()
+    assert "20000000001" in html and "20100070970" in html
+
+
+def test_register_store_choices_are_scoped_and_a_foreign_store_is_refused(client, two_companies):
+    client.force_login(staff(company=two_companies["a"]))
+    form = client.get(f"{ADMIN}/stores/register/add/").content.decode()
+    assert f'value="{two_companies["a1"].pk}"' in form
+    assert f'value="{two_companies["b1"].pk}"' not in form
+    response = client.post(
+        f"{ADMIN}/stores/register/add/",
+        {
+            "store": two_companies["b1"].pk,
+            "code": "CAJA9",
+            "name": "",
+            "is_active": "on",
+            "series-TOTAL_FORMS": "0",
+            "series-INITIAL_FORMS": "0",
+        },
+    )
+    assert response.status_code == 200
+    assert "Escoja una opción válida" in response.content.decode()
+    assert not Register.objects.filter(code="CAJA9").exists()
+
+
+def test_company_admin_adds_a_register_with_series_company_filled_from_store(client, two_companies):
+    client.force_login(staff(company=two_companies["a"]))
+    response = client.post(
+        f"{ADMIN}/stores/register/add/",
+        {
+            "store": two_companies["a2"].pk,
+            "code": "CAJA2",
+            "name": "Caja 2",
+            "is_active": "on",
+            "series-TOTAL_FORMS": "2",
+            "series-INITIAL_FORMS": "0",
+            "series-0-document_type": "03",
+            "series-0-series": "B022",
+            "series-1-document_type": "01",
+            "series-1-series": "F001",  # already used by store A1's register
+        },
+    )
+    assert response.status_code == 200
+    assert "Esta serie ya existe en la empresa." in response.content.decode()
+    assert not Register.objects.filter(code="CAJA2").exists()
+
+    response = client.post(
+        f"{ADMIN}/stores/register/add/",
+        {
+            "store": two_companies["a2"].pk,
+            "code": "CAJA2",
+            "name": "Caja 2",
+            "is_active": "on",
+            "series-TOTAL_FORMS": "2",
+            "series-INITIAL_FORMS": "0",
+            "series-0-document_type": "03",
+            "series-0-series": "B022",
+            "series-1-document_type": "01",
+            "series-1-series": "F022",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    register = Register.objects.get(code="CAJA2")
+    assert register.company_id == two_companies["a"].pk and register.store_id == two_companies["a2"].pk
+    series = DocumentSeries.objects.filter(register=register)
+    assert {(s.series, s.store_id, s.company_id, s.last_number) for s in series} == {
+        ("B022", two_companies["a2"].pk, two_companies["a"].pk, 0),
+        ("F022", two_companies["a2"].pk, two_companies["a"].pk, 0),
+    }
+
+
+def test_series_correlative_is_read_only(client, two_companies):
+    client.force_login(staff(company=two_companies["a"]))
+    series = DocumentSeries.objects.get(series="B001")
+    html = client.get(f"{ADMIN}/stores/documentseries/{series.pk}/change/").content.decode()
+    assert 'name="last_number"' not in html
+
+
+# ------------------------------------------------------------------------------ memberships
+
+
+def test_store_manager_adds_cashiers_of_their_store_only(client, two_companies):
+    a, a1, a2 = two_companies["a"], two_companies["a1"], two_companies["a2"]
+    manager = staff(company=a, store=a1, role=Role.STORE_MANAGER)
+    newbie = get_user_model().objects.create_user(username="nuevo", password="x")
+    client.force_login(manager)
+    url = f"{ADMIN}/stores/membership/add/"
+
+    escalate = client.post(url, {"user": newbie.pk, "company": a.pk, "store": a1.pk, "role": Role.COMPANY_ADMIN})
+    assert escalate.status_code == 200 and "Solo puede asignar el rol de cajero." in escalate.content.decode()
+    other_store = client.post(url, {"user": newbie.pk, "company": a.pk, "store": a2.pk, "role": Role.CASHIER})
+    assert other_store.status_code == 200
+    assert not Membership.objects.filter(user=newbie).exists()
+
+    ok = client.post(url, {"user": newbie.pk, "company": a.pk, "store": a1.pk, "role": Role.CASHIER})
+    assert ok.status_code == 302
+    assert Membership.objects.filter(user=newbie, store=a1, role=Role.CASHIER).exists()
+    newbie.refresh_from_db()
+    assert not newbie.is_staff
+
+
+def test_company_admin_makes_a_store_manager_who_becomes_staff(client, two_companies):
+    a, a2 = two_companies["a"], two_companies["a2"]
+    client.force_login(staff(company=a))
+    user = get_user_model().objects.create_user(username="gerente", password="x")
+    response = client.post(
+        f"{ADMIN}/stores/membership/add/", {"user": user.pk, "company": a.pk, "store": a2.pk, "role": Role.STORE_MANAGER}
+    )
+    assert response.status_code == 302
+    user.refresh_from_db()
+    assert user.is_staff and user.groups.filter(name=STORE_MANAGER_GROUP).exists()
+
+
+def test_membership_user_choices_never_offer_superusers_or_other_companies_staff(client, two_companies):
+    get_user_model().objects.create_superuser(username="root", password="x")
+    other = staff(company=two_companies["b"], username="jefe-b")
+    client.force_login(staff(company=two_companies["a"]))
+    html = client.get(f"{ADMIN}/stores/membership/add/").content.decode()
+    assert ">root<" not in html and f'value="{other.pk}"' not in html
+
+
+# ---------------------------------------------------------------------------- secrets
+
+
+def test_company_secrets_are_never_displayed(client, two_companies):
+    a = two_companies["a"]
+    a.sol_user = "MODDATOS"
+    a.sol_password = "SECRETO-SOL-123"
+    a.certificate_password = "SECRETO-CERT-456"
+    a.save()
+    client.force_login(staff(company=a))
+    for url in (f"{ADMIN}/stores/company/", f"{ADMIN}/stores/company/{a.pk}/change/"):
+        html = client.get(url).content.decode()
+        assert "SECRETO-SOL-123" not in html and "SECRETO-CERT-456" not in html
+    html = client.get(f"{ADMIN}/stores/company/{a.pk}/change/").content.decode()
+    assert 'name="new_sol_password"' in html and 'name="sol_password"' not in html
+
+
+def test_empty_secret_inputs_keep_the_stored_values_and_new_ones_replace_them(client, two_companies):
+    a = two_companies["a"]
+    a.sol_password = "VIEJA"
+    a.save()
+    client.force_login(staff(company=a))
+    url = f"{ADMIN}/stores/company/{a.pk}/change/"
+    assert client.post(url, company_post_data(a, trade_name="Bodega Uno")).status_code == 302
+    a.refresh_from_db()
+    assert a.sol_password == "VIEJA" and a.trade_name == "Bodega Uno"
+    assert client.post(url, company_post_data(a, new_sol_password="NUEVA")).status_code == 302
+    a.refresh_from_db()
+    assert a.sol_password == "NUEVA"
+
+
+def test_certificate_upload_is_validated_and_stored_encrypted(client, two_companies):
+    a = two_companies["a"]
+    pfx, password = development_certificate_create(ruc=a.ruc, legal_name=a.legal_name)
+    client.force_login(staff(company=a))
+    url = f"{ADMIN}/stores/company/{a.pk}/change/"
+
+    wrong = client.post(
+        url,
+        {**company_post_data(a, new_certificate_password="no-es"), "certificate_file": SimpleUploadedFile("c.pfx", pfx)},
+    )
+    assert wrong.status_code == 200 and "contraseña del certificado es incorrecta" in wrong.content.decode()
+    not_pfx = client.post(
+        url,
+        {**company_post_data(a, new_certificate_password=password), "certificate_file": SimpleUploadedFile("c.txt", b"x")},
+    )
+    assert not_pfx.status_code == 200 and "archivo .pfx o .p12" in not_pfx.content.decode()
+    a.refresh_from_db()
+    assert not a.certificate
+
+    ok = client.post(
+        url,
+        {**company_post_data(a, new_certificate_password=password), "certificate_file": SimpleUploadedFile("c.pfx", pfx)},
+    )
+    assert ok.status_code == 302
+    a.refresh_from_db()
+    assert bytes(a.certificate) == pfx and a.certificate_password == password
+    assert a.ruc in a.certificate_subject and a.certificate_expires_at is not None
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT certificate, certificate_password FROM stores_company WHERE id = %s", [a.pk])
+        raw_cert, raw_password = cursor.fetchone()
+    assert bytes(raw_cert) != pfx and password not in raw_password  # encrypted at rest
+
+
+def test_store_manager_sees_the_company_read_only_without_secret_inputs(client, two_companies):
+    a = two_companies["a"]
+    client.force_login(staff(company=a, store=two_companies["a1"], role=Role.STORE_MANAGER))
+    response = client.get(f"{ADMIN}/stores/company/{a.pk}/change/")
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert 'name="new_sol_password"' not in html and 'name="certificate_file"' not in html
+    assert client.post(f"{ADMIN}/stores/company/{a.pk}/change/", company_post_data(a, legal_name="X")).status_code == 403
+    assert Company.objects.get(pk=a.pk).legal_name != "X"
+    assert Store.objects.filter(company=a).count() == 2
