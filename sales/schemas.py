@@ -145,20 +145,22 @@ def checkout_input_parse(data: dict[str, Any]) -> CheckoutInput:
         if not isinstance(raw_customer, dict):
             add("customer", "Cliente inválido.")
         else:
-            doc_type = _text(raw_customer.get("doc_type"))
-            doc_number = _text(raw_customer.get("doc_number"))
+            doc_type = _text(raw_customer.get("doc_type")) or ""
+            doc_number = _text(raw_customer.get("doc_number")) or ""
             name = _text(raw_customer.get("name")) or ""
             address = _text(raw_customer.get("address")) or ""
-            if not doc_type:
-                add("customer.doc_type", "Indique el tipo de documento del cliente.")
-            if not doc_number:
-                add("customer.doc_number", "Indique el número de documento del cliente.")
-            if len(name) > 200:
-                add("customer.name", "El nombre no puede exceder 200 caracteres.")
-            if len(address) > 200:
-                add("customer.address", "La dirección no puede exceder 200 caracteres.")
-            if doc_type and doc_number:
-                customer = CustomerIn(doc_type=doc_type, doc_number=doc_number, name=name, address=address)
+            anonymous = doc_type in ("", "0") and doc_number in ("", "-") and name in ("", "CLIENTES VARIOS")
+            if not anonymous:  # the anonymous buyer is the same as leaving the customer out
+                if not doc_type:
+                    add("customer.doc_type", "Indique el tipo de documento del cliente.")
+                if not doc_number:
+                    add("customer.doc_number", "Indique el número de documento del cliente.")
+                if len(name) > 200:
+                    add("customer.name", "El nombre no puede exceder 200 caracteres.")
+                if len(address) > 200:
+                    add("customer.address", "La dirección no puede exceder 200 caracteres.")
+                if doc_type and doc_number:
+                    customer = CustomerIn(doc_type=doc_type, doc_number=doc_number, name=name, address=address)
 
     lines: list[CartLine] = []
     raw_lines = data.get("lines")

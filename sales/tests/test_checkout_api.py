@@ -328,3 +328,12 @@ def test_query_count_does_not_grow_with_lines(client_for, store, django_assert_m
         assert post(client_for, fifty_lines).status_code == 201
     assert len(fifty.captured_queries) <= len(one.captured_queries) <= 22
     assert SaleLine.objects.count() == 51
+
+
+def test_explicit_anonymous_customer_is_the_same_as_none(client_for, products):
+    anonymous = {"doc_type": "0", "doc_number": "-", "name": ""}
+    response = post(client_for, body_for((products["gravado"], "1"), customer=anonymous))
+    assert response.status_code == 201, response.content
+    assert Sale.objects.get().customer_name == "CLIENTES VARIOS"
+    over = post(client_for, body_for((products["pricey"], "1"), customer=anonymous))
+    assert over.status_code == 400 and "customer" in over.json()["errors"]

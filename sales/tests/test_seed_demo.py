@@ -13,25 +13,27 @@ pytestmark = pytest.mark.django_db
 
 
 def test_seed_demo_builds_the_contract_chain_and_is_idempotent(capsys):
-    call_command("seed_demo", stores=2, products=30, password="demo1234")
+    call_command("seed_demo", password="demo1234")  # defaults: 3 stores, 200 products
     out = capsys.readouterr().out
-    assert "demo1234" in out and "cajero2" in out
+    assert "demo1234" in out and "cajero3" in out
     call_command("seed_demo", stores=2, products=30, password="demo1234")
     company = Company.objects.get(ruc="20000000001")
-    assert list(Store.objects.order_by("code").values_list("code", flat=True)) == ["0000", "0001"]
-    assert Register.objects.filter(code="CAJA1").count() == 2
-    assert set(DocumentSeries.objects.values_list("series", flat=True)) == {"B001", "F001", "B002", "F002"}
+    assert list(Store.objects.order_by("code").values_list("code", flat=True)) == ["0000", "0001", "0002"]
+    assert Register.objects.filter(code="CAJA1").count() == 3
+    assert set(DocumentSeries.objects.values_list("series", flat=True)) == {"B001", "F001", "B002", "F002", "B003", "F003"}
     products = Product.objects.filter(company=company)
-    assert products.count() == 30
+    assert products.count() == 200
     assert all(ean.is_valid(p.barcode) and len(p.barcode) == 13 for p in products)
     assert {p.affectation for p in products} == {"10", "20", "30"}
     assert products.filter(is_plastic_bag=True).exists()
     assert products.filter(allows_negative_stock=True).exists()
     assert products.filter(name__icontains="cigarrillos", allows_negative_stock=False).exists()
-    assert StoreProduct.objects.count() == 60
+    assert StoreProduct.objects.count() == 600
+    ledger = dict(StockMovement.objects.values("store_product").annotate(s=Sum("quantity")).values_list("store_product", "s"))
     for sp in StoreProduct.objects.all():
         assert sp.stock >= Decimal("1000")
-        assert sp.stock == StockMovement.objects.filter(store_product=sp).aggregate(s=Sum("quantity"))["s"]
+        assert sp.stock == ledger[sp.pk]
+    assert StockMovement.objects.count() == 600  # the second run found nothing to top up
     users = get_user_model().objects
     assert users.get(username="admin").is_superuser
     assert users.get(username="cajero1").check_password("demo1234")
