@@ -152,8 +152,10 @@ def test_cashier_of_store_1_cannot_see_or_sell_store_2(live_server, page):
         payments=[PaymentIn(method="card", amount=store2_item.price)],
     )
     # A product sold only in store 2 (same company, not in store 1's shelf).
+    from sales.tests.factories import ean13
+
     only2 = Product.objects.create(
-        company=chain["store2"].company, sku="SOLO-T2", barcode="7750000000016", name="Solo tienda dos"
+        company=chain["store2"].company, sku="SOLO-T2", barcode=ean13(987654), name="Solo tienda dos"
     )
     StoreProduct.objects.create(company=only2.company, store=chain["store2"], product=only2, price=Decimal("9.90"))
 
