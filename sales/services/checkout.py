@@ -8,6 +8,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -33,7 +34,7 @@ from sales.models import (
 from sales.schemas import CartLine, CustomerIn, PaymentIn
 from sales.services.errors import CheckoutError
 from sales.services.snapshots import sale_snapshot_build
-from stores.models import DocumentSeries, Register
+from stores.models import Company, DocumentSeries, Register, Store
 from stores.selectors import NotFound, register_access, register_list_for_user
 from stores.validators import DOC_TYPE_RUC, compact_identity, validate_identity
 from sunat.services import sunat_document_issue
@@ -174,7 +175,7 @@ def _store_products_fetch(*, store_id: int, company_id: int, lines: Sequence[Car
 
 
 def _lines_price(
-    *, lines: Sequence[CartLine], store_products: dict[tuple[str, str], StoreProduct], issued_at
+    *, lines: Sequence[CartLine], store_products: dict[tuple[str, str], StoreProduct], issued_at: datetime
 ) -> list[_PricedLine]:
     errors: list[str] = []
     resolved: list[tuple[int, CartLine, StoreProduct]] = []
@@ -204,7 +205,7 @@ def _lines_price(
     return priced
 
 
-def _icbper_rate(*, on) -> Decimal:
+def _icbper_rate(*, on: date) -> Decimal:
     rate = IcbperRate.objects.filter(valid_from__lte=on).order_by("-valid_from").values_list("amount", flat=True).first()
     if rate is None:
         raise CheckoutError.single("lines", "No hay tasa ICBPER vigente para bolsas plásticas.")
@@ -333,10 +334,29 @@ def _stock_decrement(*, sale: Sale, priced: Sequence[_PricedLine]) -> None:
 
 
 def _sale_complete(
-    *, company, store, register, cashier, idempotency_key, fingerprint, document_type, buyer: _Buyer,
-    priced, totals: money.DocumentTotals, payment_rows: list[Payment], rounding, change, issued_at, request_id,
+    *,
+    company: Company,
+    store: Store,
+    register: Register,
+    cashier: AbstractBaseUser,
+    idempotency_key: uuid.UUID,
+    fingerprint: str,
+    document_type: str,
+    buyer: _Buyer,
+    priced: Sequence[_PricedLine],
+    totals: money.DocumentTotals,
+    payment_rows: list[Payment],
+    rounding: Decimal,
+    change: Decimal,
+    issued_at: datetime,
+    request_id: str,
 ) -> Sale:
-    """Write everything; must run inside ``transaction.atomic()``."""
+    """Write everything; must run inside ``transaction.atomic()``.
+
+    Order matters: series lock first (serializes a register's sales and makes the correlative
+    gap-free), then the sale row (a concurrent duplicate key fails here, before stock is touched),
+    then stock in id order, then lines, payments, movements and the SUNAT outbox rows.
+    """
     series = (
         DocumentSeries.objects.select_for_update()
         .filter(register=register, document_type=document_type)
