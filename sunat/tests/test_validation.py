@@ -72,9 +72,19 @@ def test_file_name_must_match_content():
 
 
 def test_gravado_line_of_one_centimo_is_rejected_3111():
-    """A gravado line under S/ 0.04 has IGV 0.00 after rounding; SUNAT rejects it (3111)."""
-    _s, document, file_name = signed(_boleta(30, [spec("CARAMELO", "0.01")]))
-    result = validate_sfs(document.xml, file_name=file_name)
+    """A gravado line under S/ 0.04 has IGV 0.00 after rounding; SUNAT rejects it (3111), so the
+    builder refuses it with a readable message. Forcing it through shows SUNAT's rule."""
+    snapshot = _boleta(30, [spec("CARAMELO", "0.01")])
+    with pytest.raises(ValueError, match="3111"):
+        ubl.build(snapshot)
+    fine = _boleta(30, [spec("CARAMELO", "0.04")])
+    root = etree.fromstring(ubl.build(fine))
+    for path, value in (
+        (f"{{{CAC}}}InvoiceLine/{{{CAC}}}TaxTotal/{{{CAC}}}TaxSubtotal/{{{CBC}}}TaxAmount", "0.00"),
+        (f"{{{CAC}}}InvoiceLine/{{{CAC}}}TaxTotal/{{{CBC}}}TaxAmount", "0.00"),
+    ):
+        root.find(path).text = value
+    result = validate_sfs(etree.tostring(root), file_name="20000000001-03-B001-30.xml")
     assert result.error.code == "3111"
     assert "IGV" in result.error.message
 

@@ -2,6 +2,20 @@
 
 Element order follows the XSD sequences (``../shared/sunat/xsd/2.1/maindoc``). Amounts come
 already rounded in the :class:`~sunat.snapshot.DocumentSnapshot`; this module only formats them.
+
+Choices checked against SUNAT's SFS rule stylesheets (every scenario in
+``sunat/tests/scenarios.py`` passes them with no error and no observation):
+
+* Anonymous boleta buyer: ``cbc:ID schemeID="0"`` with ``-`` — the boleta rules skip format checks
+  when the ID is ``-`` and only require ``@schemeID`` to exist (2015); ``0`` is catalog 06's
+  "doc. tributario no domiciliado sin RUC", the value greenter and SUNAT's samples use. Above
+  S/ 700.00 the buyer's document is required (2396 server-side; RC 2514): the builder refuses.
+* ``Percent`` is the IGV rate on IGV lines (10, 11–17) and ``0.00`` on exonerado/inafecto lines
+  (the ND rules reject 18 there: 3101).
+* Free items: ``PriceTypeCode`` 02 with the referential unit value (without IGV), ``Price`` 0.00,
+  scheme 9996 GRA; their IGV is in the 9996 subtotal and not in the charged ``TaxAmount``;
+  legend 1002.
+* Facturas carry ``FormaPago`` (Contado, or Credito + ``Cuota001``…); boletas never (3128).
 """
 
 from __future__ import annotations
@@ -142,6 +156,13 @@ def _check_customer(snapshot: DocumentSnapshot) -> None:
         raise ValueError("una factura (y sus notas) requiere el RUC de 11 dígitos del cliente")
     if not invoice_like and anonymous and snapshot.totals.total > BOLETA_ANONYMOUS_LIMIT:
         raise ValueError("una boleta mayor a S/ 700.00 requiere el tipo y número de documento del cliente")
+    for line in snapshot.lines:
+        taxed = line.affectation.startswith("1")
+        if taxed and line.line_value > 0 and line.igv == 0:
+            raise ValueError(
+                f"línea {line.number}: un ítem gravado con IGV 0.00 (importe menor a S/ 0.04) es rechazado "
+                "por SUNAT (3111)"
+            )
 
 
 def _supplier(root: etree._Element, supplier: Supplier) -> None:
