@@ -199,3 +199,71 @@ def test_cashier_of_store_1_cannot_see_or_sell_store_2(live_server, page):
 
     assert Sale.objects.filter(store=chain["store1"]).count() == 0
     store2_item.refresh_from_db()
+
+
+def test_search_by_name_edit_quantity_remove_and_factura_errors_then_split_payment(live_server, page, screenshot):
+    from sales.models import Payment, Sale
+    from sales.tests.factories import product_make
+
+    chain = demo_chain()
+    store1 = chain["store1"]
+    product_make(store=store1, price="1.00", stock="500", name="Galleta Soda Zzyzx")
+    casino = product_make(store=store1, price="0.80", stock="500", name="Galleta Casino Zzyzx")
+    milk = product_make(store=store1, price="4.50", stock="500", name="Leche Evaporada Zzyzx")
+
+    login(page, live_server.url, "cajero1")
+    # Search by name: two matches, a list; arrow down + Enter picks the second (by name order).
+    page.keyboard.type("zzyzx")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#results:not([hidden]) li")
+    names = page.locator("#results li").all_inner_texts()
+    assert len(names) == 3 and names[0].startswith("Galleta Casino")
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("Enter")
+    page.wait_for_function("document.querySelectorAll('#cart-body tr[data-index]').length === 1")
+    assert "Leche Evaporada" in page.inner_text("#cart-body")
+    scan(page, casino.product.barcode, 2)
+
+    # Quantity edit and line removal.
+    page.locator('#cart-body tr[data-index="1"] .qty-input').fill("3")
+    assert page.inner_text("#t-total") == "6.90"  # 4.50 + 3 × 0.80
+    page.locator('#cart-body tr[data-index="0"] .remove').click()
+    page.wait_for_function("document.querySelectorAll('#cart-body tr[data-index]').length === 1")
+    assert page.inner_text("#t-total") == "2.40"
+
+    # Factura without a customer: the server's Spanish error shows next to the customer box.
+    page.check('input[name="document_type"][value="01"]')
+    page.click('[data-quick="card"]')
+    page.click("#confirm")
+    page.wait_for_selector('[data-field="customer"]:not([hidden]), [data-field="customer.doc_type"]:not([hidden]), [data-field="customer.doc_number"]:not([hidden])')
+    assert "RUC" in page.inner_text("#customer")
+    assert Sale.objects.count() == 0
+    assert page.locator("#confirm").is_enabled()  # re-enabled for the corrected retry
+    screenshot(page, "pos-error")
+
+    # An invalid RUC check digit: the field error comes back in Spanish, still no sale.
+    page.fill("#customer-doc-number", "20100070971")
+    page.fill("#customer-name", "SUPERMERCADOS PERUANOS S.A.")
+    page.click("#confirm")
+    page.wait_for_selector('[data-field="customer.doc_number"]:not([hidden])')
+    assert "RUC inválido" in page.inner_text('[data-field="customer.doc_number"]')
+    assert Sale.objects.count() == 0
+
+    # Fixed RUC, split payment: 1.00 by Yape, the rest in cash.
+    page.fill("#customer-doc-number", "20100070970")
+    page.fill("#pay-card", "")
+    page.fill("#pay-yape", "1.00")
+    page.fill("#pay-cash", "5.00")
+    assert page.inner_text("#change") == "3.60"  # cash part 1.40 (already a multiple of 0.10)
+    page.keyboard.press("F9")
+    page.wait_for_url(re.compile(r".*/pos/receipts/[0-9a-f-]{36}/$"))
+    assert page.inner_text("#doc-title") == "FACTURA ELECTRÓNICA"
+    assert re.fullmatch(r"F\d{3}-\d+", page.inner_text("#doc-number"))
+    assert "20100070970" in page.inner_text("#customer")
+    assert page.inner_text("#total") == "S/ 2.40" and page.inner_text("#change") == "S/ 3.60"
+    payments_text = page.inner_text("#payments")
+    assert "Yape" in payments_text and "Efectivo" in payments_text
+    sale = Sale.objects.get()
+    assert sorted(Payment.objects.filter(sale=sale).values_list("method", flat=True)) == ["cash", "yape"]
+    assert sale.customer_doc_number == "20100070970" and sale.document_type == "01"
