@@ -89,7 +89,7 @@ def schema_dir() -> Path:
 # --------------------------------------------------------------------------------------- XSD
 
 
-_schema_lock = threading.Lock()
+_schema_lock = threading.RLock()
 
 
 @lru_cache(maxsize=None)
@@ -130,9 +130,10 @@ def validate_xsd(xml: bytes) -> list[str]:
     if namespace not in _ROOTS or etree.QName(root).localname != _ROOTS[namespace][0]:
         return [f"raíz de documento desconocida: {root.tag}"]
     schema = _schema(str(base / _ROOTS[namespace][1]))
-    if schema.validate(root):
-        return []
-    return [f"línea {e.line}: {e.message}" for e in schema.error_log]
+    with _schema_lock:  # error_log belongs to the schema object: one validation at a time
+        if schema.validate(root):
+            return []
+        return [f"línea {e.line}: {e.message}" for e in schema.error_log]
 
 
 # --------------------------------------------------------------------------------------- SFS

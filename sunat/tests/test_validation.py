@@ -151,6 +151,11 @@ def test_concurrent_validation_from_threads():
             result = validate_sfs(document.xml, file_name=file_name)
             if not result.clean:
                 failures.append((file_name, result))
+            errors = validate_xsd(document.xml)
+            if errors:
+                failures.append((file_name, errors))
+            if not validate_xsd(document.xml.replace(b"<cbc:UBLVersionID>", b"<cbc:Foo/><cbc:UBLVersionID>")):
+                failures.append((file_name, "invalid document passed the XSD"))
 
     threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
     for thread in threads:
