@@ -1,6 +1,6 @@
 """Tenancy for the Django admin: a mixin that scopes every admin to the user's companies/stores.
 
-Who may use the admin (decided here, documented in docs/admin.md):
+Who may use the admin (decided here; docs/admin.md has the table):
 
 * **superuser** — everything, every company.
 * **company admin** (``Membership.role == "admin"``, no store) — ``is_staff``; sees and edits
@@ -67,6 +67,7 @@ STAFF_GROUP_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "sales.view_payment",
         "sales.view_icbperrate",
         "sunat.view_sunatdocument",
+        "sunat.view_sunatattempt",
         "sunat.view_sunatjob",
         "sunat.change_sunatjob",
     ),
@@ -91,6 +92,7 @@ STAFF_GROUP_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "sales.view_payment",
         "sales.view_icbperrate",
         "sunat.view_sunatdocument",
+        "sunat.view_sunatattempt",
         "sunat.view_sunatjob",
     ),
 }
