@@ -247,3 +247,73 @@ def test_seeded_fault_rate_is_reproducible(settings):
 def test_wsdl_is_served(fake_sunat):
     body = urllib.request.urlopen(f"{fake_sunat.bill_url}?wsdl").read()
     assert b"definitions" in body
+
+
+def test_concurrent_sends_of_the_same_document_register_it_once(fake_sunat, settings):
+    import threading
+
+    settings.SUNAT_READ_TIMEOUT = 60.0  # SUNAT's rule stylesheet runs one document at a time
+    xml = sample(f"invoices/{FACTURA}.xml")
+    results: list[str] = []
+    lock = threading.Lock()
+
+    def worker():
+        try:
+            _zip, cdr = send(FACTURA, xml)
+            outcome = cdr.response_code
+        except SunatFault as fault:
+            outcome = fault.code
+        except SunatTransportError as error:
+            outcome = error.code
+        with lock:
+            results.append(outcome)
+
+    threads = [threading.Thread(target=worker) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(results) == ["0"] + ["1033"] * 5
+    registry = fake_sunat.fake.registry_json()
+    assert list(registry["documents"]) == [FACTURA] and registry["receptions"][FACTURA] == 6
+
+
+def _manage(*args: str, **kwargs):
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bodegapos.settings.test", "PYTHONUNBUFFERED": "1"}
+    return subprocess.Popen(
+        [sys.executable, "manage.py", *args], cwd=root, env=env, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kwargs,
+    )
+
+
+def test_fake_sunat_command_serves_soap_on_a_real_port(settings):
+    import re
+
+    process = _manage("fake_sunat", "--port", "0", "--no-sfs", "--seed", "3")
+    try:
+        line = process.stdout.readline()
+        match = re.search(r"billService (http://\S+?billService)", line)
+        assert match, line
+        url = match.group(1)
+        base = url.rsplit("/", 2)[0]
+        settings.SUNAT_ENV = "fake"
+        settings.SUNAT_ENDPOINT = url
+        settings.SUNAT_CONSULT_ENDPOINT = f"{base}/ol-it-wsconscpegem/billConsultService"
+        status = client().get_status_cdr(ruc=RUC, document_type="01", series="F001", number=1)
+        assert status.status_code == "0011"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def test_fake_sunat_command_rejects_bad_options_with_one_line():
+    process = _manage("fake_sunat", "--port", "0", "--fault-rate", "2")
+    _out, err = process.communicate(timeout=60)
+    assert process.returncode != 0
+    lines = [line for line in err.strip().splitlines() if line.strip()]
+    assert lines[-1] == "CommandError: --fault-rate y --lost-response-rate deben ser números entre 0 y 1."

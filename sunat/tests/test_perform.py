@@ -274,3 +274,23 @@ def test_a_resolved_document_is_not_sent_again(fake_sunat, company):
     assert sunat_job_perform(job=job).step is NextStep.DONE
     assert sunat_job_perform(job=job).step is NextStep.DONE
     assert fake_sunat.fake.registry_json()["receptions"][document_file_name(reload(document))] == 1
+
+
+def test_summary_rejected_by_sunat_answers_99_with_a_rejection_cdr(fake_sunat, company):
+    from sunat import xml as ubl
+    from sunat.certificates import company_certificate_load
+    from sunat.signing import document_sign
+    from sunat.snapshot import SummarySnapshot
+
+    document, job = issue(company, "rc-condiciones-1-2-3")
+    unsigned = ubl.build(SummarySnapshot.from_json(reload(document).snapshot))
+    line_type = b"<cbc:DocumentTypeCode>03</cbc:DocumentTypeCode>"
+    assert line_type in unsigned
+    broken = unsigned.replace(line_type, b"<cbc:DocumentTypeCode>01</cbc:DocumentTypeCode>", 1)  # a factura in an RC
+    signed = document_sign(xml=broken, certificate=company_certificate_load(company=company))
+    SunatDocument.objects.filter(pk=document.pk).update(signed_xml=signed.xml, xml_hash=signed.digest_value)
+    steps = [sunat_job_perform(job=job).step for _ in range(3)]
+    assert steps == [NextStep.SNOOZE, NextStep.SNOOZE, NextStep.DONE]
+    document = reload(document)
+    assert document.status == DocumentStatus.REJECTED and document.response_code == "2241" and document.cdr_zip
+    assert document.ticket

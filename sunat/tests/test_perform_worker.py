@@ -1,0 +1,50 @@
+"""The whole chain: issue → ``manage.py sunat_worker --burst`` → sunat_job_perform → fake_sunat.
+
+With faults injected before and after registering, every document still ends accepted and
+SUNAT (the double) registers each one exactly once (invariants 5 and 6).
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.core.management import call_command
+from django.db import transaction
+
+from stores.models import Company
+from sunat.certificates import company_certificate_set, development_certificate_create
+from sunat.models import DocumentStatus, JobStatus, SunatDocument, SunatJob
+from sunat.services import document_file_name, sunat_document_issue
+from sunat.tests.scenarios import SUPPLIER, scenario, schemas_missing_reason
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+NAMES = ["factura-contado", "boleta-gravado", "boleta-icbper", "nc-factura", "nd-factura", "boleta-exonerado"]
+
+
+def test_worker_burst_with_faults_registers_every_document_exactly_once(fake_sunat, settings):
+    reason = schemas_missing_reason()
+    if reason:
+        pytest.skip(reason)
+    settings.SUNAT_RETRY_DELAYS = [0.0, 0.0, 0.0, 0.0, 0.0, 0.0]
+    company = Company.objects.create(
+        ruc=SUPPLIER.ruc, legal_name=SUPPLIER.legal_name, address=SUPPLIER.address, ubigeo=SUPPLIER.ubigeo,
+        sol_user="MODDATOS", sol_password="moddatos",
+    )
+    pfx, password = development_certificate_create(ruc=company.ruc, legal_name=company.legal_name)
+    company_certificate_set(company=company, pfx=pfx, password=password)
+    with transaction.atomic():
+        documents = [sunat_document_issue(company=company, store=None, snapshot=scenario(n)) for n in NAMES]
+    fake_sunat.fake.force(
+        "timeout-after-register", "0109", "drop-after-register", "http-503", "timeout", "0130", "timeout-after-register"
+    )
+    for _ in range(6):  # burst drains what is due; retried jobs become due again at once
+        call_command("sunat_worker", "--burst", "--no-listen", "--concurrency", "3")
+        if not SunatJob.objects.filter(status__in=[JobStatus.PENDING, JobStatus.RUNNING]).exists():
+            break
+    registry = fake_sunat.fake.registry_json()
+    for document in documents:
+        document = SunatDocument.objects.select_related("company").get(pk=document.pk)
+        assert document.status == DocumentStatus.ACCEPTED, (document, document.response_code, document.response_description)
+        assert registry["documents"][document_file_name(document)]["digest"] == document.xml_hash
+    assert len(registry["documents"]) == len(NAMES)
+    assert not SunatJob.objects.exclude(status=JobStatus.DONE).exists()
