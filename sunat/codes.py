@@ -212,6 +212,10 @@ def response_classify(
         return result(Category.RETRY, verify_next=True)
 
     if not normalized.isdigit():
+        if source is Source.FAULT:
+            # A fault without a SUNAT code ("env:Client Internal Error", gateway pages wrapped in
+            # a fault): SUNAT's infrastructure, not the document. Retry, and verify first.
+            return result(Category.RETRY, verify_next=True)
         return result(Category.FIX)
     value = int(normalized)
 

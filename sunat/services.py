@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 import time
 
 from django.conf import settings
@@ -21,6 +22,7 @@ from .snapshot import DocumentSnapshot, SummarySnapshot, VoidedSnapshot
 from .soap import SunatClient, SunatFault, SunatTransportError, consult_supported
 
 NOTIFY_CHANNEL = "sunat_jobs"
+logger = logging.getLogger("sunat")
 
 
 def sunat_document_issue(
@@ -181,6 +183,17 @@ class _Run:
                 description=description or (classification.message if classification else ""),
                 category=classification.category.value if classification else "",
             )
+            logger.info(
+                "sunat.attempt",
+                extra={
+                    "document_id": self.document.pk,
+                    "job_id": self.job.pk,
+                    "operation": operation,
+                    "code": code or (classification.code if classification else ""),
+                    "category": classification.category.value if classification else "",
+                    "duration_ms": duration,
+                },
+            )
             if fields:
                 for name, value in fields.items():
                     setattr(self.document, name, value)
@@ -224,7 +237,7 @@ def _take_cdr(run: _Run, *, operation: str, cdr_zip: bytes, cdr: Cdr) -> JobOutc
 
 def _take_fault(run: _Run, *, operation: str, fault: SunatFault) -> Classification:
     classification = response_classify(
-        source=Source.FAULT, code=fault.code or fault.faultcode, message=code_message(fault.code) or fault.message
+        source=Source.FAULT, code=fault.code, message=(code_message(fault.code) if fault.code else "") or fault.message
     )
     fields: dict = {}
     if classification.category in (Category.FIX, Category.REJECTED):

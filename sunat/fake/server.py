@@ -34,8 +34,9 @@ BEFORE anything is registered, one of: fault 0109, fault 0130, HTTP 503, or a re
 if nothing had happened). ``lost_response_rate`` is the "timeout after registering" mode: the
 document IS registered, then the answer is lost (sleep) — the case that makes exactly-once
 matter. Tests can force the next answers deterministically with :meth:`FakeSunat.force`
-(modes: ``0109``, ``0130`` or any 4-digit fault code, ``http-503``, ``timeout``, ``drop`` (close
-the connection without an answer), ``timeout-after-register``, ``drop-after-register``).
+(modes: ``0109``, ``0130`` or any 4-digit fault code, ``internal-error`` (a fault without a code),
+``http-503``, ``timeout``, ``drop`` (close the connection without an answer),
+``timeout-after-register``, ``drop-after-register``).
 
 HTTP extras for tests: ``GET /_registry`` (JSON: registered documents and receptions per file
 name), ``POST /_reset``, ``POST /_force`` (JSON list of modes), ``POST /_credentials``
@@ -298,6 +299,8 @@ class FakeSunat:
                 time.sleep(self.config.timeout_sleep)
             elif mode == "drop":
                 raise _Drop()
+            elif mode == "internal-error":  # a fault without a SUNAT code, as seen during outages
+                return 500, _INTERNAL_ERROR_FAULT, None
             elif mode.startswith("http-"):
                 return int(mode[5:]), b"<html><body>Service Temporarily Unavailable</body></html>", None
             elif mode.isdigit():
@@ -590,6 +593,14 @@ def _fault_envelope(fault: Fault) -> bytes:
         f"<faultstring>{escape(fault.message)}</faultstring>"
         "</soap-env:Fault></soap-env:Body></soap-env:Envelope>"
     ).encode("utf-8")
+
+
+_INTERNAL_ERROR_FAULT = (
+    b'<?xml version="1.0" encoding="UTF-8"?>'
+    b'<soap-env:Envelope xmlns:soap-env="http://schemas.xmlsoap.org/soap/envelope/"><soap-env:Body>'
+    b"<soap-env:Fault><faultcode>env:Client</faultcode><faultstring>Internal Error</faultstring></soap-env:Fault>"
+    b"</soap-env:Body></soap-env:Envelope>"
+)
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -28,6 +28,7 @@ from sunat.outcomes import NextStep
         (Source.FAULT, "1033", (), Category.REGISTERED, NextStep.DONE, DocumentStatus.ACCEPTED),
         (Source.FAULT, "4000", (), Category.REGISTERED, NextStep.DONE, DocumentStatus.ACCEPTED),
         (Source.TICKET, "98", (), Category.IN_PROCESS, NextStep.SNOOZE, DocumentStatus.PENDING),
+        (Source.FAULT, "", (), Category.RETRY, NextStep.RETRY, DocumentStatus.PENDING),  # "Client Internal Error"
     ],
 )
 def test_classification_table(source, code, notes, category, step, status):

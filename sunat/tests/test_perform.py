@@ -294,3 +294,14 @@ def test_summary_rejected_by_sunat_answers_99_with_a_rejection_cdr(fake_sunat, c
     document = reload(document)
     assert document.status == DocumentStatus.REJECTED and document.response_code == "2241" and document.cdr_zip
     assert document.ticket
+
+
+def test_fault_without_a_sunat_code_retries_and_verifies(fake_sunat, company):
+    document, job = issue(company, "factura-contado")
+    fake_sunat.fake.force("internal-error")
+    outcome = sunat_job_perform(job=job)
+    assert (outcome.step, outcome.verify_next) == (NextStep.RETRY, True)
+    assert "Internal Error" in outcome.message
+    job.kind = JobKind.VERIFY
+    assert sunat_job_perform(job=job).step is NextStep.DONE
+    assert reload(document).status == DocumentStatus.ACCEPTED
