@@ -201,7 +201,13 @@ def _lines_price(
         amounts = money.line_amounts(
             price=sp.price, quantity=line.quantity, affectation=sp.product.affectation, icbper_rate=bag_rate
         )
+        if amounts.amount == 0 or (sp.product.affectation == money.GRAVADO and amounts.igv == 0):
+            # SUNAT rejects a taxed line whose IGV rounds to 0.00 (3111): under S/ 0.04.
+            errors.append(f"Línea {n}: el importe de «{sp.product.name}» es demasiado pequeño para un comprobante.")
+            continue
         priced.append(_PricedLine(line_no=n, store_product=sp, quantity=line.quantity, icbper_rate=bag_rate, amounts=amounts))
+    if errors:
+        raise CheckoutError({"lines": errors}, 400)
     return priced
 
 

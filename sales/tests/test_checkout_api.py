@@ -69,6 +69,7 @@ def products(store):
         "cigs": product_make(store=store, price="12.00", stock="2", name="Cigarrillos x20"),
         "bread": product_make(store=store, price="0.30", stock="0", allows_negative_stock=True, name="Pan"),
         "pricey": product_make(store=store, price="800.00", name="Televisor"),
+        "candy": product_make(store=store, price="0.03", name="Caramelo"),
     }
 
 
@@ -210,6 +211,7 @@ def _bad_bodies(p, other_sp, other_company_sp):
         "bad document type": (400, "document_type", with_(document_type="07")),
         "bad key": (400, "idempotency_key", with_(idempotency_key="abc")),
         "unknown register": (400, "register", with_(register="CAJA9")),
+        "gravado line under S/ 0.04 (IGV 0.00, SUNAT 3111)": (400, "lines", with_line(barcode=p["candy"].product.barcode, quantity="1")),
         "stock refused": (409, "lines", with_(lines=[{"barcode": p["cigs"].product.barcode, "quantity": "3"}])),
         "stock refused second line": (409, "lines", with_(lines=[{"barcode": bc, "quantity": "1"}, {"barcode": p["cigs"].product.barcode, "quantity": "3"}])),
     }
@@ -222,7 +224,8 @@ BAD_CASES = [
     "empty cart", "factura without customer", "factura with dni", "factura bad ruc", "bad dni check digit",
     "dni wrong length", "boleta over 700 anonymous", "payments short", "card short", "card overpay",
     "yape plus plin overpay", "unknown payment method", "no payments", "bad document type", "bad key",
-    "unknown register", "stock refused", "stock refused second line",
+    "unknown register", "gravado line under S/ 0.04 (IGV 0.00, SUNAT 3111)", "stock refused",
+    "stock refused second line",
 ]
 
 
