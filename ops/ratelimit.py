@@ -137,6 +137,12 @@ def client_ip(request: HttpRequest) -> str:
     return request.META.get("REMOTE_ADDR", "") or "-"
 
 
+# (user id, register code) -> counter key, per process for a minute: membership changes are rare
+# and a stale entry only means the old register's counter is used for up to a minute.
+_REGISTER_KEYS: dict[tuple[int, str | None], tuple[float, str]] = {}
+_REGISTER_KEY_SECONDS = 60.0
+
+
 def _checkout_key(request: HttpRequest) -> str:
     """The register the checkout sells from: the body's ``register`` or the cashier's only one,
     resolved within the cashier's stores (so codes of two stores never share a counter)."""
@@ -149,12 +155,21 @@ def _checkout_key(request: HttpRequest) -> str:
         code = None
     user = getattr(request, "user", None)
     if user is not None and user.is_authenticated:
+        cache_key = (user.pk, code)
+        now = time.monotonic()
+        cached = _REGISTER_KEYS.get(cache_key)
+        if cached and now - cached[0] < _REGISTER_KEY_SECONDS:
+            return cached[1]
         from stores.selectors import NotFound, register_access
 
         try:
-            return f"register:{register_access(user=user, code=code).pk}"
+            key = f"register:{register_access(user=user, code=code).pk}"
         except NotFound:
-            return f"user:{user.pk}:{code or '-'}"
+            key = f"user:{user.pk}:{code or '-'}"
+        if len(_REGISTER_KEYS) > 10_000:
+            _REGISTER_KEYS.clear()
+        _REGISTER_KEYS[cache_key] = (now, key)
+        return key
     return f"ip:{client_ip(request)}"
 
 

@@ -1,0 +1,134 @@
+"""The raw-SQL baseline: the same writes a checkout makes, straight through psycopg (no Django,
+no HTTP): idempotency lookup, series row locked FOR UPDATE and incremented, lines priced from the
+database, guarded stock decrements in id order, SUNAT document + job + NOTIFY, sale, lines,
+payment, stock movements — one transaction per sale.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+import time
+import uuid
+from decimal import ROUND_HALF_UP, Decimal
+
+from psycopg_pool import ConnectionPool
+
+TWO = Decimal("0.01")
+
+
+def _q2(value: Decimal) -> Decimal:
+    return value.quantize(TWO, rounding=ROUND_HALF_UP)  # baseline only; the app rounds in sales.money
+
+
+def sale_write(conn, *, cashier: dict, barcodes: list[str], rng: random.Random) -> None:
+    chosen = rng.sample(barcodes, k=min(2, len(barcodes)))
+    quantities = {code: Decimal(rng.randint(1, 2)) for code in chosen}
+    key = uuid.uuid4()
+    with conn.transaction():
+        cur = conn.cursor()
+        cur.execute("SELECT id FROM sales_sale WHERE company_id = %s AND idempotency_key = %s", [cashier["company_id"], key])
+        cur.fetchone()
+        cur.execute(
+            "SELECT id, series FROM stores_documentseries WHERE register_id = %s AND document_type = '03' FOR UPDATE",
+            [cashier["register_id"]],
+        )
+        series_id, series = cur.fetchone()
+        cur.execute("UPDATE stores_documentseries SET last_number = last_number + 1 WHERE id = %s RETURNING last_number", [series_id])
+        number = cur.fetchone()[0]
+        cur.execute(
+            "SELECT sp.id, sp.price, p.id, p.sku, p.barcode, p.name, p.unit_code, p.affectation FROM sales_storeproduct sp "
+            "JOIN sales_product p ON p.id = sp.product_id WHERE sp.store_id = %s AND p.barcode = ANY(%s) AND sp.is_active "
+            "ORDER BY sp.id",
+            [cashier["store_id"], chosen],
+        )
+        rows = cur.fetchall()
+        lines = []
+        for sp_id, price, product_id, sku, barcode, name, unit, affectation in rows:
+            qty = quantities[barcode]
+            cur.execute("UPDATE sales_storeproduct SET stock = stock - %s WHERE id = %s AND stock >= %s", [qty, sp_id, qty])
+            if cur.rowcount != 1:
+                raise RuntimeError("stock")
+            amount = _q2(price * qty)
+            base = _q2(amount / Decimal("1.18")) if affectation == "10" else amount
+            lines.append((sp_id, product_id, sku, barcode, name, unit, qty, price, base, amount - base, amount, affectation))
+        total = sum(line[10] for line in lines)
+        igv = sum(line[9] for line in lines)
+        snapshot = {
+            "company": {"ruc": "20000000001"}, "series": series, "number": number, "total": str(total), "igv": str(igv),
+            "lines": [{"sku": l[2], "name": l[4], "qty": str(l[6]), "price": str(l[7]), "amount": str(l[10])} for l in lines],
+        }
+        cur.execute(
+            "INSERT INTO sunat_sunatdocument (company_id, store_id, document_type, series, number, issued_at, snapshot, status, "
+            "total, xml_hash, response_code, response_description, observations, ticket, created_at, updated_at) "
+            "VALUES (%s, %s, '03', %s, %s, now(), %s, 'pending', %s, '', '', '', '[]', '', now(), now()) RETURNING id",
+            [cashier["company_id"], cashier["store_id"], series, number, json.dumps(snapshot), total],
+        )
+        document_id = cur.fetchone()[0]
+        cur.execute(
+            "INSERT INTO sunat_jobs (company_id, document_id, kind, status, attempts, lease_owner, last_error, errors, request_id) "
+            "VALUES (%s, %s, 'send', 'pending', 0, '', '', '[]', '')",
+            [cashier["company_id"], document_id],
+        )
+        cur.execute(
+            "INSERT INTO sales_sale (public_id, company_id, store_id, register_id, cashier_id, document_series_id, document_type, "
+            "series, number, idempotency_key, fingerprint, customer_doc_type, customer_doc_number, customer_name, customer_address, "
+            "gravadas, exoneradas, inafectas, igv, icbper, total, cash_rounding, change, issued_at, sunat_document_id, request_id) "
+            "VALUES (%s, %s, %s, %s, %s, %s, '03', %s, %s, %s, %s, '0', '-', 'CLIENTES VARIOS', '', %s, 0, 0, %s, 0, %s, 0, %s, "
+            "now(), %s, '') RETURNING id",
+            [uuid.uuid4(), cashier["company_id"], cashier["store_id"], cashier["register_id"], cashier["user_id"], series_id,
+             series, number, key, key.hex, total - igv, igv, total, Decimal("200.00") - total, document_id],
+        )
+        sale_id = cur.fetchone()[0]
+        cur.executemany(
+            "INSERT INTO sales_saleline (company_id, store_id, sale_id, line_no, product_id, store_product_id, sku, barcode, "
+            "description, unit_code, quantity, unit_price, unit_value, base, igv, icbper, icbper_rate, amount, affectation) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 0, 0, %s, %s)",
+            [
+                (cashier["company_id"], cashier["store_id"], sale_id, n + 1, l[1], l[0], l[2], l[3], l[4], l[5], l[6], l[7],
+                 l[8] / l[6], l[8], l[9], l[10], l[11])
+                for n, l in enumerate(lines)
+            ],
+        )
+        cur.execute(
+            "INSERT INTO sales_payment (company_id, store_id, sale_id, method, amount, tendered, change, rounding) "
+            "VALUES (%s, %s, %s, 'cash', %s, 200.00, %s, 0)",
+            [cashier["company_id"], cashier["store_id"], sale_id, total, Decimal("200.00") - total],
+        )
+        cur.executemany(
+            "INSERT INTO sales_stockmovement (company_id, store_id, store_product_id, kind, quantity, sale_id, created_at, "
+            "created_by_id, note) VALUES (%s, %s, %s, 'sale', %s, %s, now(), %s, '')",
+            [(cashier["company_id"], cashier["store_id"], l[0], -l[6], sale_id, cashier["user_id"]) for l in lines],
+        )
+        cur.execute("SELECT pg_notify('sunat_jobs', %s)", [str(document_id)])
+
+
+def process_run(conninfo: str, pool_size: int, cashiers: list[dict], per_cashier: int, seed: int) -> dict:
+    pool = ConnectionPool(conninfo, min_size=pool_size, max_size=pool_size, kwargs={"prepare_threshold": None}, open=True)
+    out: list = []
+    barrier = threading.Barrier(len(cashiers) + 1)
+
+    def run(cashier: dict, n: int) -> None:
+        rng = random.Random(seed + n)
+        barrier.wait()
+        for _ in range(per_cashier):
+            began = time.perf_counter()
+            status = 201
+            try:
+                with pool.connection() as conn:
+                    sale_write(conn, cashier=cashier, barcodes=cashier["barcodes"], rng=rng)
+            except Exception:  # noqa: BLE001
+                status = 0
+            out.append((time.perf_counter() - began, status))
+
+    threads = [threading.Thread(target=run, args=(c, i)) for i, c in enumerate(cashiers)]
+    for t in threads:
+        t.start()
+    barrier.wait()
+    began = time.perf_counter()
+    for t in threads:
+        t.join()
+    wall = time.perf_counter() - began
+    pool.close()
+    return {"latencies": [o[0] for o in out], "statuses": [o[1] for o in out], "wall": wall, "login_errors": []}
