@@ -94,8 +94,16 @@ def test_cashier_scans_two_items_pays_cash_and_gets_the_receipt(live_server, pag
     change = tendered - money.cash_due(total)
 
     login(page, live_server.url, "cajero1")
-    scan(page, first.product.barcode, 1)
-    scan(page, second.product.barcode, 2)
+    # Like a USB scanner: the second code is typed while the first lookup is still in flight.
+    page.keyboard.type(first.product.barcode)
+    page.keyboard.press("Enter")
+    page.keyboard.type(second.product.barcode)
+    page.keyboard.press("Enter")
+    page.wait_for_function("document.querySelectorAll('#cart-body tr[data-index]').length === 2")
+    assert [row.get_attribute("data-barcode") for row in page.locator("#cart-body tr[data-index]").all()] == [
+        first.product.barcode,
+        second.product.barcode,
+    ]
     assert page.inner_text("#t-total") == f"{total}"
 
     page.keyboard.press("F8")  # to the cash box

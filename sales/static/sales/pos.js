@@ -20,6 +20,7 @@
     selected: -1,
     key: newKey(),
     busy: false,
+    queue: Promise.resolve(),   // lookups run in scan order
   };
 
   // ---------------------------------------------------------------- money in integer céntimos
@@ -189,6 +190,7 @@
     }
     hideResults();
     clearErrors();
+    showScanError("");
     render();
   }
 
@@ -243,7 +245,6 @@
   }
 
   function lookup(q) {
-    showScanError("");
     return fetch(config.productsUrl + "?q=" + encodeURIComponent(q), {
       headers: { Accept: "application/json" },
       credentials: "same-origin",
@@ -254,9 +255,10 @@
       return r.json();
     }).then(function (list) {
       var exact = list.filter(function (p) { return p.barcode === q || p.sku === q; });
-      if (exact.length === 1) { addProduct(exact[0]); $("scan").value = ""; return; }
-      if (!list.length) { showScanError("Producto no encontrado: " + q); focusScan(); return; }
-      if (list.length === 1 && /^\d{8,13}$/.test(q) === false) { addProduct(list[0]); $("scan").value = ""; return; }
+      var clearTyped = function () { if ($("scan").value.trim() === q) $("scan").value = ""; };
+      if (exact.length === 1) { addProduct(exact[0]); clearTyped(); return; }
+      if (!list.length) { showScanError("Producto no encontrado: " + q); $("scan").focus(); return; }
+      if (list.length === 1 && !/^\d+$/.test(q)) { addProduct(list[0]); clearTyped(); return; }
       showResults(list);
     }).catch(function (err) { showScanError(err.message); });
   }
@@ -423,7 +425,10 @@
     var q = $("scan").value.trim();
     if (state.results.length && state.selected >= 0) { addProduct(state.results[state.selected]); $("scan").value = ""; return; }
     if (!q) return;
-    lookup(q);
+    // A scanner types the next code while this lookup is in flight: clear a scanned code at
+    // once, and run lookups one after another, in scan order. Typed names stay in the box.
+    if (/^\d+$/.test(q)) $("scan").value = "";
+    state.queue = state.queue.then(function () { return lookup(q); });
   });
 
   $("scan").addEventListener("keydown", function (e) {
