@@ -111,3 +111,26 @@ def scripted(*, job) -> JobOutcome:  # noqa: ANN001
     if rid.startswith("crash-"):
         raise RuntimeError("fallo inesperado")
     return JobOutcome(step=NextStep.DONE)
+
+
+def checked_sunat_perform(*, job) -> JobOutcome:  # noqa: ANN001
+    """The real ``sunat_job_perform`` wrapped in the overlap check (``wt_inflight``/``wt_overlap``)
+    and the attempt log (``wt_attempts``): for process tests against ``fake_sunat``."""
+    from sunat.services import sunat_job_perform
+
+    owner = job.lease_owner
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO wt_attempts (job_id, owner, kind, attempt) VALUES (%s, %s, %s, %s)",
+            [job.pk, owner, job.kind, job.attempts],
+        )
+        try:
+            with transaction.atomic():
+                cursor.execute("INSERT INTO wt_inflight (job_id, owner) VALUES (%s, %s)", [job.pk, owner])
+        except IntegrityError:
+            cursor.execute("INSERT INTO wt_overlap (job_id, owner) VALUES (%s, %s)", [job.pk, owner])
+    try:
+        return sunat_job_perform(job=job)
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("DELETE FROM wt_inflight WHERE job_id = %s AND owner = %s", [job.pk, owner])

@@ -1,0 +1,203 @@
+"""The whole path as processes: ``sunat_worker`` (real ``sunat_job_perform``: sign, SOAP, CDR)
+against ``manage.py fake_sunat`` over HTTP, on the test database.
+
+Exactly once is checked on the double's own registry (``GET /_registry``) and on the
+receptions it counted per file name; "never on two workers at once" on the attempt log
+(the check table of ``worker.testing.checked_sunat_perform``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import socket
+import time
+import urllib.request
+
+import pytest
+from django.db import transaction
+
+from stores.models import Company
+from sunat.models import SunatDocument
+from sunat.services import document_file_name, sunat_document_issue
+from worker.testing import simulation_tables_create
+from worker.tests.procs import kill_all, manage, rows, scalar, stop, wait_for, worker, worker_env
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _skip_reason() -> str | None:
+    try:
+        from sunat.tests.scenarios import schemas_missing_reason
+    except ImportError as exc:  # the sunat app's test helpers are not there yet
+        return f"sunat test scenarios not available: {exc}"
+    return schemas_missing_reason()
+
+
+@pytest.fixture(autouse=True)
+def _needs_sunat():
+    reason = _skip_reason()
+    if reason:
+        pytest.skip(reason)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class FakeSunatProcess:
+    def __init__(self, *args: str) -> None:
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc = manage("fake_sunat", "--port", str(self.port), *args)
+        if not wait_for(self._up, timeout=30, interval=0.1):
+            self.proc.kill()
+            raise RuntimeError(f"fake_sunat did not start: {self.proc.communicate(timeout=5)}")
+
+    def _up(self) -> bool:
+        try:
+            self.registry()
+            return True
+        except OSError:
+            if self.proc.poll() is not None:
+                raise RuntimeError(self.proc.communicate()) from None
+            return False
+
+    def registry(self) -> dict:
+        with urllib.request.urlopen(f"{self.url}/_registry", timeout=5) as resp:
+            return json.loads(resp.read())
+
+    def force(self, *modes: str) -> None:
+        req = urllib.request.Request(f"{self.url}/_force", data=json.dumps(list(modes)).encode(), method="POST")
+        urllib.request.urlopen(req, timeout=5).read()
+
+    def env(self, **extra: str) -> dict[str, str]:
+        values = {
+            "SUNAT_ENV": "fake",
+            "SUNAT_ENDPOINT": f"{self.url}/ol-ti-itcpfegem/billService",
+            "SUNAT_CONSULT_ENDPOINT": f"{self.url}/ol-it-wsconscpegem/billConsultService",
+            "SUNAT_READ_TIMEOUT": "1",
+            "SUNAT_CONNECT_TIMEOUT": "1",
+            "SUNAT_TICKET_POLL_SECONDS": "0",
+        }
+        values.update(extra)
+        return worker_env(**values)
+
+
+@pytest.fixture
+def procs():
+    started: list = []
+    yield started
+    kill_all(started)
+
+
+@pytest.fixture
+def company() -> Company:
+    from sunat.certificates import company_certificate_set, development_certificate_create
+    from sunat.tests.scenarios import SUPPLIER
+
+    company = Company.objects.create(
+        ruc=SUPPLIER.ruc,
+        legal_name=SUPPLIER.legal_name,
+        address=SUPPLIER.address,
+        ubigeo=SUPPLIER.ubigeo,
+        sol_user="MODDATOS",
+        sol_password="moddatos",
+    )
+    pfx, password = development_certificate_create(ruc=company.ruc, legal_name=company.legal_name)
+    company_certificate_set(company=company, pfx=pfx, password=password)
+    return company
+
+
+def issue_many(company: Company, n: int, *, kinds: tuple[str, ...] = ("boleta-mixta", "factura-contado")) -> list:
+    from sunat.tests.scenarios import scenario
+
+    docs = []
+    with transaction.atomic():
+        for i in range(n):
+            base = scenario(kinds[i % len(kinds)])
+            snap = dataclasses.replace(base, number=1000 + i)
+            docs.append(sunat_document_issue(company=company, store=None, snapshot=snap, request_id=f"sale-{i}"))
+    return docs
+
+
+def assert_registered_exactly_once(fake: FakeSunatProcess, docs: list) -> None:
+    registry = fake.registry()
+    names = {document_file_name(d) for d in docs}
+    assert names <= set(registry["documents"]), sorted(names - set(registry["documents"]))[:5]
+    assert len(registry["documents"]) == len(docs)
+    statuses = dict(rows("SELECT status, count(*) FROM sunat_sunatdocument GROUP BY status"))
+    assert statuses == {"accepted": len(docs)}, statuses
+
+
+def assert_no_job_ran_twice_at_once() -> None:
+    """The check table of ``worker.testing.checked_sunat_perform``: a second concurrent run of a
+    job would have found its ``wt_inflight`` row and been logged in ``wt_overlap``."""
+    assert scalar("SELECT count(*) FROM wt_overlap") == 0, rows("SELECT * FROM wt_overlap")
+    assert scalar("SELECT count(*) FROM wt_attempts") > 0
+
+
+@pytest.mark.slow
+def test_500_sales_two_workers_fault_rate_30_percent_all_accepted_each_once(company, procs):
+    fake = FakeSunatProcess("--fault-rate", "0.3", "--seed", "7", "--timeout-sleep", "1.5")
+    procs.append(fake.proc)
+    simulation_tables_create()
+    docs = issue_many(company, 500)
+    env = fake.env(SUNAT_RETRY_DELAYS=",".join(["0.2"] * 10), SUNAT_LEASE_SECONDS="60")
+    workers = [
+        worker("--concurrency", "3", "--poll-interval", "0.5", perform="worker.testing.checked_sunat_perform", env=env)
+        for _ in range(2)
+    ]
+    procs.extend(workers)
+    assert wait_for(
+        lambda: scalar("SELECT count(*) FROM sunat_jobs WHERE status IN ('done', 'dead', 'failed', 'paused')") == 500,
+        timeout=600,
+        interval=1.0,
+    ), dict(rows("SELECT status, count(*) FROM sunat_jobs GROUP BY status"))
+    for p in workers:
+        assert stop(p) == 0
+    assert dict(rows("SELECT status, count(*) FROM sunat_jobs GROUP BY status")) == {"done": 500}
+    assert_registered_exactly_once(fake, docs)
+    assert_no_job_ran_twice_at_once()
+    assert scalar("SELECT count(*) FROM sunat_jobs WHERE jsonb_array_length(errors) > 0") > 50  # faults happened
+    assert scalar("SELECT count(DISTINCT owner) FROM wt_attempts") == 2
+    beats = rows("SELECT jobs_done FROM worker_workerheartbeat")
+    assert len(beats) == 2 and all(done > 0 for (done,) in beats)  # both workers did work
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mode", ["request_in_flight", "after_send_before_finish"])
+def test_kill_9_mid_send_then_another_worker_registers_nothing_twice(company, procs, mode):
+    if mode == "request_in_flight":
+        # The double answers after 3 s; the worker dies while its request is being handled.
+        fake = FakeSunatProcess("--latency-ms", "3000", "--timeout-sleep", "30")
+    else:
+        fake = FakeSunatProcess("--timeout-sleep", "30")
+        fake.force(*["timeout-after-register"] * 4)  # registered, then the answer never comes
+    procs.append(fake.proc)
+    docs = issue_many(company, 4)
+    a = worker("--concurrency", "4", perform="",
+               env=fake.env(SUNAT_READ_TIMEOUT="60", SUNAT_LEASE_SECONDS="2"))
+    procs.append(a)
+    if mode == "request_in_flight":
+        assert wait_for(lambda: fake.registry()["requests"] >= 4, timeout=30)
+    else:
+        assert wait_for(lambda: len(fake.registry()["documents"]) == 4, timeout=30)
+    a.kill()
+    a.wait(10)
+    time.sleep(3.5)  # the double finishes what it was doing; the dead worker's leases expire
+    assert scalar("SELECT count(*) FROM sunat_jobs WHERE status = 'running'") == 4
+    b = worker("--burst", "--concurrency", "2", perform="",
+               env=fake.env(SUNAT_LEASE_SECONDS="30", SUNAT_READ_TIMEOUT="10"))
+    procs.append(b)
+    _, err = b.communicate(timeout=180)
+    assert b.returncode == 0, err
+    assert dict(rows("SELECT status, count(*) FROM sunat_jobs GROUP BY status")) == {"done": 4}
+    assert_registered_exactly_once(fake, docs)
+    registry = fake.registry()
+    for doc in docs:
+        if doc.document_type == "01":  # facturas: the verify asked getStatusCdr instead of re-sending
+            assert registry["receptions"].get(document_file_name(doc), 0) == 1, registry["receptions"]
+    assert SunatDocument.objects.filter(cdr_zip__isnull=True, document_type="01").count() == 0
