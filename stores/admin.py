@@ -24,6 +24,10 @@ from .admin_scoping import (
 )
 from .models import Company, DocumentSeries, Membership, Register, Role, Store
 
+admin.site.site_header = "BodegaPOS · administración"
+admin.site.site_title = "BodegaPOS"
+admin.site.index_title = "Cadena de bodegas"
+
 CERTIFICATE_EXTENSIONS = (".pfx", ".p12")
 CERTIFICATE_MAX_BYTES = 64 * 1024
 

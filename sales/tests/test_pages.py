@@ -82,21 +82,21 @@ def test_pos_page_with_another_stores_register_code_is_404(client, cashier, comp
 def test_receipt_shows_number_totals_words_change_and_qr(client, cashier, store, register):
     rice = product_make(store=store, price="3.50", name="Arroz Costeño 1kg")
     water = product_make(store=store, price="1.20", affectation="20", name="Agua San Luis")
-    bag = product_make(store=store, price="0.00", is_plastic_bag=True, name="Bolsa plástica")
+    bag = product_make(store=store, price="0.10", is_plastic_bag=True, name="Bolsa plástica")
     sale = sell(
         cashier=cashier, register=register, items=[(rice, "2"), (water, "1"), (bag, "1")], payments=[("cash", "20.00")]
     )
-    # 2 × 3.50 + 1.20 + 0.50 ICBPER = 8.70; cash due 8.70; change 11.30
+    # 2 × 3.50 + 1.20 + 0.10 + 0.50 ICBPER = 8.80; cash due 8.80; change 11.20
     client.force_login(cashier)
     response = client.get(f"/pos/receipts/{sale.public_id}/")
     html = response.content.decode()
     assert response.status_code == 200
     assert "BOLETA DE VENTA ELECTRÓNICA" in html
     assert re.search(r'id="doc-number">B001-1<', html)
-    assert re.search(r'id="total">S/ 8\.70<', html)
+    assert re.search(r'id="total">S/ 8\.80<', html)
     assert re.search(r'id="icbper">S/ 0\.50<', html)
-    assert re.search(r'id="change">S/ 11\.30<', html)
-    assert "SON: OCHO CON 70/100 SOLES" in html
+    assert re.search(r'id="change">S/ 11\.20<', html)
+    assert "SON: OCHO CON 80/100 SOLES" in html
     assert "OP. GRAVADAS" in html and "OP. EXONERADAS" in html and "OP. INAFECTAS" in html
     assert "Arroz Costeño 1kg" in html and "Agua San Luis" in html
     assert "<svg" in html and "Estado SUNAT" in html and "Pendiente" in html

@@ -324,7 +324,10 @@
     return checked ? checked.value : "03";
   }
 
+  // The token rendered into the page (works with CSRF_USE_SESSIONS too), else the cookie.
   function csrfToken() {
+    var meta = document.querySelector('meta[name="csrf-token"]');
+    if (meta && meta.content) return meta.content;
     var m = /(?:^|;\s*)csrftoken=([^;]+)/.exec(document.cookie);
     return m ? decodeURIComponent(m[1]) : "";
   }
