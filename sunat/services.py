@@ -235,12 +235,16 @@ def _take_cdr(run: _Run, *, operation: str, cdr_zip: bytes, cdr: Cdr) -> JobOutc
     return _outcome(classification)
 
 
-def _take_fault(run: _Run, *, operation: str, fault: SunatFault) -> Classification:
+def _take_fault(run: _Run, *, operation: str, fault: SunatFault, about_send: bool = True) -> Classification:
+    """Record a fault. ``about_send`` is False for queries (getStatusCdr): their faults say
+    nothing about the document, so its status and unconfirmed send stay as they are."""
     classification = response_classify(
         source=Source.FAULT, code=fault.code, message=(code_message(fault.code) if fault.code else "") or fault.message
     )
     fields: dict = {}
-    if classification.category in (Category.FIX, Category.REJECTED):
+    if not about_send:
+        pass
+    elif classification.category in (Category.FIX, Category.REJECTED):
         fields = {
             "status": classification.status,
             "response_code": classification.code[:10],
@@ -274,7 +278,7 @@ def _consult(run: _Run, client: SunatClient) -> JobOutcome | None:
             number=document.number,
         )
     except SunatFault as fault:
-        classification = _take_fault(run, operation="getStatusCdr", fault=fault)
+        classification = _take_fault(run, operation="getStatusCdr", fault=fault, about_send=False)
         if classification.category in (Category.CONFIG, Category.RETRY):
             return _outcome(dataclasses.replace(classification, verify_next=True))
         return None  # the consult service refused the question: fall back to sending

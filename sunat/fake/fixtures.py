@@ -4,8 +4,9 @@
 background thread, points the settings at it (``SUNAT_ENV=fake``, ``SUNAT_ENDPOINT``,
 ``SUNAT_CONSULT_ENDPOINT``) and yields the server: ``str(server)``/``server.url`` is its base URL,
 ``server.fake`` its state (``force(...)``, ``registry_json()``, ``credentials_add(...)``,
-``config.timeout_sleep``…). The client's read timeout is lowered to 1 s and the double's
-simulated timeouts sleep 2 s, so timeout paths stay quick.
+``config.timeout_sleep``…). The client's read timeout is lowered to 3 s (plenty for the double,
+even on a busy machine); the double's simulated timeouts wait until the client hangs up (at most
+30 s), so a timeout path costs the client's 3 s.
 """
 
 from __future__ import annotations
@@ -17,11 +18,11 @@ from .server import FakeSunatConfig, FakeSunatServer
 
 @pytest.fixture
 def fake_sunat(settings):
-    server = FakeSunatServer(port=0, config=FakeSunatConfig(seed=1, timeout_sleep=2.0)).start()
+    server = FakeSunatServer(port=0, config=FakeSunatConfig(seed=1, timeout_sleep=30.0)).start()
     settings.SUNAT_ENV = "fake"
     settings.SUNAT_ENDPOINT = server.bill_url
     settings.SUNAT_CONSULT_ENDPOINT = server.consult_url
-    settings.SUNAT_READ_TIMEOUT = 1.0
+    settings.SUNAT_READ_TIMEOUT = 3.0
     settings.SUNAT_CONNECT_TIMEOUT = 1.0
     settings.SUNAT_TICKET_POLL_SECONDS = 0.0
     try:

@@ -30,10 +30,10 @@ getStatusCdr answers only for 01/07/08, like SUNAT: ``0004`` with the CDR when r
 
 Fault injection: ``latency_ms`` delays every answer; ``fault_rate`` (seeded by ``seed``) picks,
 BEFORE anything is registered, one of: fault 0109, fault 0130, HTTP 503, or a read timeout
-(the handler sleeps ``timeout_sleep`` seconds, past the client's read timeout, then answers as
-if nothing had happened). ``lost_response_rate`` is the "timeout after registering" mode: the
-document IS registered, then the answer is lost (sleep) — the case that makes exactly-once
-matter. Tests can force the next answers deterministically with :meth:`FakeSunat.force`
+(the request is not processed; the handler waits up to ``timeout_sleep`` seconds — past the
+client's read timeout — or until the client hangs up, then closes the connection). ``lost_response_rate`` is the "timeout after registering" mode: the
+document IS registered, then the answer is lost (the same wait) — the case that makes
+exactly-once matter. Tests can force the next answers deterministically with :meth:`FakeSunat.force`
 (modes: ``0109``, ``0130`` or any 4-digit fault code, ``internal-error`` (a fault without a code),
 ``http-503``, ``timeout``, ``drop`` (close the connection without an answer),
 ``timeout-after-register``, ``drop-after-register``).
@@ -51,6 +51,8 @@ import json
 import logging
 import random
 import re
+import select
+import socket
 import threading
 import time
 import zipfile
@@ -296,7 +298,7 @@ class FakeSunat:
         post: str | None = None
         if mode is not None:
             if mode == "timeout":
-                time.sleep(self.config.timeout_sleep)
+                return 0, b"", "timeout-unprocessed"  # never processed: nothing registered
             elif mode == "drop":
                 raise _Drop()
             elif mode == "internal-error":  # a fault without a SUNAT code, as seen during outages
@@ -621,6 +623,21 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
+    def _sleep_until_client_leaves(self, seconds: float) -> None:
+        """Sleep up to ``seconds``, returning early once the client closed the connection (its
+        read timeout fired), so simulated timeouts cost the client's timeout, not ours."""
+        deadline = time.monotonic() + seconds
+        while (remaining := deadline - time.monotonic()) > 0:
+            readable, _, _ = select.select([self.connection], [], [], min(remaining, 0.05))
+            if not readable:
+                continue
+            try:
+                if not self.connection.recv(1, socket.MSG_PEEK):
+                    return  # EOF: the client gave up
+            except OSError:
+                return
+            time.sleep(min(remaining, 0.05))
+
     def _read_body(self) -> bytes:
         length = int(self.headers.get("Content-Length") or 0)
         return self.rfile.read(length) if length else b""
@@ -666,8 +683,12 @@ class _Handler(BaseHTTPRequestHandler):
             logger.exception("fake_sunat: error interno")
             self._send(500, b"internal error", "text/plain")
             return
+        if post == "timeout-unprocessed":
+            self._sleep_until_client_leaves(self.fake.config.timeout_sleep)
+            self.close_connection = True
+            return
         if post == "timeout":
-            time.sleep(self.fake.config.timeout_sleep)
+            self._sleep_until_client_leaves(self.fake.config.timeout_sleep)
         elif post == "drop":
             self.close_connection = True
             return

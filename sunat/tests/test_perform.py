@@ -305,3 +305,17 @@ def test_fault_without_a_sunat_code_retries_and_verifies(fake_sunat, company):
     job.kind = JobKind.VERIFY
     assert sunat_job_perform(job=job).step is NextStep.DONE
     assert reload(document).status == DocumentStatus.ACCEPTED
+
+
+def test_a_fault_on_getstatuscdr_keeps_the_send_unconfirmed(fake_sunat, company):
+    document, job = issue(company, "factura-contado")
+    fake_sunat.fake.force("timeout-after-register", "0102")
+    assert sunat_job_perform(job=job).verify_next
+    job.kind = JobKind.VERIFY
+    outcome = sunat_job_perform(job=job)  # getStatusCdr answers 0102: pause, still unverified
+    assert (outcome.step, outcome.code, outcome.verify_next) == (NextStep.PAUSE_COMPANY, "0102", True)
+    assert reload(document).unconfirmed_send_at is not None
+    assert reload(document).status == DocumentStatus.PENDING
+    job.kind = JobKind.SEND_DOCUMENT  # even if the kind were lost, the flag makes it verify first
+    assert sunat_job_perform(job=job).step is NextStep.DONE
+    assert fake_sunat.fake.registry_json()["receptions"][document_file_name(reload(document))] == 1
