@@ -183,6 +183,11 @@ def _field_model(model: type[models.Model], path: str) -> type[models.Model] | N
     return current
 
 
+def _is_relation_path(model: type[models.Model], path: str) -> bool:
+    """True when ``path`` (``"store"``, ``"product__company"``) ends in a relation field."""
+    return _field_model(model, path) is not None
+
+
 def scope_queryset(
     qs: QuerySet, *, user: AbstractBaseUser, store_field: str | None, company_field: str | None
 ) -> QuerySet:
@@ -298,6 +303,21 @@ class TenantScopedAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
         return super().has_add_permission(request, *args) and self._company_wide_writable(request, None)
+
+    # -- filters
+    def get_list_filter(self, request: HttpRequest):
+        """Relation filters list only related rows that occur in the user's scoped queryset
+        (``RelatedOnlyFieldListFilter``), so the sidebar never names another tenant's stores."""
+        filters = super().get_list_filter(request)
+        if request.user.is_superuser:
+            return filters
+        scoped = []
+        for item in filters:
+            if isinstance(item, str) and _is_relation_path(self.model, item):
+                scoped.append((item, admin.RelatedOnlyFieldListFilter))
+            else:
+                scoped.append(item)
+        return scoped
 
     # -- choices
     def formfield_for_foreignkey(self, db_field: models.ForeignKey, request: HttpRequest, **kwargs: Any):

@@ -85,6 +85,13 @@ def test_company_admin_lists_only_their_companys_stores(client, two_companies):
     client.force_login(staff(company=two_companies["a"]))
     html = client.get(f"{ADMIN}/stores/store/").content.decode()
     assert "Tienda 1" in html and "Tienda 2" in html and "Tienda 3" not in html
+    assert "Otra Empresa" not in html  # not even in the sidebar filters
+
+
+def test_list_filters_offer_only_the_users_stores(client, two_companies):
+    client.force_login(staff(company=two_companies["a"], store=two_companies["a1"], role=Role.STORE_MANAGER))
+    html = client.get(f"{ADMIN}/stores/register/").content.decode()
+    assert "Tienda 1" in html and "Tienda 2" not in html and "Tienda 3" not in html
 
 
 def test_another_companys_store_looks_exactly_like_a_missing_one(client, two_companies):
