@@ -118,3 +118,12 @@ def test_documents_cannot_be_added_or_deleted(superuser_client, docs):
     assert superuser_client.get(reverse("admin:sunat_sunatdocument_add")).status_code == 403
     url = reverse("admin:sunat_sunatdocument_delete", args=[docs["accepted"].pk])
     assert superuser_client.get(url).status_code == 403
+
+
+def test_company_admin_can_search_by_number_and_ruc(company_admin_client, docs):
+    body = changelist(company_admin_client, q="5").content.decode()
+    assert "B001-5" in body and "B009-1" not in body
+    body = changelist(company_admin_client, q="B009-1").content.decode()
+    assert "0 resultados" in body  # another company's number is not found
+    body = changelist(company_admin_client, q="20000000001").content.decode()
+    assert "B001-5" in body and "F001-6" in body
