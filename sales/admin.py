@@ -143,12 +143,6 @@ class StockMovementAdmin(TenantScopedAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
-    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
-        # Adding a movement needs change rights on the store's stock (managers and admins).
-        user = request.user
-        return user.is_superuser or (
-            user.is_active and user.is_staff and user.has_perm("sales.change_storeproduct")
-        )
 
     def save_model(self, request: HttpRequest, obj: StockMovement, form: StockMovementForm, change: bool) -> None:
         from .services.stock import stock_movement_record

@@ -173,3 +173,17 @@ def test_icbper_rates_visible_to_staff_editable_by_superusers_only(client, world
     assert client.post(f"{ADMIN}/sales/icbperrate/add/", {"valid_from": "2030-01-01", "amount": "9.99"}).status_code == 403
     assert not IcbperRate.objects.filter(amount=Decimal("9.99")).exists()
     assert StoreProduct.objects.count() == 3
+
+
+def test_store_manager_cannot_add_customers_company_admin_can(client, world):
+    from sales.models import Customer
+
+    data = {"company": world["a"].pk, "doc_type": "1", "doc_number": "10117410", "name": "Juan Pérez", "address": ""}
+    client.force_login(staff(company=world["a"], store=world["a1"], role=Role.STORE_MANAGER))
+    assert client.post(f"{ADMIN}/sales/customer/add/", data).status_code == 403
+    assert not Customer.objects.exists()
+    client.force_login(staff(company=world["a"]))
+    bad = client.post(f"{ADMIN}/sales/customer/add/", {**data, "doc_number": "101174103"})
+    assert bad.status_code == 200 and "DNI inválido" in bad.content.decode()
+    assert client.post(f"{ADMIN}/sales/customer/add/", data).status_code == 302
+    assert Customer.objects.get().company_id == world["a"].pk
