@@ -29,8 +29,9 @@ LAUNCH_ARGS = [
 SCREENSHOT_DIR = os.environ.get("BODEGAPOS_E2E_SCREENSHOTS", "")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator:
+    """One headless chromium per test module; its event loop ends with the module."""
     if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
         pytest.skip(f"Debian's chromium is not installed ({CHROMIUM}); apt-get install chromium")
     try:
