@@ -51,9 +51,8 @@ WITH next AS (
       AND j.run_at <= now()
       -- An InitPlan evaluated once (not an anti-join), so the scan stays on the claim index.
       AND NOT (j.company_id = ANY (ARRAY(SELECT c.id FROM stores_company c WHERE c.sunat_paused_at IS NOT NULL)))
-      AND (
-          j.kind NOT IN ('{ORDERED_KINDS[0]}', '{ORDERED_KINDS[1]}')
-          OR NOT EXISTS (
+      -- CASE fixes the evaluation order: the subquery runs only for ordered kinds.
+      AND CASE WHEN j.kind NOT IN ('{ORDERED_KINDS[0]}', '{ORDERED_KINDS[1]}') THEN true ELSE NOT EXISTS (
               SELECT 1
               FROM sunat_jobs o
               JOIN sunat_sunatdocument od ON od.id = o.document_id
@@ -63,8 +62,7 @@ WITH next AS (
                 AND o.kind IN ('{ORDERED_KINDS[0]}', '{ORDERED_KINDS[1]}')
                 AND o.id <> j.id
                 AND (o.status = 'running' OR (o.status = 'pending' AND (o.run_at, o.id) < (j.run_at, j.id)))
-          )
-      )
+          ) END
     ORDER BY j.run_at, j.id
     LIMIT %(limit)s
     FOR UPDATE OF j SKIP LOCKED
