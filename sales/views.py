@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.db import connections
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -80,11 +81,20 @@ def _wait_for_hash(*, document_id: int, current: str) -> str:
 
     Each read is its own autocommit query on that single column, outside any transaction, so it
     sees the worker's commit as soon as it happens and holds no lock or snapshot while sleeping.
+    With the native pool, the connection goes back to the pool during each sleep, so waiting
+    receipts do not hold connections the tills need. Inside a transaction (never the case for
+    this view; a guard for callers) it does not wait at all.
     """
     if current:
         return current
+    connection = connections["default"]
+    if connection.in_atomic_block:
+        return ""
+    pooled = bool(connection.settings_dict.get("OPTIONS", {}).get("pool"))
     deadline = time.monotonic() + float(getattr(settings, "RECEIPT_HASH_WAIT_SECONDS", 2.0))
     while time.monotonic() < deadline:
+        if pooled:
+            connection.close()  # returns it to the pool; the next query takes one again
         time.sleep(HASH_POLL_INTERVAL)
         value = SunatDocument.objects.filter(pk=document_id).values_list("xml_hash", flat=True).first()
         if value:
