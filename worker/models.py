@@ -26,6 +26,7 @@ class WorkerHeartbeat(models.Model):
     jobs_retried = models.PositiveIntegerField("reintentos", default=0)
     jobs_failed = models.PositiveIntegerField("fallidos/agotados/pausados", default=0)
     jobs_reaped = models.PositiveIntegerField("recuperados por vencimiento", default=0)
+    rss_bytes = models.PositiveBigIntegerField("memoria residente (bytes)", default=0)
 
     class Meta:
         verbose_name = "proceso worker"

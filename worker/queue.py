@@ -383,19 +383,20 @@ def company_resume(*, company_id: int) -> int:
 
 
 def worker_beat(
-    *, name: str, host: str, pid: int, concurrency: int, listening: bool, counters: dict[str, int]
+    *, name: str, host: str, pid: int, concurrency: int, listening: bool, counters: dict[str, int], rss_bytes: int = 0
 ) -> None:
     """Upsert this process's heartbeat row; ``beat_at`` from the database clock."""
     with connection.cursor() as cursor:
         cursor.execute(
             """INSERT INTO worker_workerheartbeat
                    (name, host, pid, concurrency, listening, started_at, beat_at, stopped_at,
-                    jobs_done, jobs_retried, jobs_failed, jobs_reaped)
+                    jobs_done, jobs_retried, jobs_failed, jobs_reaped, rss_bytes)
                VALUES (%(name)s, %(host)s, %(pid)s, %(concurrency)s, %(listening)s, now(), now(), NULL,
-                       %(done)s, %(retried)s, %(failed)s, %(reaped)s)
+                       %(done)s, %(retried)s, %(failed)s, %(reaped)s, %(rss)s)
                ON CONFLICT (name) DO UPDATE SET beat_at = now(), listening = EXCLUDED.listening,
                    jobs_done = EXCLUDED.jobs_done, jobs_retried = EXCLUDED.jobs_retried,
-                   jobs_failed = EXCLUDED.jobs_failed, jobs_reaped = EXCLUDED.jobs_reaped""",
+                   jobs_failed = EXCLUDED.jobs_failed, jobs_reaped = EXCLUDED.jobs_reaped,
+                   rss_bytes = EXCLUDED.rss_bytes""",
             {
                 "name": name,
                 "host": host[:100],
@@ -406,6 +407,7 @@ def worker_beat(
                 "retried": counters.get("retried", 0),
                 "failed": counters.get("failed", 0),
                 "reaped": counters.get("reaped", 0),
+                "rss": rss_bytes,
             },
         )
 

@@ -51,6 +51,15 @@ def default_perform() -> Perform:
     return sunat_job_perform
 
 
+def _rss_bytes() -> int:
+    try:
+        import psutil
+
+        return int(psutil.Process().memory_info().rss)
+    except Exception:  # noqa: BLE001 - memory is a nicety for /metrics, never a reason to stop
+        return 0
+
+
 def process_name() -> str:
     host = socket.gethostname()[:60]
     return f"{host}:{os.getpid()}:{secrets.token_hex(3)}"
@@ -224,6 +233,7 @@ class Runner:
             concurrency=self.config.concurrency,
             listening=bool(self._listener and self._listener.connected.is_set()),
             counters=self.counters.as_dict(),
+            rss_bytes=_rss_bytes(),
         )
 
     def _beat_every(self) -> float:
