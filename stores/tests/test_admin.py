@@ -311,3 +311,17 @@ def test_store_manager_sees_the_company_read_only_without_secret_inputs(client, 
     assert client.post(f"{ADMIN}/stores/company/{a.pk}/change/", company_post_data(a, legal_name="X")).status_code == 403
     assert Company.objects.get(pk=a.pk).legal_name != "X"
     assert Store.objects.filter(company=a).count() == 2
+
+
+def test_every_stores_and_sales_model_has_a_tenant_scoped_admin():
+    from django.apps import apps
+    from django.contrib import admin
+
+    from stores.admin_scoping import TenantScopedAdmin
+
+    national = {"sales.icbperrate"}  # not tenant data: view for staff, change for superusers
+    for app_label in ("stores", "sales"):
+        for model in apps.get_app_config(app_label).get_models():
+            assert model in admin.site._registry, f"{model._meta.label} has no admin"
+            if model._meta.label_lower not in national:
+                assert isinstance(admin.site._registry[model], TenantScopedAdmin), model._meta.label
