@@ -192,6 +192,13 @@
     clearErrors();
     showScanError("");
     render();
+    // Keep the line just scanned in sight (long carts scroll) and flash it.
+    var index = state.lines.findIndex(function (l) { return l.sku === p.sku; });
+    var row = document.querySelector('#cart-body tr[data-index="' + index + '"]');
+    if (row) {
+      row.scrollIntoView({ block: "nearest" });
+      row.classList.add("flash");
+    }
   }
 
   function removeLine(i) {
