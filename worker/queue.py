@@ -37,10 +37,12 @@ ORDERED_KINDS = (JobKind.SEND_SUMMARY.value, JobKind.POLL_TICKET.value)
 _COLUMNS = [f.column for f in SunatJob._meta.concrete_fields]
 _ATTNAMES = [f.attname for f in SunatJob._meta.concrete_fields]
 _RETURNING = ", ".join(f"sunat_jobs.{c}" for c in _COLUMNS)
+_BY_COLUMN = {f.column: f.attname for f in SunatJob._meta.concrete_fields}
 
-# Pin the plan to an ordered scan of sunat_jobs_claim_idx (Index Scan -> LockRows -> Limit, no
-# Sort) even when the backlog is small and the planner would otherwise pick a bitmap scan plus
-# a sort. SET LOCAL lasts only for the claim's own implicit transaction (same round trip).
+# The planner settings that pin the claim to an ordered scan of sunat_jobs_claim_idx (Index Scan
+# -> LockRows -> Limit, no Sort) even when the backlog is small and the planner would otherwise
+# pick a bitmap scan plus a sort. They are attached to the claim function below (SET clauses
+# last only while the function runs) and used by the EXPLAIN test.
 CLAIM_PLAN_SETTINGS = "SET LOCAL enable_bitmapscan = off; SET LOCAL enable_sort = off; "
 
 CLAIM_SQL = f"""
@@ -77,6 +79,23 @@ FROM next
 WHERE sunat_jobs.id = next.id
 RETURNING {_RETURNING}
 """
+
+# The claim runs as a PL/pgSQL function (created by worker/migrations/0004_claim_function.py
+# from CLAIM_FUNCTION_SQL): the same CTE, but its plan is cached per connection (no planning per
+# claim) and the plan-pinning settings apply to it alone. One statement, its own transaction.
+CLAIM_FUNCTION = "worker_claim_jobs"
+CLAIM_FUNCTION_SQL = (
+    f"CREATE OR REPLACE FUNCTION {CLAIM_FUNCTION}(p_owner text, p_limit integer, p_lease double precision)\n"
+    "RETURNS SETOF sunat_jobs LANGUAGE plpgsql VOLATILE\n"
+    "SET enable_sort = off SET enable_bitmapscan = off\n"
+    "AS $claim$\nBEGIN\nRETURN QUERY"
+    + CLAIM_SQL.replace("%(limit)s", "p_limit")
+    .replace("%(owner)s", "p_owner")
+    .replace("%(lease)s", "p_lease")
+    .replace(f"RETURNING {_RETURNING}", "RETURNING sunat_jobs.*")
+    .rstrip()
+    + ";\nEND\n$claim$"
+)
 
 _GUARD = "id = %(id)s AND lease_owner = %(owner)s AND status = 'running'"
 
@@ -116,13 +135,16 @@ def jobs_claim(*, owner: str, limit: int, lease: float | None = None) -> list[Su
     assert not connection.in_atomic_block, "jobs_claim must commit on its own"
     with connection.cursor() as cursor:
         cursor.execute(
-            CLAIM_PLAN_SETTINGS + CLAIM_SQL,
-            {"limit": limit, "owner": owner, "lease": lease if lease is not None else lease_seconds()},
+            f"SELECT * FROM {CLAIM_FUNCTION}(%s, %s, %s)",
+            [owner, limit, lease if lease is not None else lease_seconds()],
         )
-        while cursor.description is None and cursor.nextset():
-            pass
+        names = [_BY_COLUMN.get(col.name, col.name) for col in cursor.description]
         rows = cursor.fetchall()
-    jobs = [SunatJob.from_db(connection.alias, _ATTNAMES, row) for row in rows]
+    # from_db wants values in the model's field order; the table's column order may differ.
+    position = {name: i for i, name in enumerate(names)}
+    fields = [name for name in _ATTNAMES if name in position]
+    order = [position[name] for name in fields]
+    jobs = [SunatJob.from_db(connection.alias, fields, [row[i] for i in order]) for row in rows]
     jobs.sort(key=lambda j: (j.run_at, j.id))
     return jobs
 

@@ -174,7 +174,11 @@ class Runner:
         )
         jlog.info("worker.job.start")
         try:
-            outcome = self.perform(job=job)
+            # Bound for every log line the SUNAT code writes on this thread during the job.
+            with structlog.contextvars.bound_contextvars(
+                job_id=job.pk, request_id=job.request_id, document=job.document_id
+            ):
+                outcome = self.perform(job=job)
             if not isinstance(outcome, JobOutcome):
                 raise TypeError(f"perform returned {type(outcome).__name__}, not JobOutcome")
         except Exception as exc:  # noqa: BLE001 - an unexpected bug must not kill the slot

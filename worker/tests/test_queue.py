@@ -314,3 +314,12 @@ def test_admin_operations(company, store):
     assert rows[ids[0]][:3] == ("pending", "send", 0)
     assert rows[ids[1]][:3] == ("pending", "verify", 0)
     assert rows[ids[2]][0] == "dead" and "anulado" in rows[ids[2]][3]
+
+
+def test_claim_function_matches_code():
+    """The function the migrations installed runs exactly the claim in worker.queue."""
+    src = _sql("SELECT prosrc FROM pg_proc WHERE proname = %s", [queue.CLAIM_FUNCTION])[0][0]
+    expected = queue.CLAIM_FUNCTION_SQL.split("$claim$")[1]
+    assert src.strip() == expected.strip()
+    config = _sql("SELECT proconfig FROM pg_proc WHERE proname = %s", [queue.CLAIM_FUNCTION])[0][0]
+    assert sorted(config) == ["enable_bitmapscan=off", "enable_sort=off"]

@@ -1,0 +1,70 @@
+"""The runner in-process: slots, outcome application, pool sizing and where it LISTENs."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from django.db import connection
+
+from sunat.models import SunatJob
+from sunat.outcomes import JobOutcome, NextStep
+from worker.listen import listen_conninfo
+from worker.runner import Runner, RunnerConfig
+
+from .factories import documents_issue
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_burst_runner_applies_outcomes_and_counts(company, store):
+    documents_issue(company, store, 12)
+    seen: list[int] = []
+    threads: set[str] = set()
+    lock = threading.Lock()
+
+    def perform(*, job: SunatJob) -> JobOutcome:
+        assert not connection.in_atomic_block  # the SUNAT call happens outside any transaction
+        with lock:
+            seen.append(job.pk)
+            threads.add(threading.current_thread().name)
+        if job.pk % 3 == 0:
+            raise RuntimeError("boom")
+        return JobOutcome(step=NextStep.DONE)
+
+    runner = Runner(config=RunnerConfig(concurrency=3, burst=True, listen=False, grace=5), perform=perform)
+    assert runner.run() == 0
+    assert len(seen) == len(set(seen)) == 12
+    assert threads <= {"sunat-slot-0", "sunat-slot-1", "sunat-slot-2"}
+    crashed = SunatJob.objects.filter(status="pending")
+    assert crashed.count() == sum(1 for pk in seen if pk % 3 == 0)
+    assert all(j.kind == "verify" and j.errors[0]["code"] == "exception" for j in crashed)
+    assert runner.counters.done == 12 - crashed.count()
+    assert runner.counters.retried == crashed.count()
+
+
+def test_listen_uses_direct_url_and_never_pgbouncer(settings):
+    settings.DIRECT_URL = "postgresql://u:p@db:5432/app?connection_limit=5&sslmode=require"
+    assert listen_conninfo() == "postgresql://u:p@db:5432/app?sslmode=require"
+    settings.DIRECT_URL = ""
+    settings.DATABASES["default"]["PGBOUNCER"] = True
+    try:
+        assert listen_conninfo() is None
+    finally:
+        settings.DATABASES["default"]["PGBOUNCER"] = False
+    params = listen_conninfo()
+    assert isinstance(params, dict) and "pool" not in params and params.get("dbname")
+
+
+def test_pool_is_sized_concurrency_plus_two(settings):
+    from worker.management.commands.sunat_worker import size_pool
+
+    pool = settings.DATABASES["default"]["OPTIONS"]["pool"]
+    saved = dict(pool)
+    try:
+        size_pool(concurrency=7)
+        assert settings.DATABASES["default"]["OPTIONS"]["pool"]["max_size"] == 9
+    finally:
+        settings.DATABASES["default"]["OPTIONS"]["pool"] = saved
+        connection.close()
+        connection.close_pool()
