@@ -268,7 +268,11 @@ class Runner:
 
     def _claim(self) -> int:
         free = self.config.concurrency - self._in_flight()
-        if free <= 0 or self.stopping.is_set():
+        if self.stopping.is_set():
+            return 0
+        if free <= 0:
+            # Woken (NOTIFY) while every slot is busy: claim again as soon as a slot frees up.
+            self._maybe_more = True
             return 0
         jobs = queue.jobs_claim(owner=self.name, limit=free, lease=self.config.lease)
         self._maybe_more = len(jobs) == free
