@@ -118,6 +118,9 @@ class Runner:
         self._lock = threading.Lock()
         self._claimed: dict[int, SunatJob] = {}  # claimed, not finished
         self._started: set[int] = set()  # perform() began
+        # Slots taken: running a job, claiming for itself, or reserved for a job in the inbox.
+        # Claims never ask for more than concurrency - reserved jobs.
+        self._reserved = 0
         self._threads: list[threading.Thread] = []
         self._listener: Listener | None = None
         self._maybe_more = False
@@ -130,11 +133,10 @@ class Runner:
         signal.signal(signal.SIGINT, self._on_signal)
 
     def _on_signal(self, signum, frame) -> None:  # noqa: ANN001
+        # No logging here: a handler that takes the logging lock can deadlock the main thread.
         self._signals += 1
         if self._signals > 1:
-            log.warning("worker.forced_exit", signal=signum)
-            os._exit(1)
-        log.info("worker.stopping", signal=signum, grace=self.config.grace)
+            os._exit(1)  # second signal: exit at once; leases expire and the reaper recovers
         self.stop()
 
     def stop(self) -> None:
@@ -145,9 +147,12 @@ class Runner:
 
     def _in_flight(self) -> int:
         with self._lock:
-            return len(self._claimed)
+            return self._reserved
 
     def _slot_loop(self) -> None:
+        """Run jobs handed over by the main loop; while the queue is busy, claim the next one
+        for this slot directly (LIMIT 1: the one free slot), without a trip through the main
+        thread."""
         try:
             while True:
                 job = self._inbox.get()
@@ -157,16 +162,40 @@ class Runner:
                     if job.pk not in self._claimed:  # given back during shutdown
                         continue
                     self._started.add(job.pk)
-                try:
-                    self._run_one(job)
-                finally:
-                    with self._lock:
-                        self._claimed.pop(job.pk, None)
-                        self._started.discard(job.pk)
-                    if self._maybe_more or self.config.burst:
-                        self.wake.set()
+                while job is not None:
+                    try:
+                        self._run_one(job)
+                    finally:
+                        with self._lock:
+                            self._claimed.pop(job.pk, None)
+                            self._started.discard(job.pk)
+                    job = self._claim_for_slot()
         finally:
             connection.close()  # back to the pool
+
+    def _claim_for_slot(self) -> SunatJob | None:
+        """The slot just finished a job and keeps its reservation: claim one more if the last
+        claim suggested more work is due; otherwise release the slot and tell the main loop."""
+        job = None
+        if self._maybe_more and not self.stopping.is_set():
+            try:
+                jobs = queue.jobs_claim(owner=self.name, limit=1, lease=self.config.lease)
+            except DatabaseError:
+                log.warning("worker.claim_db_error", exc_info=True)
+                connection.close()
+                jobs = []
+            if jobs:
+                job = jobs[0]
+                with self._lock:
+                    self._claimed[job.pk] = job
+                    self._started.add(job.pk)
+                return job
+            self._maybe_more = False
+        with self._lock:
+            self._reserved -= 1
+        if self.config.burst:
+            self.wake.set()  # the main loop decides whether the burst is over
+        return None
 
     def _run_one(self, job: SunatJob) -> None:
         jlog = log.bind(
@@ -267,16 +296,23 @@ class Runner:
             due["purge"] = now + PURGE_SECONDS
 
     def _claim(self) -> int:
-        free = self.config.concurrency - self._in_flight()
         if self.stopping.is_set():
             return 0
-        if free <= 0:
-            # Woken (NOTIFY) while every slot is busy: claim again as soon as a slot frees up.
-            self._maybe_more = True
-            return 0
-        jobs = queue.jobs_claim(owner=self.name, limit=free, lease=self.config.lease)
+        with self._lock:
+            free = self.config.concurrency - self._reserved
+            if free <= 0:
+                # Woken (NOTIFY) while every slot is busy: the slots claim as they free up.
+                self._maybe_more = True
+                return 0
+            self._reserved += free
+        try:
+            jobs = queue.jobs_claim(owner=self.name, limit=free, lease=self.config.lease)
+        finally:
+            with self._lock:
+                self._reserved -= free
         self._maybe_more = len(jobs) == free
         with self._lock:
+            self._reserved += len(jobs)
             for job in jobs:
                 self._claimed[job.pk] = job
         for job in jobs:
@@ -314,7 +350,7 @@ class Runner:
                 if self.config.burst and claimed == 0 and self._in_flight() == 0:
                     break
                 if claimed and self._maybe_more and self._in_flight() < self.config.concurrency:
-                    continue
+                    continue  # more is due and a slot is free (jobs finished meanwhile)
                 if self.config.burst:
                     timeout = 1.0
                 else:
@@ -322,6 +358,8 @@ class Runner:
                     timeout = min(timeout, max(0.05, due["beat"] - time.monotonic()))
                 self.wake.wait(timeout)
         finally:
+            if self._signals:
+                log.info("worker.stopping", grace=self.config.grace)
             self._shutdown()
         return 0
 
@@ -332,6 +370,7 @@ class Runner:
             unstarted = [pk for pk in self._claimed if pk not in self._started]
             for pk in unstarted:
                 self._claimed.pop(pk, None)
+                self._reserved -= 1
         if unstarted:
             try:
                 queue.jobs_give_back(owner=self.name, job_ids=unstarted)
