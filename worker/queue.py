@@ -97,6 +97,23 @@ CLAIM_FUNCTION_SQL = (
     + ";\nEND\n$claim$"
 )
 
+# The hot path of a busy queue: finish a job as done and claim the slot's next job in ONE short
+# transaction (one commit per job instead of two). Returns the finished row (status 'done') when
+# the lease was still ours, then the claimed rows (status 'running').
+FINISH_AND_CLAIM_FUNCTION = "worker_finish_done_and_claim"
+FINISH_AND_CLAIM_FUNCTION_SQL = (
+    f"CREATE OR REPLACE FUNCTION {FINISH_AND_CLAIM_FUNCTION}"
+    "(p_id bigint, p_owner text, p_limit integer, p_lease double precision)\n"
+    "RETURNS SETOF sunat_jobs LANGUAGE plpgsql VOLATILE\n"
+    "AS $finish$\nBEGIN\n"
+    "RETURN QUERY UPDATE sunat_jobs SET status = 'done', finished_at = now(), lease_owner = '',\n"
+    "    lease_expires_at = NULL, updated_at = now()\n"
+    "WHERE id = p_id AND lease_owner = p_owner AND status = 'running'\n"
+    "RETURNING sunat_jobs.*;\n"
+    f"RETURN QUERY SELECT * FROM {CLAIM_FUNCTION}(p_owner, p_limit, p_lease);\n"
+    "END\n$finish$"
+)
+
 _GUARD = "id = %(id)s AND lease_owner = %(owner)s AND status = 'running'"
 
 _ERROR_ENTRY = """jsonb_build_array(jsonb_build_object(
@@ -138,15 +155,41 @@ def jobs_claim(*, owner: str, limit: int, lease: float | None = None) -> list[Su
             f"SELECT * FROM {CLAIM_FUNCTION}(%s, %s, %s)",
             [owner, limit, lease if lease is not None else lease_seconds()],
         )
-        names = [_BY_COLUMN.get(col.name, col.name) for col in cursor.description]
-        rows = cursor.fetchall()
+        jobs = _jobs_from(cursor)
+    jobs.sort(key=lambda j: (j.run_at, j.id))
+    return jobs
+
+
+def _jobs_from(cursor) -> list[SunatJob]:  # noqa: ANN001
+    names = [_BY_COLUMN.get(col.name, col.name) for col in cursor.description]
+    rows = cursor.fetchall()
     # from_db wants values in the model's field order; the table's column order may differ.
     position = {name: i for i, name in enumerate(names)}
     fields = [name for name in _ATTNAMES if name in position]
     order = [position[name] for name in fields]
-    jobs = [SunatJob.from_db(connection.alias, fields, [row[i] for i in order]) for row in rows]
-    jobs.sort(key=lambda j: (j.run_at, j.id))
-    return jobs
+    return [SunatJob.from_db(connection.alias, fields, [row[i] for i in order]) for row in rows]
+
+
+def job_done_and_claim(
+    *, job_id: int, owner: str, limit: int, lease: float | None = None
+) -> tuple[FinishResult, list[SunatJob]]:
+    """Finish ``job_id`` as done (lease-guarded) and claim up to ``limit`` more, in one commit.
+
+    Same guarantees as ``job_finish(DONE)`` followed by ``jobs_claim``: if the lease was lost
+    the finish changes nothing (``applied=False``) and the claim still happens.
+    """
+    assert not connection.in_atomic_block, "job_done_and_claim must commit on its own"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT * FROM {FINISH_AND_CLAIM_FUNCTION}(%s, %s, %s, %s)",
+            [job_id, owner, limit, lease if lease is not None else lease_seconds()],
+        )
+        rows = _jobs_from(cursor)
+    finished = [j for j in rows if j.pk == job_id and j.status == JobStatus.DONE]
+    claimed = [j for j in rows if j.status == JobStatus.RUNNING]
+    claimed.sort(key=lambda j: (j.run_at, j.id))
+    result = FinishResult(applied=True, status=JobStatus.DONE.value) if finished else FinishResult(applied=False)
+    return result, claimed
 
 
 def job_finish(*, job_id: int, owner: str, outcome: JobOutcome, delays: Sequence[float] | None = None) -> FinishResult:

@@ -163,13 +163,23 @@ class Runner:
                         continue
                     self._started.add(job.pk)
                 while job is not None:
+                    next_jobs: list[SunatJob] | None = None
                     try:
-                        self._run_one(job)
+                        next_jobs = self._run_one(job)
                     finally:
                         with self._lock:
                             self._claimed.pop(job.pk, None)
                             self._started.discard(job.pk)
-                    job = self._claim_for_slot()
+                            for nxt in next_jobs or ():
+                                self._claimed[nxt.pk] = nxt
+                                self._started.add(nxt.pk)
+                    if next_jobs is None:  # finished on its own: claim separately if worth it
+                        job = self._claim_for_slot()
+                    elif next_jobs:  # finished and claimed in one commit
+                        job = next_jobs[0]
+                    else:
+                        self._maybe_more = False
+                        job = self._release_slot()
         finally:
             connection.close()  # back to the pool
 
@@ -191,13 +201,18 @@ class Runner:
                     self._started.add(job.pk)
                 return job
             self._maybe_more = False
+        return self._release_slot()
+
+    def _release_slot(self) -> None:
         with self._lock:
             self._reserved -= 1
         if self.config.burst:
             self.wake.set()  # the main loop decides whether the burst is over
         return None
 
-    def _run_one(self, job: SunatJob) -> None:
+    def _run_one(self, job: SunatJob) -> list[SunatJob] | None:
+        """Perform one job and finish it. Returns the slot's next job(s) when the finish and
+        the next claim went in one commit (done, queue busy), else ``None``."""
         jlog = log.bind(
             job_id=job.pk, request_id=job.request_id, document=job.document_id, kind=job.kind, attempt=job.attempts
         )
@@ -218,11 +233,23 @@ class Runner:
             outcome = JobOutcome(
                 step=NextStep.RETRY, code="exception", message=f"{type(exc).__name__}: {exc}"[:500], verify_next=True
             )
-        result = self._finish(job, outcome)
+        next_jobs: list[SunatJob] | None = None
+        result = None
+        if outcome.step == NextStep.DONE and self._maybe_more and not self.stopping.is_set():
+            try:
+                result, next_jobs = queue.job_done_and_claim(
+                    job_id=job.pk, owner=self.name, limit=1, lease=self.config.lease
+                )
+            except DatabaseError:  # rolled back as a whole: finish on its own below
+                log.warning("worker.job.finish_db_error", job_id=job.pk, exc_info=True)
+                connection.close()
+                next_jobs = None
+        if result is None:
+            result = self._finish(job, outcome)
         if not result.applied:
             self.counters.add("lost")
             jlog.warning("worker.job.lease_lost", step=outcome.step.value, code=outcome.code)
-            return
+            return next_jobs
         if result.status == "done":
             self.counters.add("done")
         elif result.status == "pending" and outcome.step == NextStep.RETRY:
@@ -230,6 +257,7 @@ class Runner:
         elif result.status in ("dead", "failed", "paused"):
             self.counters.add("failed")
         jlog.info("worker.job.finish", step=outcome.step.value, code=outcome.code, status=result.status)
+        return next_jobs
 
     def _finish(self, job: SunatJob, outcome: JobOutcome) -> queue.FinishResult:
         for attempt in range(5):

@@ -323,3 +323,21 @@ def test_claim_function_matches_code():
     assert src.strip() == expected.strip()
     config = _sql("SELECT proconfig FROM pg_proc WHERE proname = %s", [queue.CLAIM_FUNCTION])[0][0]
     assert sorted(config) == ["enable_bitmapscan=off", "enable_sort=off"]
+    src = _sql("SELECT prosrc FROM pg_proc WHERE proname = %s", [queue.FINISH_AND_CLAIM_FUNCTION])[0][0]
+    assert src.strip() == queue.FINISH_AND_CLAIM_FUNCTION_SQL.split("$finish$")[1].strip()
+
+
+def test_done_and_claim_is_guarded_and_claims_in_the_same_commit(company, store):
+    documents_issue(company, store, 3)
+    (first,) = queue.jobs_claim(owner="w", limit=1)
+    result, claimed = queue.job_done_and_claim(job_id=first.id, owner="w", limit=1)
+    assert result == queue.FinishResult(applied=True, status="done")
+    assert len(claimed) == 1 and claimed[0].id != first.id and claimed[0].lease_owner == "w"
+    # Lease lost (reaped and taken by another worker): the finish does nothing, the claim happens.
+    _sql("UPDATE sunat_jobs SET lease_expires_at = now() - interval '1 second' WHERE id = %s", [claimed[0].id])
+    queue.jobs_reap()
+    assert len(queue.jobs_claim(owner="other", limit=5)) == 2  # the reaped job and the third one
+    result, more = queue.job_done_and_claim(job_id=claimed[0].id, owner="w", limit=5)
+    assert result.applied is False and more == []
+    assert _sql("SELECT status, lease_owner FROM sunat_jobs WHERE id = %s", [claimed[0].id]) == [("running", "other")]
+    assert dict(_sql("SELECT status, count(*) FROM sunat_jobs GROUP BY status")) == {"done": 1, "running": 2}
