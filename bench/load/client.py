@@ -45,7 +45,7 @@ def checkout_body(barcodes: list[str], rng: random.Random) -> str:
 
 
 def cashier_run(base: str, username: str, password: str, barcodes: list[str], count: int, start: threading.Barrier,
-                out: list, seed: int) -> None:
+                out: list, seed: int, think: float = 0.0) -> None:
     rng = random.Random(seed)
     try:
         session, token = cashier_session(base, username, password)
@@ -60,6 +60,8 @@ def cashier_run(base: str, username: str, password: str, barcodes: list[str], co
         start.wait(timeout=120)
     except threading.BrokenBarrierError:
         return
+    if think:
+        time.sleep(rng.uniform(0, think))  # spread the cashiers' first sales
     for _ in range(count):
         body = checkout_body(barcodes, rng)
         began = time.perf_counter()
@@ -68,14 +70,17 @@ def cashier_run(base: str, username: str, password: str, barcodes: list[str], co
         except requests.RequestException:
             status = 0
         out.append((time.perf_counter() - began, status))
+        if think:
+            time.sleep(rng.uniform(0.5 * think, 1.5 * think))  # the cashier scans the next customer's items
 
 
-def process_run(base: str, cashiers: list[tuple[str, list[str]]], password: str, per_cashier: int, seed: int) -> dict:
+def process_run(base: str, cashiers: list[tuple[str, list[str]]], password: str, per_cashier: int, seed: int,
+                think: float = 0.0) -> dict:
     """One client process: a thread per cashier; returns latencies (s), statuses and wall time."""
     out: list = []
     barrier = threading.Barrier(len(cashiers) + 1)
     threads = [
-        threading.Thread(target=cashier_run, args=(base, user, password, codes, per_cashier, barrier, out, seed + i))
+        threading.Thread(target=cashier_run, args=(base, user, password, codes, per_cashier, barrier, out, seed + i, think))
         for i, (user, codes) in enumerate(cashiers)
     ]
     for t in threads:

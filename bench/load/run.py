@@ -117,7 +117,7 @@ def split(items: list, parts: int) -> list[list]:
 
 
 def run_http(*, name: str, app_url: str, db_kwargs: dict, cashiers: list[dict], total: int, procs: int,
-             web_workers: int, threads: int) -> dict:
+             web_workers: int, threads: int, think: float = 0.0) -> dict:
     port = free_port()
     env = app_env(app_url, WEB_CONCURRENCY=str(web_workers), GUNICORN_THREADS=str(threads), PORT=str(port),
                   LOG_LEVEL=os.environ.get("BENCH_LOG_LEVEL", "INFO"))
@@ -142,13 +142,13 @@ def run_http(*, name: str, app_url: str, db_kwargs: dict, cashiers: list[dict], 
         sampler.start()
         chunks = split([(c["username"], c["barcodes"]) for c in cashiers], procs)
         with multiprocessing.get_context("fork").Pool(len(chunks)) as pool:
-            parts = pool.starmap(client.process_run, [(base, chunk, PASSWORD, per_cashier, 1000 * i) for i, chunk in enumerate(chunks)])
+            parts = pool.starmap(client.process_run, [(base, chunk, PASSWORD, per_cashier, 1000 * i, think) for i, chunk in enumerate(chunks)])
         sampler.stop.set()
         sampler.join()
         master = psutil.Process(server.pid)
         rss = [round(c.memory_info().rss / 2**20, 1) for c in master.children()]
         return summarize(name, parts, sampler.peak, {"web_worker_rss_mb": rss, "web_workers": web_workers, "threads": threads,
-                                                     "load_average": os.getloadavg()})
+                                                     "think_s": think, "load_average": os.getloadavg()})
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
@@ -177,9 +177,11 @@ def main() -> int:
     parser.add_argument("--cashiers", type=int, default=50)
     parser.add_argument("--checkouts", type=int, default=10000, help="total measured checkouts per run")
     parser.add_argument("--via", nargs="+", choices=["direct", "pgbouncer"], default=["direct"])
-    parser.add_argument("--web-workers", type=int, default=2)
+    parser.add_argument("--web-workers", type=int, default=3)
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--client-procs", type=int, default=5)
+    parser.add_argument("--think-ms", type=float, default=0.0,
+                        help="pause between one cashier's checkouts (0 = back to back: throughput mode)")
     parser.add_argument("--skip-baseline", action="store_true")
     parser.add_argument("--skip-prepare", action="store_true")
     parser.add_argument("--out", type=Path)
@@ -208,9 +210,10 @@ def main() -> int:
                 app_url = (f"postgresql://postgres@127.0.0.1:{bouncer.port}/{kwargs['dbname']}"
                            f"?pgbouncer=true&connection_limit={pool_size}&pool_timeout=10")
                 conninfo = f"host=127.0.0.1 port={bouncer.port} dbname={kwargs['dbname']} user=postgres"
-            results.append(run_http(name=f"django-{via}", app_url=app_url, db_kwargs=kwargs, cashiers=cashiers,
+            label = f"django-{via}" + (f"-think{int(args.think_ms)}ms" if args.think_ms else "")
+            results.append(run_http(name=label, app_url=app_url, db_kwargs=kwargs, cashiers=cashiers,
                                     total=args.checkouts, procs=args.client_procs, web_workers=args.web_workers,
-                                    threads=args.threads))
+                                    threads=args.threads, think=args.think_ms / 1000))
             print(json.dumps(results[-1]), flush=True)
             if not args.skip_baseline:
                 results.append(run_baseline(name=f"raw-sql-{via}", conninfo=conninfo, db_kwargs=kwargs, cashiers=cashiers,
