@@ -1,0 +1,65 @@
+"""Per-checkout CPU with and without the ops layer (in process, Django test client, bench DB).
+
+    .venv/bin/python -m bench.load.overhead [--n 150]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+import uuid
+
+from bench.load.database import app_env, bench_url
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--n", type=int, default=150)
+    args = parser.parse_args()
+    os.environ.update(app_env(bench_url() + "&connection_limit=4", LOG_LEVEL="INFO"))
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.contrib.auth import get_user_model
+    from django.test import Client, override_settings
+
+    import ops.ratelimit as rl
+    from sales.models import StoreProduct
+
+    user = get_user_model().objects.get(username="cajero7")
+    store_id = user.memberships.first().store_id
+    codes = list(
+        StoreProduct.objects.filter(store_id=store_id, product__is_plastic_bag=False, product__unit_code="NIU", stock__gt=100)
+        .values_list("product__barcode", flat=True)[:2]
+    )
+
+    def body() -> str:
+        return json.dumps({"idempotency_key": str(uuid.uuid4()), "document_type": "03",
+                           "lines": [{"barcode": c, "quantity": "1"} for c in codes],
+                           "payments": [{"method": "cash", "amount": "200"}]})
+
+    def bench(label: str) -> None:
+        client = Client(HTTP_HOST="127.0.0.1")
+        client.force_login(user)
+        for _ in range(10):
+            client.post("/api/v1/checkout", body(), content_type="application/json")
+        cpu, wall = time.process_time(), time.perf_counter()
+        for _ in range(args.n):
+            assert client.post("/api/v1/checkout", body(), content_type="application/json").status_code == 201
+        print(f"{label}: wall {(time.perf_counter() - wall) * 1000 / args.n:.2f} ms, "
+              f"cpu {(time.process_time() - cpu) * 1000 / args.n:.2f} ms per checkout", flush=True)
+
+    bench("full stack")
+    original = rl.ratelimit_hit
+    rl.ratelimit_hit = lambda **kw: rl.RateLimitResult(True, 1, 1, 1)
+    bench("without rate limit")
+    with override_settings(MIDDLEWARE=[m for m in settings.MIDDLEWARE if not m.startswith("ops.")]):
+        bench("without rate limit and ops middleware")
+    rl.ratelimit_hit = original
+
+
+if __name__ == "__main__":
+    main()
