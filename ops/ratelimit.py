@@ -187,16 +187,34 @@ def checkout_ratelimited(view: Callable[..., HttpResponse]) -> Callable[..., Htt
     return wrapper
 
 
+def login_ratelimit_check(request: HttpRequest) -> HttpResponse | None:
+    """Count a login POST against ``RATELIMIT_LOGIN`` per IP and per username; the 429 answer
+    when either is past its limit (the password is then not checked), else ``None``."""
+    if request.method != "POST":
+        return None
+    rate = settings.RATELIMIT_LOGIN
+    username = (request.POST.get("username") or "").strip().lower()[:150]
+    by_ip = ratelimit_hit(scope="login-ip", key=client_ip(request), rate=rate)
+    by_user = ratelimit_hit(scope="login-user", key=username, rate=rate) if username else by_ip
+    for result in (by_ip, by_user):
+        if not result.allowed:
+            return ratelimited_response(result, request)
+    return None
+
+
+def login_ratelimited(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Decorator for any login view (the admin's): same limits as ``RateLimitedLoginView``."""
+
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:  # noqa: ANN002, ANN003
+        return login_ratelimit_check(request) or view(request, *args, **kwargs)
+
+    return wrapper
+
+
 class RateLimitedLoginView(auth_views.LoginView):
     """Django's login view; each POST counts against ``RATELIMIT_LOGIN`` per IP and per
     username. Past either limit it answers 429 without checking the password."""
 
     def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:  # noqa: ANN002, ANN003
-        rate = settings.RATELIMIT_LOGIN
-        username = (request.POST.get("username") or "").strip().lower()[:150]
-        by_ip = ratelimit_hit(scope="login-ip", key=client_ip(request), rate=rate)
-        by_user = ratelimit_hit(scope="login-user", key=username, rate=rate) if username else by_ip
-        for result in (by_ip, by_user):
-            if not result.allowed:
-                return ratelimited_response(result, request)
-        return super().post(request, *args, **kwargs)
+        return login_ratelimit_check(request) or super().post(request, *args, **kwargs)

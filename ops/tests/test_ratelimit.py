@@ -128,3 +128,14 @@ def test_real_checkout_is_limited_per_register(settings):
     assert refused.status_code == 429 and int(refused["Retry-After"]) >= 1
     second, sp2 = clients[1]
     assert sell(second, sp2).status_code == 201  # another register keeps selling
+
+
+@pytest.mark.django_db
+def test_admin_login_shares_the_login_limit(client, settings):
+    settings.RATELIMIT_LOGIN = "2/5m"
+    url = f"/{settings.ADMIN_URL}login/"
+    assert client.get(url).status_code == 200
+    for _ in range(2):
+        assert client.post(url, {"username": "admin", "password": "mala"}).status_code == 200  # form error
+    refused = client.post(url, {"username": "admin", "password": "mala"})
+    assert refused.status_code == 429 and int(refused["Retry-After"]) >= 1
