@@ -94,6 +94,14 @@ class Command(BaseCommand):
                 from sunat.services import sunat_job_perform as perform  # noqa: F401
             except ImportError:
                 raise CommandError("sunat.services.sunat_job_perform no existe todavía") from None
+        soap = float(getattr(settings, "SUNAT_CONNECT_TIMEOUT", 0)) + float(getattr(settings, "SUNAT_READ_TIMEOUT", 0))
+        if settings.SUNAT_LEASE_SECONDS <= soap:
+            # Leases are extended every lease/3 s while the process lives; a short lease only
+            # shortens how long a dead worker's jobs wait. Still worth saying.
+            self.stderr.write(
+                f"aviso: SUNAT_LEASE_SECONDS={settings.SUNAT_LEASE_SECONDS} no supera los tiempos de espera SOAP "
+                f"({soap:g} s)"
+            )
         preflight()
         size_pool(concurrency=concurrency)
         config = RunnerConfig.from_settings(
