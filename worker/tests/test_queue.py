@@ -341,3 +341,29 @@ def test_done_and_claim_is_guarded_and_claims_in_the_same_commit(company, store)
     assert result.applied is False and more == []
     assert _sql("SELECT status, lease_owner FROM sunat_jobs WHERE id = %s", [claimed[0].id]) == [("running", "other")]
     assert dict(_sql("SELECT status, count(*) FROM sunat_jobs GROUP BY status")) == {"done": 1, "running": 2}
+
+
+def test_ordered_kinds_never_run_two_of_one_series_even_when_workers_race(company, store):
+    docs = documents_issue(company, store, 6, series="RA-20261127")
+    SunatJob.objects.filter(document__in=docs).update(kind=JobKind.SEND_SUMMARY)
+    n = 6
+    barrier = threading.Barrier(n)
+    got: list[int] = []
+    lock = threading.Lock()
+
+    def claim(i: int) -> None:
+        try:
+            barrier.wait()
+            jobs = queue.jobs_claim(owner=f"t{i}", limit=3)
+            with lock:
+                got.extend(j.document_id for j in jobs)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=claim, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert got == [docs[0].id]  # only the oldest of the series, by exactly one worker
+    assert _sql("SELECT count(*) FROM sunat_jobs WHERE status = 'running'") == [(1,)]
