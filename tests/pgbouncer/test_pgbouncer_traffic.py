@@ -87,13 +87,16 @@ def test_concurrent_checkouts_and_skip_locked_through_pgbouncer(till, default_th
         try:
             client = Client()
             client.force_login(till["cashier"])
-            barrier.wait(timeout=10)
+            barrier.wait(timeout=60)
             for _ in range(5):
                 code = _sell(client, till["sp"])
                 with lock:
                     statuses.append(code)
-        except BaseException as exc:  # noqa: BLE001
+        except threading.BrokenBarrierError as exc:
             errors.append(exc)
+        except BaseException as exc:  # noqa: BLE001
+            errors.insert(0, exc)  # the root cause first
+            barrier.abort()
         finally:
             connections.close_all()
 
@@ -102,7 +105,7 @@ def test_concurrent_checkouts_and_skip_locked_through_pgbouncer(till, default_th
         t.start()
     for t in threads:
         t.join()
-    assert not errors
+    assert not errors, sorted({repr(e) for e in errors})
     assert statuses == [201] * 40
     assert sorted(Sale.objects.values_list("number", flat=True)) == list(range(1, 41))
     # The worker's claim pattern works in transaction mode: disjoint rows per claimer.
@@ -171,6 +174,16 @@ def test_thousand_clients_server_side_stays_within_pool(till, default_through_pg
                     time.sleep(0.05)
 
         bouncer_backend = _backend_of(bouncer)
+        # Backends of this database that PgBouncer does not own (left by earlier tests or other
+        # tools) are counted once before the load and excluded from the server-side check.
+        with psycopg.connect(
+            host=bouncer_backend["host"], port=bouncer_backend["port"], dbname=dbname, user="postgres", autocommit=True
+        ) as d:
+            total = d.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()", [dbname]
+            ).fetchone()[0]
+        before = bouncer.pool(dbname)
+        direct_baseline = total - sum(before.get(k, 0) for k in ("sv_active", "sv_idle", "sv_used", "sv_tested", "sv_login"))
         workers = [threading.Thread(target=busy, args=(clients[i::50],)) for i in range(50)]
         for t in workers:
             t.start()
@@ -195,7 +208,9 @@ def test_thousand_clients_server_side_stays_within_pool(till, default_through_pg
     peak_servers = max(s.get("sv_active", 0) + s.get("sv_idle", 0) + s.get("sv_used", 0) + s.get("sv_tested", 0) + s.get("sv_login", 0) for s in samples)
     assert peak_clients >= 1000
     assert peak_servers <= bouncer.pool_size
-    assert max(server_counts) <= bouncer.pool_size
+    # PostgreSQL's own view agrees, within one backend: a server connection PgBouncer has just
+    # replaced stays in pg_stat_activity until its backend process has exited.
+    assert max(server_counts) - direct_baseline <= bouncer.pool_size + 1
     print(f"peak clients {peak_clients}, peak server connections {peak_servers} / pool {bouncer.pool_size}, "
           f"pg_stat_activity max {max(server_counts)}")
 
