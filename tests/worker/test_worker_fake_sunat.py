@@ -145,7 +145,11 @@ def test_500_sales_two_workers_fault_rate_30_percent_all_accepted_each_once(comp
     procs.append(fake.proc)
     simulation_tables_create()
     docs = issue_many(company, 500)
-    env = fake.env(SUNAT_RETRY_DELAYS=",".join(["0.2"] * 10), SUNAT_LEASE_SECONDS="60")
+    # Short delays, and enough of them that no document exhausts its retries by chance: after a
+    # timeout every attempt is a verify (getStatusCdr, then sendBill for a factura: two requests,
+    # each failing 30 % of the time, ≈ 0.5 per attempt). 20 attempts: ≈ 1e-6 per document
+    # (with 10, one run in a few lost a document to "dead" by pure chance).
+    env = fake.env(SUNAT_RETRY_DELAYS=",".join(["0.2"] * 20), SUNAT_LEASE_SECONDS="60")
     workers = [
         worker("--concurrency", "3", "--poll-interval", "0.5", perform="worker.testing.checked_sunat_perform", env=env)
         for _ in range(2)
@@ -158,7 +162,10 @@ def test_500_sales_two_workers_fault_rate_30_percent_all_accepted_each_once(comp
     ), dict(rows("SELECT status, count(*) FROM sunat_jobs GROUP BY status"))
     for p in workers:
         assert stop(p) == 0
-    assert dict(rows("SELECT status, count(*) FROM sunat_jobs GROUP BY status")) == {"done": 500}
+    assert dict(rows("SELECT status, count(*) FROM sunat_jobs GROUP BY status")) == {"done": 500}, rows(
+        "SELECT j.id, j.kind, j.attempts, j.errors, d.document_type, d.status, d.response_code "
+        "FROM sunat_jobs j JOIN sunat_sunatdocument d ON d.id = j.document_id WHERE j.status <> 'done'"
+    )
     assert_registered_exactly_once(fake, docs)
     assert_no_job_ran_twice_at_once()
     assert scalar("SELECT count(*) FROM sunat_jobs WHERE jsonb_array_length(errors) > 0") > 50  # faults happened
