@@ -34,6 +34,8 @@ PREFERRED_PORT = 6432
 TEST_POOL_SIZE = int(os.environ.get("TEST_PGBOUNCER_POOL_SIZE", "20"))
 MAX_CLIENTS = 1200
 OPEN_FILES = 4096
+# Django pool size per process while ``default`` goes through PgBouncer (clients, not servers).
+POOLED_CLIENTS = 20
 
 
 def pgbouncer_binary() -> str | None:
@@ -231,8 +233,11 @@ def default_through_pgbouncer(pgbouncer):
     saved = copy.deepcopy(conn.settings_dict)
     conn.close()
     conn.close_pool()
+    options = copy.deepcopy(conn.settings_dict.get("OPTIONS", {}))
+    # An explicit pool for the test's threads: never inherit a size another test left behind.
+    options["pool"] = {**options.get("pool", {}), "min_size": 0, "max_size": POOLED_CLIENTS, "timeout": 20}
     conn.settings_dict.update(
-        HOST=pgbouncer.host, PORT=str(pgbouncer.port), DISABLE_SERVER_SIDE_CURSORS=True, PGBOUNCER=True
+        HOST=pgbouncer.host, PORT=str(pgbouncer.port), OPTIONS=options, DISABLE_SERVER_SIDE_CURSORS=True, PGBOUNCER=True
     )
     try:
         yield pgbouncer

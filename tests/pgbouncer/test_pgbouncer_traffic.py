@@ -100,12 +100,15 @@ def test_concurrent_checkouts_and_skip_locked_through_pgbouncer(till, default_th
         finally:
             connections.close_all()
 
+    import sys
+    print("DEBUGPOOL", connection.pool.get_stats() if connection.pool else None, [t.name for t in threading.enumerate()], file=sys.stderr)
     threads = [threading.Thread(target=cashier_loop) for _ in range(8)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    assert not errors, sorted({repr(e) for e in errors})
+    assert not errors, (sorted({repr(e) for e in errors}), [t.name for t in threading.enumerate()],
+                        connections["default"].pool.get_stats() if connections["default"].pool else None)
     assert statuses == [201] * 40
     assert sorted(Sale.objects.values_list("number", flat=True)) == list(range(1, 41))
     # The worker's claim pattern works in transaction mode: disjoint rows per claimer.
