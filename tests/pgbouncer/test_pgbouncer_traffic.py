@@ -100,8 +100,6 @@ def test_concurrent_checkouts_and_skip_locked_through_pgbouncer(till, default_th
         finally:
             connections.close_all()
 
-    import sys
-    print("DEBUGPOOL", connection.pool.get_stats() if connection.pool else None, [t.name for t in threading.enumerate()], file=sys.stderr)
     threads = [threading.Thread(target=cashier_loop) for _ in range(8)]
     for t in threads:
         t.start()
