@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import pytest
 from django.core.management import call_command
-from django.db import transaction
+from django.conf import settings as django_settings
+from django.db import connection, transaction
 
 from stores.models import Company
 from sunat.certificates import company_certificate_set, development_certificate_create
@@ -18,10 +19,21 @@ from sunat.tests.scenarios import SUPPLIER, scenario, schemas_missing_reason
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
+
+@pytest.fixture
+def pool_restored():
+    """The command sizes this process's pool (concurrency + 2); give later tests theirs back."""
+    options = django_settings.DATABASES["default"]["OPTIONS"]
+    saved = dict(options["pool"])
+    yield
+    options["pool"] = saved
+    connection.close()
+    connection.close_pool()
+
 NAMES = ["factura-contado", "boleta-gravado", "boleta-icbper", "nc-factura", "nd-factura", "boleta-exonerado"]
 
 
-def test_worker_burst_with_faults_registers_every_document_exactly_once(fake_sunat, settings):
+def test_worker_burst_with_faults_registers_every_document_exactly_once(fake_sunat, settings, pool_restored):
     reason = schemas_missing_reason()
     if reason:
         pytest.skip(reason)
