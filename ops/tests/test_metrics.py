@@ -48,3 +48,28 @@ def test_route_label_is_low_cardinality(rf):
     request = rf.post("/api/v1/checkout")
     assert metrics.route_label(request) == "checkout"
     assert metrics.route_label(rf.get("/pos/receipts/123/")) == "unmatched"
+
+
+def test_multiprocess_mode_aggregates_across_processes(tmp_path):
+    """With PROMETHEUS_MULTIPROC_DIR (gunicorn with several workers), counters written by two
+    processes are summed in one scrape."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    script = (
+        "import os;os.environ['DJANGO_SETTINGS_MODULE']='bodegapos.settings.test';import django;django.setup();"
+        "from ops import metrics;metrics.sunat_send_observed('accepted','0');"
+        "import sys\n"
+        "if sys.argv[1]=='scrape':\n"
+        "    from django.test import Client;print(Client(HTTP_HOST='127.0.0.1').get('/metrics').content.decode())"
+    )
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
+    first = subprocess.run([sys.executable, "-c", script, "count"], cwd=root, env=env, capture_output=True, text=True, timeout=60)
+    assert first.returncode == 0, first.stderr
+    second = subprocess.run([sys.executable, "-c", script, "scrape"], cwd=root, env=env, capture_output=True, text=True, timeout=60)
+    assert second.returncode == 0, second.stderr
+    assert 'bodegapos_sunat_sends_total{code="0",outcome="accepted"} 2.0' in second.stdout
+    assert "bodegapos_process_resident_memory_bytes" in second.stdout
