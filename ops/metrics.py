@@ -4,14 +4,13 @@ Design (documented in docs/runbook.md): web counters and histograms live in each
 registry; when ``PROMETHEUS_MULTIPROC_DIR`` is set (gunicorn with several workers, see
 gunicorn.conf.py) prometheus-client's multiprocess mode aggregates them across workers. Everything
 that describes shared state — SUNAT jobs by status, oldest pending age, documents by status and
-SUNAT return code, worker heartbeats — is computed from the database at scrape time by
+SUNAT return code, SUNAT exchanges by operation, outcome and return code (from the attempt
+history every worker writes), worker heartbeats — is computed from the database at scrape time by
 :class:`DatabaseCollector`, so it is right no matter which process answers the scrape and no
 matter which process (web or worker) changed the data.
 
-Helpers other apps call:
-
-* ``sunat_send_observed(outcome, code)`` — the worker counts each SUNAT answer.
-* ``process_memory_observed(component=...)`` — each web and worker process sets its RSS gauge.
+Helper other apps call: ``process_memory_observed(component=...)`` — each web process sets its
+RSS gauge; workers report theirs with their heartbeat.
 """
 
 from __future__ import annotations
@@ -28,7 +27,7 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 MULTIPROC = bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
 
@@ -61,9 +60,6 @@ POOL_IN_USE = Gauge(
 )
 POOL_WAITING = Gauge(
     "bodegapos_db_pool_waiting", "Requests waiting for a pooled connection.", multiprocess_mode="livesum"
-)
-SUNAT_SENDS = Counter(
-    "bodegapos_sunat_sends", "SUNAT answers seen by this process, by outcome and return code.", ["outcome", "code"]
 )
 PROCESS_RSS = Gauge(
     "bodegapos_process_resident_memory_bytes",
@@ -131,11 +127,6 @@ def pool_stats() -> dict[str, int]:
         return {}
 
 
-def sunat_send_observed(outcome: str, code: str | None = None) -> None:
-    """Count one SUNAT answer: ``outcome`` e.g. accepted/observed/rejected/error/timeout."""
-    SUNAT_SENDS.labels(outcome=outcome or "unknown", code=(code or "-")[:10]).inc()
-
-
 def process_memory_observed(*, component: str) -> int:
     """Set this process's RSS gauge (``component`` is ``web`` or ``worker``); return bytes."""
     import psutil
@@ -178,6 +169,14 @@ class DatabaseCollector:
         for (status, code), count in snap["documents_by_status_code"].items():
             docs.add_metric([status, code or "-"], count)
         yield docs
+        sends = CounterMetricFamily(
+            "bodegapos_sunat_sends",
+            "Exchanges with SUNAT by operation, outcome and return code (the workers' attempt history).",
+            labels=["operation", "outcome", "code"],
+        )
+        for (operation, outcome, code), count in snap["sends_by_outcome_code"].items():
+            sends.add_metric([operation, outcome or "-", code or "-"], count)
+        yield sends
         beats = GaugeMetricFamily(
             "bodegapos_worker_heartbeat_age_seconds", "Seconds since each SUNAT worker's last heartbeat.",
             labels=["worker"],

@@ -123,7 +123,7 @@ def database_connections() -> dict[str, int]:
 
 
 def metrics_snapshot() -> dict[str, Any]:
-    from sunat.models import JobStatus, SunatDocument, SunatJob
+    from sunat.models import JobStatus, SunatAttempt, SunatDocument, SunatJob
 
     now = _db_now()
     by_status = {s: 0 for s in JobStatus.values}
@@ -135,12 +135,19 @@ def metrics_snapshot() -> dict[str, Any]:
         .annotate(n=Count("id"))
         .values_list("status", "response_code", "n")
     }
+    sends = {
+        (operation, category, code): n
+        for operation, category, code, n in SunatAttempt.objects.values_list("operation", "category", "code")
+        .annotate(n=Count("id"))
+        .values_list("operation", "category", "code", "n")
+    }
     beats = worker_heartbeats()
     conns = database_connections()
     return {
         "jobs_by_status": by_status,
         "oldest_pending_seconds": int((now - oldest).total_seconds()) if oldest else 0,
         "documents_by_status_code": docs,
+        "sends_by_outcome_code": sends,
         "worker_heartbeats": {k: v["age_seconds"] for k, v in beats.items()},
         "worker_rss": {k: v["rss_bytes"] for k, v in beats.items() if v.get("rss_bytes")},
         "db_connections": conns["connections"],

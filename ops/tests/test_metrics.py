@@ -4,7 +4,7 @@ import pytest
 from django.utils import timezone
 
 from ops import metrics
-from sunat.models import SunatDocument, SunatJob
+from sunat.models import SunatAttempt, SunatDocument, SunatJob
 
 
 @pytest.mark.django_db
@@ -15,7 +15,10 @@ def test_metrics_text_has_the_families(client, chain):
         status="accepted", response_code="0",
     )
     SunatJob.objects.create(company=company, document=doc)
-    metrics.sunat_send_observed("accepted", "0")
+    for _ in range(2):  # two exchanges written by a worker process: counted from the database
+        SunatAttempt.objects.create(
+            company=company, document=doc, operation="sendBill", started_at=timezone.now(), code="0", category="accepted"
+        )
     client.get("/health")
     body = client.get("/metrics").content.decode()
     for name in (
@@ -27,7 +30,7 @@ def test_metrics_text_has_the_families(client, chain):
         'bodegapos_sunat_jobs{status="pending"} 1.0',
         "bodegapos_sunat_oldest_pending_seconds",
         'bodegapos_sunat_documents{code="0",status="accepted"} 1.0',
-        'bodegapos_sunat_sends_total{code="0",outcome="accepted"}',
+        'bodegapos_sunat_sends_total{code="0",operation="sendBill",outcome="accepted"} 2.0',
         "bodegapos_worker_heartbeat_age_seconds",
         "bodegapos_process_resident_memory_bytes",
         "bodegapos_db_max_connections",
@@ -61,7 +64,7 @@ def test_multiprocess_mode_aggregates_across_processes(tmp_path):
     root = Path(__file__).resolve().parents[2]
     script = (
         "import os;os.environ['DJANGO_SETTINGS_MODULE']='bodegapos.settings.test';import django;django.setup();"
-        "from ops import metrics;metrics.sunat_send_observed('accepted','0');"
+        "from ops import metrics;metrics.request_observed(method='GET',route='health',status=200,seconds=0.01);"
         "import sys\n"
         "if sys.argv[1]=='scrape':\n"
         "    from django.test import Client;print(Client(HTTP_HOST='127.0.0.1').get('/metrics').content.decode())"
@@ -71,5 +74,5 @@ def test_multiprocess_mode_aggregates_across_processes(tmp_path):
     assert first.returncode == 0, first.stderr
     second = subprocess.run([sys.executable, "-c", script, "scrape"], cwd=root, env=env, capture_output=True, text=True, timeout=60)
     assert second.returncode == 0, second.stderr
-    assert 'bodegapos_sunat_sends_total{code="0",outcome="accepted"} 2.0' in second.stdout
+    assert 'bodegapos_http_requests_total{route="health",status="2xx"} 2.0' in second.stdout
     assert "bodegapos_process_resident_memory_bytes" in second.stdout
