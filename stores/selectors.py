@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Q, QuerySet
 
@@ -35,13 +38,19 @@ def register_list_for_user(*, user: AbstractBaseUser) -> QuerySet[Register]:
     return Register.objects.filter(store__in=store_list_for_user(user=user), is_active=True)
 
 
-def register_access(*, user: AbstractBaseUser, code: str | None) -> Register:
-    """The register the user sells from.
+def register_access(
+    *, user: AbstractBaseUser, code: str | None, annotations: Mapping[str, Any] | None = None
+) -> Register:
+    """The register the user sells from, with its store and company, in one query.
 
     With ``code``, it must be one of the user's registers; without it, the user must have
-    exactly one. Raises :class:`NotFound` otherwise.
+    exactly one. Raises :class:`NotFound` otherwise. ``annotations`` (name → expression, e.g.
+    a caller's ``Subquery`` on ``OuterRef("company_id")``) are computed in the same query and
+    set on the returned register; they cannot widen which registers are visible.
     """
     registers = register_list_for_user(user=user).select_related("store", "company")
+    if annotations:
+        registers = registers.annotate(**annotations)
     if code:
         found = [r for r in registers.filter(code=code)]
         if len(found) == 1:

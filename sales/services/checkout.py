@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Q
+from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 
 from sales import money
@@ -76,31 +76,44 @@ def sale_checkout(
     with the same ``fingerprint`` gets the first sale back (``created=False``) — also when two
     requests race, which the unique constraint settles; a different cashier or body is a 409.
 
-    One ``transaction.atomic()``: the register's series row is locked ``FOR UPDATE`` for the next
-    correlative, the sale is inserted (an idempotency conflict surfaces here, before any stock is
-    touched), stock rows are locked in id order and decremented with one guarded ``UPDATE``
-    (``stock >= q`` unless the product allows negative stock; a refused row is a 409), lines,
-    payments and movements are bulk-inserted, and the SUNAT document and its job are issued in the
-    same transaction. Prices come from ``StoreProduct`` only. No network I/O. The number of SQL
+    Before the transaction, one query resolves the register (with store and company, within the
+    cashier's stores) and looks up an earlier sale with the same key (the replay fast path).
+
+    One ``transaction.atomic()``: the register's series row is locked and incremented by one
+    ``UPDATE … RETURNING`` (the row lock serializes the register's sales and keeps correlatives
+    gap-free), the SUNAT document and its job are issued, the sale is inserted already pointing at
+    its document (an idempotency conflict surfaces here, before any stock is touched), stock rows
+    are locked in id order and decremented with one guarded ``UPDATE`` (``stock >= q`` unless the
+    product allows negative stock; a refused row is a 409), and movements, lines and payments are
+    bulk-inserted. Prices come from ``StoreProduct`` only. No network I/O. The number of SQL
     statements does not depend on the number of lines. Raises :class:`CheckoutError`; when it
     does, nothing has been written.
     """
     # --- fetch ---------------------------------------------------------------------------------
+    # The register and an earlier sale with this key, in one query (the key is per company).
+    replay = Subquery(
+        Sale.objects.filter(company_id=OuterRef("company_id"), idempotency_key=idempotency_key).values("pk")[:1]
+    )
     if isinstance(register, Register):
-        # A resolved register is still checked against the cashier's registers (one query).
-        if not register_list_for_user(user=cashier).filter(pk=register.pk).exists():
+        # A resolved register is still checked against the cashier's registers.
+        found = list(
+            register_list_for_user(user=cashier).filter(pk=register.pk).annotate(replay_id=replay).values_list("replay_id", flat=True)
+        )
+        if not found:
             raise CheckoutError.single("register", REGISTER_NOT_FOUND)
-        register_obj = register
+        register_obj, replay_id = register, found[0]
     else:
         try:
-            register_obj = register_access(user=cashier, code=register)
+            register_obj = register_access(user=cashier, code=register, annotations={"replay_id": replay})
         except NotFound:
             raise CheckoutError.single("register", REGISTER_NOT_FOUND) from None
+        replay_id = register_obj.replay_id
     company, store = register_obj.company, register_obj.store
 
-    existing = _sale_replay(company_id=company.pk, key=idempotency_key, cashier=cashier, fingerprint=fingerprint)
-    if existing is not None:
-        return existing, False
+    if replay_id is not None:
+        existing = _sale_replay(company_id=company.pk, key=idempotency_key, cashier=cashier, fingerprint=fingerprint)
+        if existing is not None:
+            return existing, False
 
     store_products = _store_products_fetch(store_id=store.pk, company_id=company.pk, lines=lines)
     issued_at = timezone.now()
@@ -360,18 +373,12 @@ def _sale_complete(
     """Write everything; must run inside ``transaction.atomic()``.
 
     Order matters: series lock first (serializes a register's sales and makes the correlative
-    gap-free), then the sale row (a concurrent duplicate key fails here, before stock is touched),
-    then stock in id order, then lines, payments, movements and the SUNAT outbox rows.
+    gap-free), then the SUNAT document and job (built from the unsaved sale and lines, so the sale
+    row is inserted once, already carrying its document), then the sale row (a concurrent
+    duplicate key fails here, before stock is touched), then stock in id order, then movements,
+    lines and payments.
     """
-    series = (
-        DocumentSeries.objects.select_for_update()
-        .filter(register=register, document_type=document_type)
-        .first()
-    )
-    if series is None:
-        raise CheckoutError.single("document_type", "La caja no tiene una serie para este tipo de comprobante.")
-    series.last_number += 1
-    DocumentSeries.objects.filter(pk=series.pk).update(last_number=series.last_number)
+    series_id, series_code, number = _series_next(register=register, document_type=document_type)
 
     customer_row = None
     if not buyer.is_anonymous:
@@ -382,15 +389,15 @@ def _sale_complete(
             update_fields=["name", "address"],
         )[0]
 
-    sale = Sale.objects.create(
+    sale = Sale(
         company=company,
         store=store,
         register=register,
         cashier=cashier,
-        document_series=series,
+        document_series_id=series_id,
         document_type=document_type,
-        series=series.series,
-        number=series.last_number,
+        series=series_code,
+        number=number,
         idempotency_key=idempotency_key,
         fingerprint=fingerprint,
         customer=customer_row,
@@ -409,38 +416,57 @@ def _sale_complete(
         issued_at=issued_at,
         request_id=request_id[:64],
     )
+    sale_lines = [
+        SaleLine(
+            company=company,
+            store=store,
+            sale=sale,
+            line_no=p.line_no,
+            product=p.store_product.product,
+            store_product=p.store_product,
+            sku=p.store_product.product.sku,
+            barcode=p.store_product.product.barcode or "",
+            description=p.store_product.product.name,
+            unit_code=p.store_product.product.unit_code,
+            quantity=p.quantity,
+            unit_price=p.store_product.price,
+            unit_value=p.amounts.unit_value,
+            base=p.amounts.base,
+            igv=p.amounts.igv,
+            icbper=p.amounts.icbper,
+            icbper_rate=p.icbper_rate,
+            amount=p.amounts.amount,
+            affectation=p.store_product.product.affectation,
+        )
+        for p in priced
+    ]
+    snapshot = sale_snapshot_build(company=company, store=store, sale=sale, lines=sale_lines)
+    sale.sunat_document = sunat_document_issue(company=company, store=store, snapshot=snapshot, request_id=request_id)
+    sale.save(force_insert=True)
     _stock_decrement(sale=sale, priced=priced)
-    sale_lines = SaleLine.objects.bulk_create(
-        [
-            SaleLine(
-                company=company,
-                store=store,
-                sale=sale,
-                line_no=p.line_no,
-                product=p.store_product.product,
-                store_product=p.store_product,
-                sku=p.store_product.product.sku,
-                barcode=p.store_product.product.barcode or "",
-                description=p.store_product.product.name,
-                unit_code=p.store_product.product.unit_code,
-                quantity=p.quantity,
-                unit_price=p.store_product.price,
-                unit_value=p.amounts.unit_value,
-                base=p.amounts.base,
-                igv=p.amounts.igv,
-                icbper=p.amounts.icbper,
-                icbper_rate=p.icbper_rate,
-                amount=p.amounts.amount,
-                affectation=p.store_product.product.affectation,
-            )
-            for p in priced
-        ]
-    )
+    SaleLine.objects.bulk_create(sale_lines)
     for row in payment_rows:
         row.company, row.store, row.sale = company, store, sale
     Payment.objects.bulk_create(payment_rows)
-    snapshot = sale_snapshot_build(company=company, store=store, sale=sale, lines=sale_lines)
-    document = sunat_document_issue(company=company, store=store, snapshot=snapshot, request_id=request_id)
-    sale.sunat_document = document
-    Sale.objects.filter(pk=sale.pk).update(sunat_document=document)
     return sale
+
+
+def _series_next(*, register: Register, document_type: str) -> tuple[int, str, int]:
+    """Take the next correlative of the register's series: ``(series id, series, number)``.
+
+    One ``UPDATE … SET last_number = last_number + 1 … RETURNING``: it takes the series row's lock
+    (held until the caller's transaction ends, like ``SELECT … FOR UPDATE`` did) and reads the
+    incremented value under it, so concurrent sales of a register get consecutive numbers and a
+    rolled-back sale gives its number back. Must run inside the sale's ``atomic()``.
+    """
+    table = DocumentSeries._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET last_number = last_number + 1 WHERE register_id = %s AND document_type = %s "
+            "RETURNING id, series, last_number",
+            [register.pk, document_type],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        raise CheckoutError.single("document_type", "La caja no tiene una serie para este tipo de comprobante.")
+    return row[0], row[1], row[2]
