@@ -38,17 +38,22 @@ def register_list_for_user(*, user: AbstractBaseUser) -> QuerySet[Register]:
     return Register.objects.filter(store__in=store_list_for_user(user=user), is_active=True)
 
 
+# Encrypted company fields a till never needs: not read (nor decrypted) with the register;
+# accessing one still loads it.
+_COMPANY_SECRETS = ("company__sol_password", "company__certificate", "company__certificate_password")
+
+
 def register_access(
     *, user: AbstractBaseUser, code: str | None, annotations: Mapping[str, Any] | None = None
 ) -> Register:
-    """The register the user sells from, with its store and company, in one query.
+    """The register the user sells from, with its store and company (secrets deferred), in one query.
 
     With ``code``, it must be one of the user's registers; without it, the user must have
     exactly one. Raises :class:`NotFound` otherwise. ``annotations`` (name → expression, e.g.
     a caller's ``Subquery`` on ``OuterRef("company_id")``) are computed in the same query and
     set on the returned register; they cannot widen which registers are visible.
     """
-    registers = register_list_for_user(user=user).select_related("store", "company")
+    registers = register_list_for_user(user=user).select_related("store", "company").defer(*_COMPANY_SECRETS)
     if annotations:
         registers = registers.annotate(**annotations)
     if code:
