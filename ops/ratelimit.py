@@ -8,13 +8,14 @@ hashed, so usernames and IPs never land in the table or in Redis in clear.
 * ``ratelimit_hit(*, scope, key, rate) -> RateLimitResult`` — count one hit.
 * ``ratelimited_response(result, request)`` — the 429 (JSON, Spanish, ``Retry-After``).
 * ``checkout_ratelimited`` — decorator for ``POST /api/v1/checkout``, keyed per register.
-* ``RateLimitedLoginView`` — Django's ``LoginView`` limited per IP and per username.
+* ``RateLimitedLoginView`` — Django's ``LoginView`` limited per (client IP, username).
 """
 
 from __future__ import annotations
 
 import functools
 import hashlib
+import ipaddress
 import json
 import re
 import time
@@ -132,9 +133,42 @@ def ratelimited_response(result: RateLimitResult, request: HttpRequest | None = 
     return response
 
 
+def _trusted(address: str) -> bool:
+    trusted = settings.FORWARDED_ALLOW_IPS
+    if "*" in trusted:
+        return True
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    for entry in trusted:
+        try:
+            if ip in ipaddress.ip_network(entry, strict=False):
+                return True
+        except ValueError:
+            continue
+    return False
+
+
 def client_ip(request: HttpRequest) -> str:
-    """``REMOTE_ADDR``; behind a proxy gunicorn's ``forwarded_allow_ips`` makes it the client's."""
-    return request.META.get("REMOTE_ADDR", "") or "-"
+    """The address of the client, not of our proxy.
+
+    gunicorn leaves ``REMOTE_ADDR`` as the socket peer (its ``forwarded_allow_ips`` only decides
+    whether to believe ``X-Forwarded-Proto``). When the peer is a trusted proxy
+    (``FORWARDED_ALLOW_IPS``, the same variable), ``X-Forwarded-For`` is read from the right —
+    each proxy appends the address it saw — skipping our own proxies; with ``*`` only the
+    nearest proxy is ours, so its entry (the rightmost) is the client.
+    """
+    peer = request.META.get("REMOTE_ADDR", "") or "-"
+    forwarded = [a.strip() for a in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if a.strip()]
+    if not forwarded or not _trusted(peer):
+        return peer
+    if "*" in settings.FORWARDED_ALLOW_IPS:
+        return forwarded[-1]
+    for address in reversed(forwarded):
+        if not _trusted(address):
+            return address
+    return forwarded[0]
 
 
 # (user id, register code) -> counter key, per process for a minute: membership changes are rare
@@ -188,18 +222,17 @@ def checkout_ratelimited(view: Callable[..., HttpResponse]) -> Callable[..., Htt
 
 
 def login_ratelimit_check(request: HttpRequest) -> HttpResponse | None:
-    """Count a login POST against ``RATELIMIT_LOGIN`` per IP and per username; the 429 answer
-    when either is past its limit (the password is then not checked), else ``None``."""
+    """Count a login POST against ``RATELIMIT_LOGIN`` per (client IP, username); the 429 answer
+    past the limit (the password is then not checked), else ``None``.
+
+    One key for the pair: a whole store behind one NAT address logs in freely, and nobody can
+    lock a cashier out from another address by mistyping their password on purpose.
+    """
     if request.method != "POST":
         return None
-    rate = settings.RATELIMIT_LOGIN
     username = (request.POST.get("username") or "").strip().lower()[:150]
-    by_ip = ratelimit_hit(scope="login-ip", key=client_ip(request), rate=rate)
-    by_user = ratelimit_hit(scope="login-user", key=username, rate=rate) if username else by_ip
-    for result in (by_ip, by_user):
-        if not result.allowed:
-            return ratelimited_response(result, request)
-    return None
+    result = ratelimit_hit(scope="login", key=f"{client_ip(request)}|{username}", rate=settings.RATELIMIT_LOGIN)
+    return None if result.allowed else ratelimited_response(result, request)
 
 
 def login_ratelimited(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:

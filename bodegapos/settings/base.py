@@ -129,6 +129,8 @@ LOG_LEVEL = env("LOG_LEVEL", default="INFO")
 METRICS_TOKEN = env("METRICS_TOKEN", default="")
 RATELIMIT_LOGIN = env("RATELIMIT_LOGIN", default="10/5m")
 RATELIMIT_CHECKOUT = env("RATELIMIT_CHECKOUT", default="600/m")
+# Proxies whose X-Forwarded-For is believed (the variable gunicorn reads too); "*" = any peer.
+FORWARDED_ALLOW_IPS = env.list("FORWARDED_ALLOW_IPS", default=["127.0.0.1", "::1"])
 
 # The till: how long the receipt page waits for the signed hash before printing without it.
 RECEIPT_HASH_WAIT_SECONDS = env.float("RECEIPT_HASH_WAIT_SECONDS", default=2.0)

@@ -61,7 +61,7 @@ def test_limit_refuses_past_rate_and_keys_are_independent():
 
 
 @pytest.mark.django_db
-def test_login_is_limited_per_username_and_ip(client, settings, chain):
+def test_login_is_limited_per_ip_and_username(client, settings, chain):
     settings.RATELIMIT_LOGIN = "3/5m"
     for _ in range(3):
         response = client.post("/accounts/login/", {"username": "cajero1", "password": "mala"})
@@ -70,14 +70,34 @@ def test_login_is_limited_per_username_and_ip(client, settings, chain):
     assert refused.status_code == 429
     assert int(refused["Retry-After"]) >= 1
     assert "Demasiadas" in refused.json()["detail"]
-    # Another IP, same username: still refused (per-username limit).
-    other_ip = client.post(
-        "/accounts/login/", {"username": "cajero1", "password": "x"}, REMOTE_ADDR="10.0.0.9"
-    )
-    assert other_ip.status_code == 429
-    # Another username from another IP is unaffected.
-    ok = client.post("/accounts/login/", {"username": "cajero2", "password": "clave-segura-1"}, REMOTE_ADDR="10.0.0.8")
+    # The same cashier from another address is not locked out by someone else's guesses.
+    elsewhere = client.post("/accounts/login/", {"username": "cajero1", "password": "clave-segura-1"}, REMOTE_ADDR="10.0.0.9")
+    assert elsewhere.status_code == 302
+    # Another user behind the same address (one NAT for the whole store) is unaffected.
+    ok = client.post("/accounts/login/", {"username": "cajero2", "password": "clave-segura-1"})
     assert ok.status_code == 302
+
+
+@pytest.mark.django_db
+def test_login_behind_a_trusted_proxy_counts_the_client_address(client, settings, chain):
+    """Every login arrives from the proxy's socket address; X-Forwarded-For tells clients apart."""
+    settings.RATELIMIT_LOGIN = "2/5m"
+    settings.FORWARDED_ALLOW_IPS = ["127.0.0.1"]
+    via_proxy = {"REMOTE_ADDR": "127.0.0.1"}
+    for _ in range(2):
+        client.post("/accounts/login/", {"username": "cajero1", "password": "mala"}, HTTP_X_FORWARDED_FOR="203.0.113.7", **via_proxy)
+    assert client.post("/accounts/login/", {"username": "cajero1", "password": "mala"}, HTTP_X_FORWARDED_FOR="203.0.113.7", **via_proxy).status_code == 429
+    other_client = client.post(
+        "/accounts/login/", {"username": "cajero1", "password": "clave-segura-1"}, HTTP_X_FORWARDED_FOR="198.51.100.4", **via_proxy
+    )
+    assert other_client.status_code == 302
+    # An untrusted peer cannot pick its own address by sending the header.
+    settings.FORWARDED_ALLOW_IPS = ["10.9.9.9"]
+    spoofed = client.post("/accounts/login/", {"username": "cajero1", "password": "mala"}, HTTP_X_FORWARDED_FOR="192.0.2.1", **via_proxy)
+    assert spoofed.status_code != 429  # counted as 127.0.0.1|cajero1, a fresh key
+    for _ in range(2):
+        client.post("/accounts/login/", {"username": "cajero1", "password": "mala"}, HTTP_X_FORWARDED_FOR="192.0.2.2", **via_proxy)
+    assert client.post("/accounts/login/", {"username": "cajero1", "password": "mala"}, HTTP_X_FORWARDED_FOR="192.0.2.3", **via_proxy).status_code == 429
 
 
 @pytest.mark.urls(__name__)
