@@ -21,7 +21,7 @@ from django.db import models
 from stdnum import ean
 from stdnum.exceptions import ValidationError as StdnumError
 
-from stores.models import Company, DocumentSeries, DocumentType, Register, Store
+from stores.models import Company, CounterGuardedModel, DocumentSeries, DocumentType, Register, Store
 from stores.validators import DOC_TYPE_CHOICES, compact_identity, validate_identity
 
 # Catalog 03 units a bodega uses.
@@ -88,7 +88,7 @@ class Product(models.Model):
             raise ValidationError({"unit_code": "Las bolsas plásticas se venden por unidad."})
 
 
-class StoreProduct(models.Model):
+class StoreProduct(CounterGuardedModel):
     """A product as sold in one store: its price (IGV included) and cached stock."""
 
     company = models.ForeignKey(Company, on_delete=models.PROTECT, related_name="+")
@@ -97,6 +97,7 @@ class StoreProduct(models.Model):
     price = models.DecimalField("precio (con IGV)", **AMOUNT)
     # Cache of the sum of StockMovement.quantity; change only through sales.services.
     stock = models.DecimalField("stock", **QUANTITY, default=0, editable=False)
+    counter_fields = ("stock",)  # moved only with a ledger row, by guarded UPDATEs
     is_active = models.BooleanField("activo", default=True)
 
     class Meta:

@@ -219,6 +219,11 @@ class DocumentSeriesForm(forms.ModelForm):
                 clash = clash.exclude(pk=self.instance.pk)
             if clash.exists():
                 self.add_error("series", "Esta serie ya existe en la empresa.")
+        if self.instance.pk and self.instance.last_number > 0:
+            # Documents exist under this series: renaming, retyping or moving it would reuse numbers.
+            for field in ("register", "document_type", "series"):
+                if field in cleaned and field in self.changed_data:
+                    self.add_error(field, "La serie ya tiene comprobantes emitidos: no se puede cambiar.")
         return cleaned
 
 

@@ -99,7 +99,28 @@ class Register(models.Model):
             raise ValidationError({"store": "La tienda pertenece a otra empresa."})
 
 
-class DocumentSeries(models.Model):
+class CounterGuardedModel(models.Model):
+    """A row whose ``counter_fields`` move only through guarded UPDATEs under a row lock.
+
+    ``save()`` of an existing row writes every other column and never a counter: a form or the
+    admin read the row before a concurrent checkout moved it, and a full save would write the old
+    value back (a reused correlative, a cached stock that no longer equals its ledger).
+    """
+
+    counter_fields: tuple[str, ...] = ()
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs) -> None:
+        if not self._state.adding and kwargs.get("update_fields") is None:
+            kwargs["update_fields"] = [
+                f.name for f in self._meta.concrete_fields if not f.primary_key and f.name not in self.counter_fields
+            ]
+        super().save(*args, **kwargs)
+
+
+class DocumentSeries(CounterGuardedModel):
     """A SUNAT series (B001, F001, …) and its last correlative.
 
     The row is the lock that makes correlatives gap-free: checkout takes it with
@@ -112,6 +133,7 @@ class DocumentSeries(models.Model):
     document_type = models.CharField("tipo", max_length=2, choices=DocumentType.choices)
     series = models.CharField("serie", max_length=4)
     last_number = models.PositiveIntegerField("último correlativo", default=0)
+    counter_fields = ("last_number",)  # moved only by checkout's locked UPDATE … RETURNING
 
     class Meta:
         verbose_name = "serie"

@@ -192,6 +192,16 @@ def test_series_correlative_is_read_only(client, two_companies):
     assert 'name="last_number"' not in html
 
 
+def test_a_series_with_documents_cannot_be_renamed(client, two_companies):
+    client.force_login(staff(company=two_companies["a"]))
+    series = DocumentSeries.objects.get(series="B001")
+    DocumentSeries.objects.filter(pk=series.pk).update(last_number=3)
+    url = f"{ADMIN}/stores/documentseries/{series.pk}/change/"
+    response = client.post(url, {"register": series.register_id, "document_type": "03", "series": "B009"})
+    assert response.status_code == 200 and "ya tiene comprobantes" in response.content.decode()
+    assert DocumentSeries.objects.get(pk=series.pk).series == "B001"
+
+
 # ------------------------------------------------------------------------------ memberships
 
 
