@@ -37,6 +37,9 @@ def sentry_init(*, component: str) -> bool:
         environment=getattr(settings, "SUNAT_ENV", "production"),
         send_default_pii=False,
         include_local_variables=False,
+        # No request bodies at all: the company form posts the clave SOL and the certificate
+        # password under field names the default scrubber does not know (invariant 8).
+        max_request_body_size="never",
         traces_sampler=traces_sampler,
         integrations=[
             DjangoIntegration(),

@@ -17,7 +17,7 @@ import sentry_sdk
 from ops.sentry import sentry_init
 assert sentry_init(component="worker") is True
 o = sentry_sdk.get_client().options
-print(o["send_default_pii"], o["include_local_variables"], o["traces_sampler"]({"wsgi_environ": {"PATH_INFO": "/api/v1/checkout"}}),
+print(o["send_default_pii"], o["include_local_variables"], o["max_request_body_size"], o["traces_sampler"]({"wsgi_environ": {"PATH_INFO": "/api/v1/checkout"}}),
       o["traces_sampler"]({"wsgi_environ": {"PATH_INFO": "/health"}}))
 """
 
@@ -25,7 +25,7 @@ print(o["send_default_pii"], o["include_local_variables"], o["traces_sampler"]({
 def test_sentry_init_no_pii_no_locals_rate_from_env():
     result = subprocess.run([sys.executable, "-c", SCRIPT], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == ["False", "False", "0.25", "0.0"]
+    assert result.stdout.split() == ["False", "False", "never", "0.25", "0.0"]
 
 
 def test_sentry_off_without_dsn(settings):
