@@ -18,6 +18,7 @@ No retries happen here (``max_retries=0``): retrying is the worker's decision.
 from __future__ import annotations
 
 import base64
+import ssl
 from dataclasses import dataclass
 from xml.sax.saxutils import escape
 
@@ -140,7 +141,9 @@ def _not_reached(exc: BaseException) -> bool:
         if id(current) in seen:
             continue
         seen.add(id(current))
-        if isinstance(current, (NewConnectionError, ConnectTimeoutError, requests.exceptions.SSLError)):
+        # A TLS error while reading the answer (e.g. an EOF) comes as an SSLError too, after the
+        # request went out; only a certificate refused during the handshake proves nothing left.
+        if isinstance(current, (NewConnectionError, ConnectTimeoutError, ssl.SSLCertVerificationError)):
             return True
         reason = getattr(current, "reason", None)
         if isinstance(reason, BaseException):

@@ -95,3 +95,19 @@ def test_password_is_not_in_the_client_repr(settings):
     settings.SUNAT_ENV = "beta"
     client = SunatClient(username="20000000001MODDATOS", password="s3creta")
     assert "s3creta" not in repr(client)
+
+
+def test_only_a_refused_certificate_counts_as_tls_failure_before_sending():
+    """An SSLError while reading the answer may follow a request SUNAT received: verify next."""
+    import ssl
+
+    import requests
+    from urllib3.exceptions import MaxRetryError, SSLError as Urllib3SSLError
+
+    from sunat.soap import _not_reached
+
+    def wrapped(inner: BaseException) -> requests.exceptions.SSLError:
+        return requests.exceptions.SSLError(MaxRetryError(None, "/billService", Urllib3SSLError(inner)))
+
+    assert _not_reached(wrapped(ssl.SSLCertVerificationError("certificate verify failed")))
+    assert not _not_reached(wrapped(ssl.SSLEOFError(8, "UNEXPECTED_EOF_WHILE_READING")))
