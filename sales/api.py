@@ -1,6 +1,8 @@
 """JSON API of the till (thin views: parse, call a service or selector, render).
 
-* ``GET /api/v1/products?q=TEXT[&register=CODE]`` — the cashier's store's products.
+* ``GET /api/v1/products?q=TEXT[&register=CODE]`` — the cashier's store's products. ``CODE`` is
+  ``CAJA1``, or ``0001/CAJA1`` (store/register) for a user of several stores; checkout's
+  ``register`` takes the same forms.
 * ``POST /api/v1/checkout`` — session auth + CSRF (``X-CSRFToken``); see ARCHITECTURE.md.
 
 A missing session or CSRF token is a 403 JSON answer here (pages redirect to the login instead).

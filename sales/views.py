@@ -20,7 +20,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from stores.selectors import NotFound, register_access, register_list_for_user
+from stores.selectors import NotFound, register_access, register_key, register_list_for_user
 from stores.validators import DOC_TYPE_CHOICES
 from sunat.models import DocumentStatus, SunatDocument
 from sunat.qr import qr_payload, qr_svg
@@ -64,7 +64,7 @@ def pos_page(request: HttpRequest) -> HttpResponse:
     config = {
         "productsUrl": "/api/v1/products",
         "checkoutUrl": "/api/v1/checkout",
-        "register": register.code,
+        "register": register_key(register),
         "store": register.store.code,
         "boletaIdThreshold": str(BOLETA_ID_THRESHOLD),
         "icbperRate": str(_current_icbper_rate()),

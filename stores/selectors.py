@@ -38,6 +38,11 @@ def register_list_for_user(*, user: AbstractBaseUser) -> QuerySet[Register]:
     return Register.objects.filter(store__in=store_list_for_user(user=user), is_active=True)
 
 
+def register_key(register: Register) -> str:
+    """The identifier of a register that :func:`register_access` accepts from any of its users."""
+    return f"{register.store.code}/{register.code}"
+
+
 # Encrypted company fields a till never needs: not read (nor decrypted) with the register;
 # accessing one still loads it.
 _COMPANY_SECRETS = ("company__sol_password", "company__certificate", "company__certificate_password")
@@ -48,8 +53,10 @@ def register_access(
 ) -> Register:
     """The register the user sells from, with its store and company (secrets deferred), in one query.
 
-    With ``code``, it must be one of the user's registers; without it, the user must have
-    exactly one. Raises :class:`NotFound` otherwise. ``annotations`` (name → expression, e.g.
+    With ``code``, it must be one of the user's registers: ``"CAJA1"`` when that code names only
+    one of them, or ``"0001/CAJA1"`` (store code / register code) for a user of several stores,
+    whose stores reuse register codes. Without it, the user must have exactly one. Raises
+    :class:`NotFound` otherwise. ``annotations`` (name → expression, e.g.
     a caller's ``Subquery`` on ``OuterRef("company_id")``) are computed in the same query and
     set on the returned register; they cannot widen which registers are visible.
     """
@@ -57,7 +64,11 @@ def register_access(
     if annotations:
         registers = registers.annotate(**annotations)
     if code:
-        found = [r for r in registers.filter(code=code)]
+        store_code, _, register_code = code.rpartition("/")
+        matching = registers.filter(code=register_code)
+        if store_code:
+            matching = matching.filter(store__code=store_code)
+        found = list(matching[:2])
         if len(found) == 1:
             return found[0]
         raise NotFound(code)

@@ -55,7 +55,7 @@ def test_pos_page_knows_the_cashiers_store_and_register(client, cashier, store, 
     assert response.status_code == 200
     assert f"Tienda {store.code}" in html and "Caja CAJA1" in html
     assert 'id="scan"' in html and "autofocus" in html
-    assert '"register": "CAJA1"' in html
+    assert f'"register": "{store.code}/CAJA1"' in html
     assert "sales/pos.js" in html
     assert '"icbperRate": "0.50"' in html
 
@@ -74,6 +74,36 @@ def test_pos_page_with_another_stores_register_code_is_404(client, cashier, comp
     store_make(company=company, code="0007", n=7)  # its register is also CAJA1, but not the cashier's
     client.force_login(cashier)
     assert client.get("/pos/", {"register": "NOEXISTE"}).status_code == 404
+
+
+def test_a_manager_of_two_stores_picks_a_register_and_sells_from_it(client, company, store, db):
+    """Both stores call their register CAJA1: the chooser and the API name it store/code."""
+    import json
+
+    from stores.models import Membership, Role
+
+    store2, _ = store_make(company=company, code="0001", n=2)
+    item2 = product_make(store=store2, price="2.00")
+    manager = cashier_make(store=store, username="gerente")
+    Membership.objects.create(user=manager, company=company, store=store2, role=Role.STORE_MANAGER)
+    client.force_login(manager)
+    chooser = client.get("/pos/").content.decode()
+    assert "?register=0001%2FCAJA1" in chooser
+    page = client.get("/pos/", {"register": "0001/CAJA1"})
+    assert page.status_code == 200 and '"register": "0001/CAJA1"' in page.content.decode()
+    found = client.get("/api/v1/products", {"q": item2.product.barcode, "register": "0001/CAJA1"}).json()
+    assert [p["barcode"] for p in found] == [item2.product.barcode]
+    body = {
+        "idempotency_key": str(uuid.uuid4()),
+        "register": "0001/CAJA1",
+        "document_type": "03",
+        "lines": [{"barcode": item2.product.barcode, "quantity": "1"}],
+        "payments": [{"method": "cash", "amount": "2.00"}],
+    }
+    sold = client.post("/api/v1/checkout", json.dumps(body), content_type="application/json")
+    assert sold.status_code == 201 and sold.json()["number"] == "B002-1"
+    # The bare code names two of the manager's registers: refused, like a missing one.
+    assert client.get("/pos/", {"register": "CAJA1"}).status_code == 404
 
 
 # ------------------------------------------------------------------------------- receipt

@@ -252,7 +252,8 @@
   }
 
   function lookup(q) {
-    return fetch(config.productsUrl + "?q=" + encodeURIComponent(q), {
+    var url = config.productsUrl + "?q=" + encodeURIComponent(q) + "&register=" + encodeURIComponent(config.register);
+    return fetch(url, {
       headers: { Accept: "application/json" },
       credentials: "same-origin",
     }).then(function (r) {
