@@ -103,6 +103,7 @@ class JobStatus(models.TextChoices):
     FAILED = "failed", "Requiere corrección"
     DEAD = "dead", "Agotado"
     PAUSED = "paused", "Pausado"
+    DISCARDED = "discarded", "Descartado"  # a person gave up on it, with a reason: no alert
 
 
 LIVE_JOB_STATUSES = (JobStatus.PENDING, JobStatus.RUNNING, JobStatus.PAUSED)

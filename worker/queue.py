@@ -364,7 +364,7 @@ def jobs_reap(*, batch: int = 500, delays: Sequence[float] | None = None) -> lis
 
 
 def jobs_purge(*, older_than: timedelta, batch: int = 1000) -> int:
-    """Delete done jobs finished more than ``older_than`` ago, ``batch`` rows per statement.
+    """Delete done and discarded jobs finished more than ``older_than`` ago, ``batch`` rows per statement.
 
     Only the queue rows go: documents keep their signed XML and CDR. Each batch is its own
     short statement, so a large purge never holds locks or a snapshot for long.
@@ -375,7 +375,7 @@ def jobs_purge(*, older_than: timedelta, batch: int = 1000) -> int:
             cursor.execute(
                 """DELETE FROM sunat_jobs WHERE id IN (
                        SELECT id FROM sunat_jobs
-                       WHERE status = 'done' AND finished_at < now() - make_interval(secs => %s)
+                       WHERE status IN ('done', 'discarded') AND finished_at < now() - make_interval(secs => %s)
                        LIMIT %s FOR UPDATE SKIP LOCKED)""",
                 [older_than.total_seconds(), batch],
             )
@@ -416,13 +416,15 @@ def jobs_verify(*, job_ids: Sequence[int]) -> int:
 
 
 def jobs_discard(*, job_ids: Sequence[int], reason: str) -> int:
-    """Give up on jobs that are not running (admin "descartar", with a reason): → dead."""
+    """Give up on jobs that are not running (admin "descartar", with a reason): → discarded.
+
+    Discarded jobs raise no alert (a person decided) and are purged like finished ones."""
     reason = reason.strip()
     if not reason:
         raise ValueError("Indique el motivo del descarte.")
     with connection.cursor() as cursor:
         cursor.execute(
-            f"""UPDATE sunat_jobs SET status = 'dead', finished_at = now(),
+            f"""UPDATE sunat_jobs SET status = 'discarded', finished_at = now(),
                     errors = errors || {_ERROR_ENTRY}, last_error = %(message)s, {_RELEASE}
                 WHERE id = ANY(%(ids)s) AND status IN ('pending', 'failed', 'paused', 'dead')""",
             {"ids": list(job_ids), "code": "discarded", "message": f"Descartado: {reason}"[:2000], "step": "discard"},

@@ -141,3 +141,13 @@ def test_health_is_never_rate_limited(client, settings):
     settings.RATELIMIT_LOGIN = "1/m"
     for _ in range(5):
         assert client.get("/health?deep=true").status_code == 200
+
+
+@pytest.mark.django_db
+def test_a_discarded_job_raises_no_alert(chain):
+    """A person gave up on it with a reason; dead and failed ones keep the queue degraded."""
+    company = chain["company"]
+    SunatJob.objects.create(company=company, document=_document(company, number=1), status=JobStatus.DISCARDED)
+    assert health.check_sunat_queue()["status"] == "ok"
+    SunatJob.objects.create(company=company, document=_document(company, number=2), status=JobStatus.DEAD)
+    assert health.check_sunat_queue()["status"] == "degraded"

@@ -63,4 +63,4 @@ def test_actions_retry_verify_resume_and_discard(client, setup):
     assert SunatJob.objects.get(pk=a.id).status == "pending"
     client.post(URL, {"action": "discard", "_selected_action": [a.id], "apply": "1", "reason": "emitido por error"})
     job = SunatJob.objects.get(pk=a.id)
-    assert job.status == "dead" and "emitido por error" in job.last_error
+    assert job.status == "discarded" and "emitido por error" in job.last_error

@@ -313,7 +313,7 @@ def test_admin_operations(company, store):
     rows = {r[0]: r[1:] for r in _sql("SELECT id, status, kind, attempts, last_error FROM sunat_jobs")}
     assert rows[ids[0]][:3] == ("pending", "send", 0)
     assert rows[ids[1]][:3] == ("pending", "verify", 0)
-    assert rows[ids[2]][0] == "dead" and "anulado" in rows[ids[2]][3]
+    assert rows[ids[2]][0] == "discarded" and "anulado" in rows[ids[2]][3]
 
 
 def test_claim_function_matches_code():
