@@ -133,11 +133,11 @@ class Runner:
         signal.signal(signal.SIGINT, self._on_signal)
 
     def _on_signal(self, signum, frame) -> None:  # noqa: ANN001
-        # No logging here: a handler that takes the logging lock can deadlock the main thread.
+        # Only a counter here: no logging and no Event.set() — the handler runs in the main
+        # thread, which may be holding that very lock; the main loop notices within 0.1 s.
         self._signals += 1
         if self._signals > 1:
             os._exit(1)  # second signal: exit at once; leases expire and the reaper recovers
-        self.stop()
 
     def stop(self) -> None:
         self.stopping.set()
@@ -361,7 +361,7 @@ class Runner:
         due = {"beat": time.monotonic() + self._beat_every(), "reap": 0.0, "purge": 0.0}
         db_errors = 0
         try:
-            while not self.stopping.is_set():
+            while not self.stopping.is_set() and not self._signals:
                 self.wake.clear()
                 try:
                     self._maintenance(time.monotonic(), due)
@@ -373,7 +373,7 @@ class Runner:
                     log.warning("worker.db_error", error=str(exc).strip()[:300], consecutive=db_errors)
                     if self.config.burst and db_errors >= 3:
                         raise
-                    self.stopping.wait(min(2**db_errors, 30))
+                    self._sleep(min(2**db_errors, 30))
                     continue
                 if self.config.burst and claimed == 0 and self._in_flight() == 0:
                     break
@@ -384,12 +384,22 @@ class Runner:
                 else:
                     timeout = self.config.poll_interval * random.uniform(0.9, 1.1)
                     timeout = min(timeout, max(0.05, due["beat"] - time.monotonic()))
-                self.wake.wait(timeout)
+                self._sleep(timeout)
         finally:
             if self._signals:
                 log.info("worker.stopping", grace=self.config.grace)
+                self.stop()
             self._shutdown()
         return 0
+
+    def _sleep(self, seconds: float) -> None:
+        """Wait for a wake-up (NOTIFY, a finished job) or ``seconds``, in 0.1 s slices so that a
+        signal, which only bumps a counter, is noticed promptly."""
+        deadline = time.monotonic() + seconds
+        while not self._signals and not self.stopping.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0 or self.wake.wait(min(left, 0.1)):
+                return
 
     def _shutdown(self) -> None:
         """Give back unstarted jobs, wait up to ``grace`` for in-flight ones, record the stop."""
