@@ -346,6 +346,28 @@ def _send_document(run: _Run, client: SunatClient) -> JobOutcome:
     return _take_cdr(run, operation="sendBill", cdr_zip=cdr_zip, cdr=cdr)
 
 
+# SUNAT already holds this summary (its ticket was lost with a timeout): "already registered"
+# (1033/4000) and "already presented" (0402, 2223, 2282, 2324) faults on sendSummary.
+SUMMARY_ALREADY_PRESENTED = frozenset({"0402", "2223", "2282", "2324"})
+
+
+def _summary_already_presented(run: _Run, *, fault: SunatFault) -> JobOutcome:
+    """SUNAT has this summary but we hold no ticket to ask for its result: a person checks it in
+    SUNAT SOL. Never re-sent under a new number, which would report the boletas twice."""
+    message = (
+        f"SUNAT ya recibió este resumen ({fault.code}) y no hay ticket para consultar su resultado: "
+        "verifíquelo en SUNAT SOL."
+    )
+    classification = response_classify(source=Source.FAULT, code=fault.code, message=message)
+    run.settle(
+        operation="sendSummary",
+        classification=classification,
+        description=message,
+        fields={"status": DocumentStatus.ERROR, "response_code": fault.code[:10], "response_description": message},
+    )
+    return JobOutcome(step=NextStep.FIX, code=fault.code, message=message)
+
+
 def _perform_summary(run: _Run, client: SunatClient) -> JobOutcome:
     document = run.document
     if not document.ticket:
@@ -357,6 +379,9 @@ def _perform_summary(run: _Run, client: SunatClient) -> JobOutcome:
                 file_name=f"{name}.zip", zip_bytes=zip_bytes(name=name, xml=_signed_bytes(document))
             )
         except SunatFault as fault:
+            registered = response_classify(source=Source.FAULT, code=fault.code).category is Category.REGISTERED
+            if registered or fault.code in SUMMARY_ALREADY_PRESENTED:
+                return _summary_already_presented(run, fault=fault)
             return _outcome(_take_fault(run, operation="sendSummary", fault=fault))
         except SunatTransportError as error:
             return _take_transport(run, operation="sendSummary", error=error)

@@ -319,3 +319,16 @@ def test_a_fault_on_getstatuscdr_keeps_the_send_unconfirmed(fake_sunat, company)
     job.kind = JobKind.SEND_DOCUMENT  # even if the kind were lost, the flag makes it verify first
     assert sunat_job_perform(job=job).step is NextStep.DONE
     assert fake_sunat.fake.registry_json()["receptions"][document_file_name(reload(document))] == 1
+
+
+@pytest.mark.parametrize("code", ["1033", "0402"])
+def test_a_summary_sunat_already_holds_is_an_error_for_a_person_not_a_silent_done(fake_sunat, company, code):
+    """The ticket was lost: SUNAT answers "already registered/presented" to the re-send."""
+    document, job = issue(company, "rc-condiciones-1-2-3")
+    fake_sunat.fake.force(code)
+    outcome = sunat_job_perform(job=job)
+    assert outcome.step is NextStep.FIX
+    document = reload(document)
+    assert document.status == DocumentStatus.ERROR and document.response_code == code
+    assert "SUNAT SOL" in document.response_description
+    assert document.attempts.filter(operation="sendSummary", code=code).exists()
