@@ -26,6 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+import sentry_sdk
 import structlog
 from django.conf import settings
 from django.db import DatabaseError, connection
@@ -217,22 +218,29 @@ class Runner:
             job_id=job.pk, request_id=job.request_id, document=job.document_id, kind=job.kind, attempt=job.attempts
         )
         jlog.info("worker.job.start")
-        try:
-            # Bound for every log line the SUNAT code writes on this thread during the job.
-            with structlog.contextvars.bound_contextvars(
-                job_id=job.pk, request_id=job.request_id, document=job.document_id
-            ):
-                outcome = self.perform(job=job)
-            if not isinstance(outcome, JobOutcome):
-                raise TypeError(f"perform returned {type(outcome).__name__}, not JobOutcome")
-        except Exception as exc:  # noqa: BLE001 - an unexpected bug must not kill the slot
-            jlog.exception("worker.job.crashed")
-            if isinstance(exc, DatabaseError):
-                connection.close()
-            # We cannot know whether the request left: verify before any re-send.
-            outcome = JobOutcome(
-                step=NextStep.RETRY, code="exception", message=f"{type(exc).__name__}: {exc}"[:500], verify_next=True
+        # Bound for every log line the SUNAT code writes on this thread during the job, and for
+        # any Sentry event it raises (an isolated scope per job: slot threads never mix).
+        with structlog.contextvars.bound_contextvars(
+            job_id=job.pk, request_id=job.request_id, document=job.document_id
+        ), sentry_sdk.isolation_scope() as scope:
+            scope.set_tag("job_kind", job.kind)
+            scope.set_context(
+                "sunat_job",
+                {"job_id": job.pk, "request_id": job.request_id, "document_id": job.document_id,
+                 "kind": job.kind, "attempt": job.attempts, "company_id": job.company_id},
             )
+            try:
+                outcome = self.perform(job=job)
+                if not isinstance(outcome, JobOutcome):
+                    raise TypeError(f"perform returned {type(outcome).__name__}, not JobOutcome")
+            except Exception as exc:  # noqa: BLE001 - an unexpected bug must not kill the slot
+                jlog.exception("worker.job.crashed")  # reported to Sentry inside the job's scope
+                if isinstance(exc, DatabaseError):
+                    connection.close()
+                # We cannot know whether the request left: verify before any re-send.
+                outcome = JobOutcome(
+                    step=NextStep.RETRY, code="exception", message=f"{type(exc).__name__}: {exc}"[:500], verify_next=True
+                )
         next_jobs: list[SunatJob] | None = None
         result = None
         if outcome.step == NextStep.DONE and self._maybe_more and not self.stopping.is_set():

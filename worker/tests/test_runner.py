@@ -68,3 +68,37 @@ def test_pool_is_sized_concurrency_plus_two(settings):
         settings.DATABASES["default"]["OPTIONS"]["pool"] = saved
         connection.close()
         connection.close_pool()
+
+
+def test_a_crashing_job_reaches_sentry_with_the_jobs_context(company, store):
+    """Worker exceptions are reported with the job they happened in (never another slot's)."""
+    import sentry_sdk
+    from sentry_sdk.integrations.logging import LoggingIntegration
+    from sentry_sdk.transport import Transport
+
+    events: list[dict] = []
+
+    class Capture(Transport):
+        def capture_envelope(self, envelope):  # noqa: ANN001
+            events.extend(item.payload.json for item in envelope.items if item.type == "event")
+
+    documents_issue(company, store, 2)
+
+    def perform(*, job: SunatJob) -> JobOutcome:
+        raise RuntimeError(f"boom {job.pk}")
+
+    sentry_sdk.init(
+        dsn="https://public@127.0.0.1:9/1", transport=Capture, default_integrations=False,
+        integrations=[LoggingIntegration(event_level="ERROR")],
+    )
+    try:
+        Runner(config=RunnerConfig(concurrency=2, burst=True, listen=False, grace=5), perform=perform).run()
+        sentry_sdk.flush()
+    finally:
+        sentry_sdk.init(dsn=None)
+    crashed = [e for e in events if e.get("contexts", {}).get("sunat_job")]
+    assert len(crashed) >= 2
+    for event in crashed:
+        job = event["contexts"]["sunat_job"]
+        assert event["tags"]["job_kind"] == "send"
+        assert f"boom {job['job_id']}" in str(event)
