@@ -346,6 +346,24 @@ def dev_certificate():
     return _CERTIFICATE_CACHE["cert"]
 
 
+def supplier_company_create():
+    """The SUPPLIER company with the double's SOL credentials and a development certificate."""
+    from stores.models import Company
+    from sunat.certificates import company_certificate_set, development_certificate_create
+
+    company = Company.objects.create(
+        ruc=SUPPLIER.ruc,
+        legal_name=SUPPLIER.legal_name,
+        address=SUPPLIER.address,
+        ubigeo=SUPPLIER.ubigeo,
+        sol_user="MODDATOS",
+        sol_password="moddatos",
+    )
+    pfx, password = development_certificate_create(ruc=company.ruc, legal_name=company.legal_name)
+    company_certificate_set(company=company, pfx=pfx, password=password)
+    return company
+
+
 def schemas_missing_reason() -> str | None:
     """Why SUNAT's files can't be used here (tests skip with it), or None."""
     from sunat.validation import SchemasNotFound, schema_dir, sfs_available

@@ -15,14 +15,13 @@ import pytest
 from django.db import transaction
 
 from stores.models import Company
-from sunat.certificates import company_certificate_set, development_certificate_create
 from sunat.files import zip_bytes
 from sunat.models import DocumentStatus, JobKind, SunatAttempt, SunatDocument
 from sunat.outcomes import NextStep
 from sunat.services import document_file_name, sunat_document_issue, sunat_job_perform, sunat_summary_issue
 from sunat.snapshot import DocumentSnapshot
 from sunat.soap import SunatClient
-from sunat.tests.scenarios import SUPPLIER, scenario, schemas_missing_reason
+from sunat.tests.scenarios import scenario, schemas_missing_reason, supplier_company_create
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -36,17 +35,7 @@ def _schemas():
 
 @pytest.fixture
 def company() -> Company:
-    company = Company.objects.create(
-        ruc=SUPPLIER.ruc,
-        legal_name=SUPPLIER.legal_name,
-        address=SUPPLIER.address,
-        ubigeo=SUPPLIER.ubigeo,
-        sol_user="MODDATOS",
-        sol_password="moddatos",
-    )
-    pfx, password = development_certificate_create(ruc=company.ruc, legal_name=company.legal_name)
-    company_certificate_set(company=company, pfx=pfx, password=password)
-    return company
+    return supplier_company_create()
 
 
 def issue(company: Company, name: str):

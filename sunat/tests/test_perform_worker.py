@@ -11,11 +11,9 @@ from django.core.management import call_command
 from django.conf import settings as django_settings
 from django.db import connection, transaction
 
-from stores.models import Company
-from sunat.certificates import company_certificate_set, development_certificate_create
 from sunat.models import DocumentStatus, JobStatus, SunatDocument, SunatJob
 from sunat.services import document_file_name, sunat_document_issue
-from sunat.tests.scenarios import SUPPLIER, scenario, schemas_missing_reason
+from sunat.tests.scenarios import scenario, schemas_missing_reason, supplier_company_create
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -38,12 +36,7 @@ def test_worker_burst_with_faults_registers_every_document_exactly_once(fake_sun
     if reason:
         pytest.skip(reason)
     settings.SUNAT_RETRY_DELAYS = [0.0, 0.0, 0.0, 0.0, 0.0, 0.0]
-    company = Company.objects.create(
-        ruc=SUPPLIER.ruc, legal_name=SUPPLIER.legal_name, address=SUPPLIER.address, ubigeo=SUPPLIER.ubigeo,
-        sol_user="MODDATOS", sol_password="moddatos",
-    )
-    pfx, password = development_certificate_create(ruc=company.ruc, legal_name=company.legal_name)
-    company_certificate_set(company=company, pfx=pfx, password=password)
+    company = supplier_company_create()
     with transaction.atomic():
         documents = [sunat_document_issue(company=company, store=None, snapshot=scenario(n)) for n in NAMES]
     fake_sunat.fake.force(

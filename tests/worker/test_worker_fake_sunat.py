@@ -95,20 +95,9 @@ def procs():
 
 @pytest.fixture
 def company() -> Company:
-    from sunat.certificates import company_certificate_set, development_certificate_create
-    from sunat.tests.scenarios import SUPPLIER
+    from sunat.tests.scenarios import supplier_company_create
 
-    company = Company.objects.create(
-        ruc=SUPPLIER.ruc,
-        legal_name=SUPPLIER.legal_name,
-        address=SUPPLIER.address,
-        ubigeo=SUPPLIER.ubigeo,
-        sol_user="MODDATOS",
-        sol_password="moddatos",
-    )
-    pfx, password = development_certificate_create(ruc=company.ruc, legal_name=company.legal_name)
-    company_certificate_set(company=company, pfx=pfx, password=password)
-    return company
+    return supplier_company_create()
 
 
 def issue_many(company: Company, n: int, *, kinds: tuple[str, ...] = ("boleta-mixta", "factura-contado")) -> list:
