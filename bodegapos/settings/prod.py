@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
-from .base import *  # noqa: F403
-from .base import DATABASE_URL, databases_for, env
+from django.core.exceptions import ImproperlyConfigured
 
-SECRET_KEY = env("SECRET_KEY")
-DATABASE_URL = env("DATABASE_URL") or DATABASE_URL
+from .base import *  # noqa: F403
+from .base import databases_for, env
+
+
+
+def required(name: str) -> str:
+    """A variable production cannot run without: set and not empty (an empty
+    FIELD_ENCRYPTION_KEY would silently fall back to a key derived from SECRET_KEY)."""
+    value = env(name, default="")
+    if not value:
+        raise ImproperlyConfigured(f"{name} es obligatorio en producción")
+    return value
+
+
+SECRET_KEY = required("SECRET_KEY")
+DATABASE_URL = required("DATABASE_URL")
 DATABASES = databases_for(DATABASE_URL)
-SUNAT_ENV = env("SUNAT_ENV")
-FIELD_ENCRYPTION_KEY = env("FIELD_ENCRYPTION_KEY")
+SUNAT_ENV = required("SUNAT_ENV")
+FIELD_ENCRYPTION_KEY = required("FIELD_ENCRYPTION_KEY")
 
 # https://docs.djangoproject.com/en/5.2/ref/settings/#secure-proxy-ssl-header
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

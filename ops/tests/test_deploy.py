@@ -61,6 +61,17 @@ def test_production_settings_refuse_missing_secret():
     assert result.returncode != 0 and "SECRET_KEY" in result.stderr
 
 
+def test_production_settings_refuse_an_empty_encryption_key():
+    """An empty FIELD_ENCRYPTION_KEY (e.g. copied from .env.example) must stop production, not
+    fall back to a key derived from SECRET_KEY."""
+    env = _clean_env(**{**PROD_ENV, "FIELD_ENCRYPTION_KEY": ""})
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--settings=bodegapos.settings.prod"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode != 0 and "FIELD_ENCRYPTION_KEY es obligatorio" in result.stderr
+
+
 def _procfile() -> dict[str, str]:
     entries = {}
     for line in (ROOT / "Procfile").read_text().splitlines():
