@@ -16,7 +16,7 @@ from stores.models import Company, Store
 from .cdr import Cdr
 from .codes import Category, Classification, Source, code_message, response_classify
 from .files import zip_bytes
-from .models import DocumentStatus, JobKind, SunatAttempt, SunatDocument, SunatJob
+from .models import DocumentStatus, JobKind, JobStatus, SunatAttempt, SunatDocument, SunatJob
 from .outcomes import JobOutcome, NextStep
 from .snapshot import DocumentSnapshot, SummarySnapshot, VoidedSnapshot
 from .soap import SunatClient, SunatFault, SunatTransportError, consult_supported
@@ -155,6 +155,18 @@ class _Run:
         self.started = timezone.now()
         self.clock = time.monotonic()
 
+    def _lease_held(self) -> bool:
+        """Inside the settling transaction: does this worker still own the job? A job performed
+        outside the worker (no lease owner: admin, tests) always may write."""
+        if not self.job.lease_owner:
+            return True
+        owned = (
+            SunatJob.objects.select_for_update()
+            .filter(pk=self.job.pk, lease_owner=self.job.lease_owner, status=JobStatus.RUNNING)
+            .values_list("pk", flat=True)
+        )
+        return bool(list(owned))
+
     def start(self) -> None:
         _assert_no_transaction()
         self.started = timezone.now()
@@ -169,9 +181,17 @@ class _Run:
         description: str = "",
         fields: dict | None = None,
     ) -> None:
-        """Record the attempt and update the document in one short transaction."""
+        """Record the attempt and update the document in one short transaction.
+
+        The document is written only while this worker still owns the job's lease (the job row
+        is locked ``FOR UPDATE`` for the check): after a reap, the job's new owner decides the
+        document, and a late answer here is kept as history only (invariant 7).
+        """
         duration = max(0, int((time.monotonic() - self.clock) * 1000))
         with transaction.atomic():
+            if fields and not self._lease_held():
+                logger.warning("sunat.attempt.lease_lost", extra={"document_id": self.document.pk, "job_id": self.job.pk})
+                fields = None
             SunatAttempt.objects.create(
                 company_id=self.document.company_id,
                 document=self.document,

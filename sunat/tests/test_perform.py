@@ -16,7 +16,7 @@ from django.db import transaction
 
 from stores.models import Company
 from sunat.files import zip_bytes
-from sunat.models import DocumentStatus, JobKind, SunatAttempt, SunatDocument
+from sunat.models import DocumentStatus, JobKind, SunatAttempt, SunatDocument, SunatJob
 from sunat.outcomes import NextStep
 from sunat.services import document_file_name, sunat_document_issue, sunat_job_perform, sunat_summary_issue
 from sunat.snapshot import DocumentSnapshot
@@ -321,3 +321,20 @@ def test_a_summary_sunat_already_holds_is_an_error_for_a_person_not_a_silent_don
     assert document.status == DocumentStatus.ERROR and document.response_code == code
     assert "SUNAT SOL" in document.response_description
     assert document.attempts.filter(operation="sendSummary", code=code).exists()
+
+
+def test_a_worker_that_lost_its_lease_records_history_but_never_writes_the_document(fake_sunat, company):
+    """Reaped while its send was in flight: the job's new owner decides the document (invariant 7)."""
+    document, job = issue(company, "factura-contado")
+    SunatJob.objects.filter(pk=job.pk).update(status="running", lease_owner="w1")
+    job.refresh_from_db()
+    SunatJob.objects.filter(pk=job.pk).update(status="pending", lease_owner="", kind=JobKind.VERIFY)  # the reaper
+    sunat_job_perform(job=job)  # w1's late run
+    document = reload(document)
+    assert document.status == DocumentStatus.PENDING and not document.response_code and not document.cdr_zip
+    assert document.attempts.filter(operation="sendBill").exists()
+    # The owner of the lease does write.
+    SunatJob.objects.filter(pk=job.pk).update(status="running", lease_owner="w2")
+    job.refresh_from_db()
+    sunat_job_perform(job=job)
+    assert reload(document).status == DocumentStatus.ACCEPTED
