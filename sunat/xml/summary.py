@@ -34,22 +34,28 @@ def _supplier(root: etree._Element, supplier: Supplier) -> None:
     cbc(cac(party, "PartyLegalEntity"), "RegistrationName", clean_text(supplier.legal_name, limit=1500))
 
 
-def summary_build(snapshot: SummarySnapshot) -> bytes:
-    """Unsigned RC bytes: boletas (03) and their notes (07/08), ConditionCode 1/2/3."""
+def _header(snapshot, *, namespace: str, tag: str, customization: str, what: str) -> etree._Element:
+    """The common head of RC and RA (UBL 2.0): checks, IDs, dates, signature block, supplier."""
     if not 1 <= len(snapshot.lines) <= 500:
-        raise ValueError("un resumen diario debe tener entre 1 y 500 líneas")
+        raise ValueError(f"{what} debe tener entre 1 y 500 líneas")
     if snapshot.reference_date > snapshot.issue_date:
-        raise ValueError("la fecha de los comprobantes no puede ser posterior a la del resumen")
-    currency = snapshot.currency
-    root = etree.Element(f"{{{NS_SUMMARY}}}SummaryDocuments", nsmap=nsmap(NS_SUMMARY, sac=True))
+        raise ValueError(f"{what}: la fecha de los comprobantes no puede ser posterior a la de emisión")
+    root = etree.Element(f"{{{namespace}}}{tag}", nsmap=nsmap(namespace, sac=True))
     extensions(root)
     cbc(root, "UBLVersionID", "2.0")
-    cbc(root, "CustomizationID", "1.1")
+    cbc(root, "CustomizationID", customization)
     cbc(root, "ID", snapshot.full_number)
     cbc(root, "ReferenceDate", snapshot.reference_date.isoformat())
     cbc(root, "IssueDate", snapshot.issue_date.isoformat())
     signature_block(root, ruc=snapshot.supplier.ruc, legal_name=snapshot.supplier.legal_name)
     _supplier(root, snapshot.supplier)
+    return root
+
+
+def summary_build(snapshot: SummarySnapshot) -> bytes:
+    """Unsigned RC bytes: boletas (03) and their notes (07/08), ConditionCode 1/2/3."""
+    currency = snapshot.currency
+    root = _header(snapshot, namespace=NS_SUMMARY, tag="SummaryDocuments", customization="1.1", what="el resumen diario")
     for index, line in enumerate(snapshot.lines, start=1):
         if line.document_type not in ("03", "07", "08"):
             raise ValueError(f"el resumen diario solo admite boletas y sus notas, no {line.document_type}")
@@ -102,19 +108,7 @@ def _tax(parent: etree._Element, scheme: tuple[str, str, str], value: Decimal, c
 
 def voided_build(snapshot: VoidedSnapshot) -> bytes:
     """Unsigned RA bytes: facturas (01) and their notes (07/08) only — boletas go in RC."""
-    if not 1 <= len(snapshot.lines) <= 500:
-        raise ValueError("una comunicación de baja debe tener entre 1 y 500 líneas")
-    if snapshot.reference_date > snapshot.issue_date:
-        raise ValueError("la fecha de los comprobantes no puede ser posterior a la de la comunicación")
-    root = etree.Element(f"{{{NS_VOIDED}}}VoidedDocuments", nsmap=nsmap(NS_VOIDED, sac=True))
-    extensions(root)
-    cbc(root, "UBLVersionID", "2.0")
-    cbc(root, "CustomizationID", "1.0")
-    cbc(root, "ID", snapshot.full_number)
-    cbc(root, "ReferenceDate", snapshot.reference_date.isoformat())
-    cbc(root, "IssueDate", snapshot.issue_date.isoformat())
-    signature_block(root, ruc=snapshot.supplier.ruc, legal_name=snapshot.supplier.legal_name)
-    _supplier(root, snapshot.supplier)
+    root = _header(snapshot, namespace=NS_VOIDED, tag="VoidedDocuments", customization="1.0", what="la comunicación de baja")
     for index, line in enumerate(snapshot.lines, start=1):
         if line.document_type not in ("01", "07", "08"):
             raise ValueError(
