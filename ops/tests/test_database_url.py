@@ -17,6 +17,9 @@ def test_seed_parameters_are_translated_not_passed_to_libpq():
         assert key not in config["OPTIONS"]
     assert config["CONN_MAX_AGE"] == 0
     assert config["PGBOUNCER"] is False and not config["DISABLE_SERVER_SIDE_CURSORS"]
+    # Direct: parameters bound on the server, statements prepared after a few runs.
+    assert config["OPTIONS"]["server_side_binding"] is True
+    assert config["OPTIONS"]["prepare_threshold"] == 5
 
 
 def test_defaults():
@@ -45,3 +48,19 @@ def test_unix_socket_host_passes_through():
 def test_bad_urls_say_what_is_wrong(url, message):
     with pytest.raises(DatabaseUrlError, match=message):
         database_config(url)
+
+
+@pytest.mark.django_db
+def test_a_repeated_query_is_prepared_once_on_a_direct_connection():
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+
+    if connection.settings_dict.get("PGBOUNCER"):
+        pytest.skip("the suite's default database is reached through PgBouncer: nothing is prepared there")
+    users = get_user_model().objects
+    for _ in range(6):  # PREPARE_THRESHOLD (5) runs, then the prepared statement serves the 6th
+        list(users.filter(username="nadie-prepara"))
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        statements = [row[0] for row in cursor.fetchall()]
+    assert any('"auth_user"."username" = $1' in s for s in statements), statements

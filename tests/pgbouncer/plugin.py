@@ -234,6 +234,10 @@ def default_through_pgbouncer(pgbouncer):
     conn.close()
     conn.close_pool()
     options = copy.deepcopy(conn.settings_dict.get("OPTIONS", {}))
+    # What database_config() leaves out in pgbouncer=true mode: no server-side binding, nothing
+    # prepared (PgBouncer 1.18 in transaction mode cannot keep a named prepared statement).
+    options.pop("server_side_binding", None)
+    options.pop("prepare_threshold", None)
     # An explicit pool for the test's threads: never inherit a size another test left behind.
     options["pool"] = {**options.get("pool", {}), "min_size": 0, "max_size": POOLED_CLIENTS, "timeout": 20}
     conn.settings_dict.update(

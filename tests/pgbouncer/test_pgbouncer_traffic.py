@@ -29,8 +29,8 @@ def test_database_url_pgbouncer_mode_translates():
     assert config["DISABLE_SERVER_SIDE_CURSORS"] is True and config["PGBOUNCER"] is True
     assert config["OPTIONS"]["pool"]["max_size"] == 5 and config["OPTIONS"]["pool"]["timeout"] == 3.0
     assert "pgbouncer" not in config["OPTIONS"] and "connection_limit" not in config["OPTIONS"]
-    # Django keeps prepared statements off unless OPTIONS enables them (PgBouncer 1.18 needs that).
-    assert "prepare_threshold" not in config["OPTIONS"]
+    # Django's default stays: client-side binding, nothing prepared (PgBouncer 1.18 needs that).
+    assert "prepare_threshold" not in config["OPTIONS"] and "server_side_binding" not in config["OPTIONS"]
 
 
 @pytest.mark.django_db(transaction=True)
