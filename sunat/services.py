@@ -21,7 +21,7 @@ from .outcomes import JobOutcome, NextStep
 from .snapshot import DocumentSnapshot, SummarySnapshot, VoidedSnapshot
 from .soap import SunatClient, SunatFault, SunatTransportError, consult_supported
 
-NOTIFY_CHANNEL = "sunat_jobs"
+NOTIFY_CHANNEL = "sunat_jobs"  # the channel of the sunat_jobs_notify trigger (sunat 0004)
 logger = logging.getLogger("sunat")
 
 
@@ -31,8 +31,9 @@ def sunat_document_issue(
     """Record a document as pending and enqueue its first job, in the caller's transaction.
 
     Must be called inside ``transaction.atomic()``: the document and its job commit (or roll
-    back) with the sale. ``NOTIFY`` is transactional too, so the worker wakes up only after
-    the commit. No network call happens here.
+    back) with the sale. The job's insert trigger (``sunat_jobs_notify``) sends ``NOTIFY``, which
+    is transactional too, so the worker wakes up only after the commit. No network call happens
+    here.
     """
     assert transaction.get_connection().in_atomic_block, "sunat_document_issue needs the caller's transaction"
     document = SunatDocument.objects.create(
@@ -48,8 +49,6 @@ def sunat_document_issue(
     SunatJob.objects.create(
         company=company, document=document, kind=JobKind.SEND_DOCUMENT, request_id=request_id[:64]
     )
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_notify(%s, %s)", [NOTIFY_CHANNEL, str(company.pk)])
     return document
 
 
@@ -61,7 +60,8 @@ def sunat_summary_issue(
 ) -> SunatDocument:
     """Record a Resumen Diario (RC) or Comunicación de Baja (RA) as pending and enqueue it.
 
-    Like :func:`sunat_document_issue`: inside the caller's transaction, no network. The document's
+    Like :func:`sunat_document_issue`: inside the caller's transaction (the job's trigger
+    notifies the workers at commit), no network. The document's
     series is ``RC-YYYYMMDD`` / ``RA-YYYYMMDD`` (generation date) and its number the day's
     correlative, so the file name is ``{RUC}-RC-YYYYMMDD-N``.
     """
@@ -77,8 +77,6 @@ def sunat_summary_issue(
         total=0,
     )
     SunatJob.objects.create(company=company, document=document, kind=JobKind.SEND_SUMMARY, request_id=request_id[:64])
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_notify(%s, %s)", [NOTIFY_CHANNEL, str(company.pk)])
     return document
 
 

@@ -1,7 +1,7 @@
 """LISTEN/NOTIFY wake-up on a dedicated, direct (never PgBouncer) psycopg connection.
 
-``sunat_document_issue`` runs ``pg_notify('sunat_jobs', company_id)`` in the sale's
-transaction, so the notification arrives after the commit. The listener only sets an
+Every insert of a pending job fires the ``sunat_jobs_notify`` trigger (``pg_notify('sunat_jobs',
+company_id)``) in the enqueuing transaction, so the notification arrives after the commit. The listener only sets an
 ``Event``: any number of notifications between two claims coalesce into one wake-up, and the
 claim itself still decides what runs (notifications carry no job data). Polling stays the
 safety net; behind PgBouncer in transaction mode without ``DIRECT_URL`` there is no listener.
