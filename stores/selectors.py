@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from .models import Company, Membership, Register, Role, Store
 
@@ -15,15 +15,23 @@ class NotFound(Exception):
     """Raised for objects outside the user's stores and for objects that do not exist alike."""
 
 
+def _membership_grants(*, user: AbstractBaseUser, store_ref: str, company_ref: str) -> Exists:
+    """The tenancy rule, as one ``EXISTS`` on the outer row's store and company: the user is a
+    member of that store, or an admin of that company."""
+    return Exists(
+        Membership.objects.filter(user=user).filter(
+            Q(store_id=OuterRef(store_ref)) | Q(role=Role.COMPANY_ADMIN, company_id=OuterRef(company_ref))
+        )
+    )
+
+
 def store_list_for_user(*, user: AbstractBaseUser) -> QuerySet[Store]:
     """Stores the user belongs to: every store for a superuser, the company's for its admins."""
     if not user.is_authenticated:
         return Store.objects.none()
     if user.is_superuser:
         return Store.objects.all()
-    admin_companies = Membership.objects.filter(user=user, role=Role.COMPANY_ADMIN).values("company_id")
-    member_stores = Membership.objects.filter(user=user, store__isnull=False).values("store_id")
-    return Store.objects.filter(Q(company_id__in=admin_companies) | Q(id__in=member_stores))
+    return Store.objects.filter(_membership_grants(user=user, store_ref="pk", company_ref="company_id"))
 
 
 def company_list_for_user(*, user: AbstractBaseUser) -> QuerySet[Company]:
@@ -35,7 +43,14 @@ def company_list_for_user(*, user: AbstractBaseUser) -> QuerySet[Company]:
 
 
 def register_list_for_user(*, user: AbstractBaseUser) -> QuerySet[Register]:
-    return Register.objects.filter(store__in=store_list_for_user(user=user), is_active=True)
+    """Active registers of the user's stores: the rule of :func:`store_list_for_user`, applied to
+    the register's store (one ``EXISTS``)."""
+    if not user.is_authenticated:
+        return Register.objects.none()
+    registers = Register.objects.filter(is_active=True)
+    if user.is_superuser:
+        return registers
+    return registers.filter(_membership_grants(user=user, store_ref="store_id", company_ref="store__company_id"))
 
 
 def register_key(register: Register) -> str:

@@ -46,7 +46,6 @@ MIDDLEWARE = [
     # request id + user/store in every log line, no-store for HTML and /api/, 503 on pool timeout
     "ops.middleware.RequestContextMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",

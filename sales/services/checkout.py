@@ -172,11 +172,17 @@ def _store_products_fetch(*, store_id: int, company_id: int, lines: Sequence[Car
     """All the cart's products in one query, keyed by ("barcode"|"sku", code)."""
     barcodes = {line.code for line in lines if line.kind == "barcode"}
     skus = {line.code for line in lines if line.kind == "sku"}
-    rows = (
-        StoreProduct.objects.select_related("product")
-        .filter(store_id=store_id, company_id=company_id, is_active=True, product__is_active=True)
-        .filter(product__company_id=company_id)
-        .filter(Q(product__barcode__in=barcodes) | Q(product__sku__in=skus))
+    if barcodes and skus:
+        codes = Q(product__barcode__in=barcodes) | Q(product__sku__in=skus)
+    else:  # the usual cart: scanned barcodes only (or SKUs only)
+        codes = Q(product__barcode__in=barcodes) if barcodes else Q(product__sku__in=skus)
+    rows = StoreProduct.objects.select_related("product").filter(
+        codes,
+        store_id=store_id,
+        company_id=company_id,
+        is_active=True,
+        product__is_active=True,
+        product__company_id=company_id,
     )
     found: dict[tuple[str, str], StoreProduct] = {}
     for sp in rows:
