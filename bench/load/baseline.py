@@ -101,11 +101,14 @@ def sale_write(conn, *, cashier: dict, barcodes: list[str], rng: random.Random) 
             "created_by_id, note) VALUES (%s, %s, %s, 'sale', %s, %s, now(), %s, '')",
             [(cashier["company_id"], cashier["store_id"], l[0], -l[6], sale_id, cashier["user_id"]) for l in lines],
         )
-        cur.execute("SELECT pg_notify('sunat_jobs', %s)", [str(document_id)])
 
 
-def process_run(conninfo: str, pool_size: int, cashiers: list[dict], per_cashier: int, seed: int) -> dict:
-    pool = ConnectionPool(conninfo, min_size=pool_size, max_size=pool_size, kwargs={"prepare_threshold": None}, open=True)
+def process_run(conninfo: str, pool_size: int, cashiers: list[dict], per_cashier: int, seed: int,
+                prepare_threshold: int | None) -> dict:
+    """``prepare_threshold``: as the app's connection (bodegapos.database): psycopg's 5 direct,
+    ``None`` (nothing prepared) through PgBouncer."""
+    pool = ConnectionPool(conninfo, min_size=pool_size, max_size=pool_size,
+                          kwargs={"prepare_threshold": prepare_threshold}, open=True)
     out: list = []
     barrier = threading.Barrier(len(cashiers) + 1)
 

@@ -1,35 +1,70 @@
 """The load client: many cashiers across stores, each logged in with its own session, driving
 ``POST /api/v1/checkout`` like the till does (session cookie + ``X-CSRFToken``).
 
-Processes × threads: each thread is one cashier (one store); results are per-request latencies
-and status codes.
+Processes × threads: each thread is one cashier (one store) on its own keep-alive connection;
+results are per-request latencies and status codes.
+
+It speaks ``http.client`` directly rather than ``requests``: the client shares the machine's two
+cores with gunicorn and PostgreSQL, and ``requests`` spent ~4× the CPU per request of a bare
+connection, CPU the server then did not get (the raw-SQL baseline has no HTTP client at all).
 """
 
 from __future__ import annotations
 
+import http.client
 import json
 import random
 import threading
 import time
 import uuid
+from http.cookies import SimpleCookie
+from urllib.parse import urlencode, urlsplit
 
-import requests
+# The server closed an idle keep-alive connection before our request reached it: reconnect and
+# send again (safe for a checkout: the idempotency key makes a resend return the same sale).
+_STALE = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError)
 
 
-def cashier_session(base: str, username: str, password: str) -> tuple[requests.Session, str]:
-    session = requests.Session()
-    session.get(f"{base}/accounts/login/", timeout=30)
-    token = session.cookies.get("csrftoken", "")
-    response = session.post(
-        f"{base}/accounts/login/",
-        data={"username": username, "password": password, "csrfmiddlewaretoken": token},
-        headers={"Referer": f"{base}/accounts/login/"},
-        allow_redirects=False,
-        timeout=30,
-    )
-    if response.status_code != 302:
-        raise RuntimeError(f"login {username}: HTTP {response.status_code}")
-    return session, session.cookies.get("csrftoken", "")
+class Cashier:
+    """One cashier's keep-alive connection and cookies."""
+
+    def __init__(self, base: str) -> None:
+        parts = urlsplit(base)
+        self.host, self.port = parts.hostname, parts.port
+        self.referer = f"{base}/pos/"
+        self.cookies: dict[str, str] = {}
+        self.conn = http.client.HTTPConnection(self.host, self.port, timeout=60)
+
+    def request(self, method: str, path: str, body: str | None = None, headers: dict | None = None) -> tuple[int, bytes]:
+        headers = dict(headers or {})
+        if self.cookies:
+            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        for attempt in (1, 2):
+            try:
+                self.conn.request(method, path, body=body, headers=headers)
+                response = self.conn.getresponse()
+                break
+            except _STALE:
+                self.conn.close()
+                if attempt == 2:
+                    raise
+        data = response.read()
+        for header in response.headers.get_all("Set-Cookie") or []:
+            for name, morsel in SimpleCookie(header).items():
+                self.cookies[name] = morsel.value
+        if response.getheader("Connection", "").lower() == "close":
+            self.conn.close()
+        return response.status, data
+
+    def login(self, username: str, password: str) -> str:
+        self.request("GET", "/accounts/login/")
+        form = urlencode({"username": username, "password": password,
+                          "csrfmiddlewaretoken": self.cookies.get("csrftoken", "")})
+        status, _ = self.request("POST", "/accounts/login/", form, {
+            "Content-Type": "application/x-www-form-urlencoded", "Referer": self.referer})
+        if status != 302:
+            raise RuntimeError(f"login {username}: HTTP {status}")
+        return self.cookies.get("csrftoken", "")
 
 
 def checkout_body(barcodes: list[str], rng: random.Random) -> str:
@@ -47,11 +82,12 @@ def checkout_body(barcodes: list[str], rng: random.Random) -> str:
 def cashier_run(base: str, username: str, password: str, barcodes: list[str], count: int, start: threading.Barrier,
                 out: list, seed: int, think: float = 0.0) -> None:
     rng = random.Random(seed)
+    cashier = Cashier(base)
     try:
-        session, token = cashier_session(base, username, password)
-        headers = {"X-CSRFToken": token, "Content-Type": "application/json", "Referer": f"{base}/pos/"}
+        token = cashier.login(username, password)
+        headers = {"X-CSRFToken": token, "Content-Type": "application/json", "Referer": cashier.referer}
         # one unmeasured warm-up sale per cashier
-        session.post(f"{base}/api/v1/checkout", data=checkout_body(barcodes, rng), headers=headers, timeout=60)
+        cashier.request("POST", "/api/v1/checkout", checkout_body(barcodes, rng), headers)
     except Exception as exc:  # noqa: BLE001
         start.abort()
         out.append(("login_error", str(exc)))
@@ -66,9 +102,10 @@ def cashier_run(base: str, username: str, password: str, barcodes: list[str], co
         body = checkout_body(barcodes, rng)
         began = time.perf_counter()
         try:
-            status = session.post(f"{base}/api/v1/checkout", data=body, headers=headers, timeout=60).status_code
-        except requests.RequestException:
+            status, _ = cashier.request("POST", "/api/v1/checkout", body, headers)
+        except (OSError, http.client.HTTPException):
             status = 0
+            cashier.conn.close()
         out.append((time.perf_counter() - began, status))
         if think:
             time.sleep(rng.uniform(0.5 * think, 1.5 * think))  # the cashier scans the next customer's items
@@ -76,7 +113,7 @@ def cashier_run(base: str, username: str, password: str, barcodes: list[str], co
 
 def process_run(base: str, cashiers: list[tuple[str, list[str]]], password: str, per_cashier: int, seed: int,
                 think: float = 0.0) -> dict:
-    """One client process: a thread per cashier; returns latencies (s), statuses and wall time."""
+    """One client process: a thread per cashier; returns latencies (s), statuses, wall and CPU time."""
     out: list = []
     barrier = threading.Barrier(len(cashiers) + 1)
     threads = [
@@ -89,11 +126,11 @@ def process_run(base: str, cashiers: list[tuple[str, list[str]]], password: str,
         barrier.wait(timeout=180)
     except threading.BrokenBarrierError:
         pass
-    began = time.perf_counter()
+    began, cpu = time.perf_counter(), time.process_time()
     for t in threads:
         t.join()
     wall = time.perf_counter() - began
     errors = [o for o in out if o[0] == "login_error"]
     results = [o for o in out if o[0] != "login_error"]
     return {"latencies": [r[0] for r in results], "statuses": [r[1] for r in results], "wall": wall, "login_errors": errors,
-            "started_at": time.time() - wall}
+            "started_at": time.time() - wall, "cpu": time.process_time() - cpu}

@@ -1,6 +1,6 @@
 """Per-checkout CPU with and without the ops layer (in process, Django test client, bench DB).
 
-    .venv/bin/python -m bench.load.overhead [--n 150]
+    .venv/bin/python -m bench.load.overhead [--n 150] [--skip-prepare]
 """
 
 from __future__ import annotations
@@ -11,13 +11,16 @@ import os
 import time
 import uuid
 
-from bench.load.database import app_env, bench_url
+from bench.load.database import app_env, bench_url, prepare
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--n", type=int, default=150)
+    parser.add_argument("--skip-prepare", action="store_true", help="do not migrate, seed and top up stock first")
     args = parser.parse_args()
+    if not args.skip_prepare:
+        prepare(url=bench_url(), stores=50, products=20)
     os.environ.update(app_env(bench_url() + "&connection_limit=4", LOG_LEVEL="INFO"))
     import django
 

@@ -27,6 +27,7 @@ import psycopg
 
 from bench.load import baseline, client
 from bench.load.database import PASSWORD, ROOT, app_env, bench_url, libpq_kwargs, prepare
+from bodegapos.database import PREPARE_THRESHOLD
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -59,6 +60,32 @@ class ConnectionSampler(threading.Thread):
                 ).fetchone()[0]
                 self.peak = max(self.peak, n)
                 time.sleep(0.1)
+
+
+class CpuSampler(threading.Thread):
+    """CPU seconds (user + system) of gunicorn's workers over time, to cost the measured window."""
+
+    def __init__(self, master: psutil.Process) -> None:
+        super().__init__(daemon=True)
+        self.master, self.samples, self.stop = master, [], threading.Event()
+
+    def total(self) -> float:
+        cpu = 0.0
+        for child in self.master.children():
+            try:
+                cpu += sum(child.cpu_times()[:2])
+            except psutil.NoSuchProcess:
+                pass
+        return cpu
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            self.samples.append((time.time(), self.total()))
+            time.sleep(0.1)
+
+    def between(self, start: float, end: float) -> float:
+        inside = [cpu for t, cpu in self.samples if start <= t <= end]
+        return inside[-1] - inside[0] if len(inside) > 1 else float("nan")
 
 
 def cashiers_of(kwargs: dict, n: int) -> list[dict]:
@@ -108,6 +135,7 @@ def summarize(name: str, parts: list[dict], peak: int, extra: dict | None = None
         "p99_ms": round(percentile(latencies, 99) * 1000, 1),
         "peak_db_connections": peak,
         "login_errors": [e for p in parts for e in p.get("login_errors", [])][:3],
+        "client_cpu_ms_per_request": round(sum(p.get("cpu", 0) for p in parts) * 1000 / len(statuses), 2) if statuses else None,
         **(extra or {}),
     }
 
@@ -119,8 +147,10 @@ def split(items: list, parts: int) -> list[list]:
 def run_http(*, name: str, app_url: str, db_kwargs: dict, cashiers: list[dict], total: int, procs: int,
              web_workers: int, threads: int, think: float = 0.0) -> dict:
     port = free_port()
+    # GUNICORN_MAX_REQUESTS=0: no worker recycling, so the RSS read after the run is that of
+    # processes that served every request of it.
     env = app_env(app_url, WEB_CONCURRENCY=str(web_workers), GUNICORN_THREADS=str(threads), PORT=str(port),
-                  LOG_LEVEL=os.environ.get("BENCH_LOG_LEVEL", "INFO"))
+                  LOG_LEVEL=os.environ.get("BENCH_LOG_LEVEL", "INFO"), GUNICORN_MAX_REQUESTS="0")
     log = open(Path(os.environ.get("TMPDIR", "/tmp")) / f"bench-gunicorn-{name}.log", "w")
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "--bind", f"127.0.0.1:{port}", "bodegapos.wsgi"],
@@ -137,32 +167,49 @@ def run_http(*, name: str, app_url: str, db_kwargs: dict, cashiers: list[dict], 
                 if time.monotonic() > deadline or server.poll() is not None:
                     raise SystemExit(f"gunicorn did not start; see {log.name}")
                 time.sleep(0.2)
+        master = psutil.Process(server.pid)
+        while len(master.children()) < web_workers:  # the socket listens before workers boot
+            if time.monotonic() > deadline:
+                raise SystemExit(f"gunicorn workers did not boot; see {log.name}")
+            time.sleep(0.1)
+        before = sorted(c.pid for c in master.children())
         per_cashier = max(1, total // len(cashiers))
-        sampler = ConnectionSampler(db_kwargs)
+        sampler, cpu = ConnectionSampler(db_kwargs), CpuSampler(master)
         sampler.start()
+        cpu.start()
         chunks = split([(c["username"], c["barcodes"]) for c in cashiers], procs)
         with multiprocessing.get_context("fork").Pool(len(chunks)) as pool:
             parts = pool.starmap(client.process_run, [(base, chunk, PASSWORD, per_cashier, 1000 * i, think) for i, chunk in enumerate(chunks)])
-        sampler.stop.set()
-        sampler.join()
-        master = psutil.Process(server.pid)
-        rss = [round(c.memory_info().rss / 2**20, 1) for c in master.children()]
-        return summarize(name, parts, sampler.peak, {"web_worker_rss_mb": rss, "web_workers": web_workers, "threads": threads,
-                                                     "think_s": think, "load_average": os.getloadavg()})
+        for thread in (sampler, cpu):
+            thread.stop.set()
+            thread.join()
+        workers = master.children()
+        rss = [round(c.memory_info().rss / 2**20, 1) for c in workers]
+        # The measured window only (logins, with their password hashing, and warm-up sales happen
+        # before the clients' common start).
+        start = min(p["started_at"] for p in parts)
+        measured = sum(len(p["statuses"]) for p in parts)
+        web_cpu = cpu.between(start, start + max(p["wall"] for p in parts))
+        return summarize(name, parts, sampler.peak, {
+            "web_worker_rss_mb": rss, "web_workers_replaced": sorted(c.pid for c in workers) != before,
+            "web_workers": web_workers, "threads": threads, "think_s": think, "load_average": os.getloadavg(),
+            "web_cpu_ms_per_request": round(web_cpu * 1000 / measured, 2) if measured else None,
+        })
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
         log.close()
 
 
-def run_baseline(*, name: str, conninfo: str, db_kwargs: dict, cashiers: list[dict], total: int, procs: int, pool_total: int) -> dict:
+def run_baseline(*, name: str, conninfo: str, db_kwargs: dict, cashiers: list[dict], total: int, procs: int, pool_total: int,
+                 prepare_threshold: int | None) -> dict:
     per_cashier = max(1, total // len(cashiers))
     sampler = ConnectionSampler(db_kwargs)
     sampler.start()
     chunks = split(cashiers, procs)
     pool_each = max(1, pool_total // len(chunks))
     with multiprocessing.get_context("fork").Pool(len(chunks)) as pool:
-        parts = pool.starmap(baseline.process_run, [(conninfo, pool_each, chunk, per_cashier, 1000 * i) for i, chunk in enumerate(chunks)])
+        parts = pool.starmap(baseline.process_run, [(conninfo, pool_each, chunk, per_cashier, 1000 * i, prepare_threshold) for i, chunk in enumerate(chunks)])
     sampler.stop.set()
     sampler.join()
     return summarize(name, parts, sampler.peak, {"pool_connections": pool_each * len(chunks)})
@@ -217,7 +264,8 @@ def main() -> int:
             print(json.dumps(results[-1]), flush=True)
             if not args.skip_baseline:
                 results.append(run_baseline(name=f"raw-sql-{via}", conninfo=conninfo, db_kwargs=kwargs, cashiers=cashiers,
-                                            total=args.checkouts, procs=2, pool_total=args.web_workers * args.threads))
+                                            total=args.checkouts, procs=2, pool_total=args.web_workers * args.threads,
+                                            prepare_threshold=PREPARE_THRESHOLD if via == "direct" else None))
                 print(json.dumps(results[-1]), flush=True)
     finally:
         if bouncer is not None:
