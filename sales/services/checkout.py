@@ -18,6 +18,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 
+from bodegapos.rows import rows_insert
 from sales import money
 from sales.models import (
     Customer,
@@ -341,7 +342,7 @@ def _stock_decrement(*, sale: Sale, priced: Sequence[_PricedLine]) -> None:
         raise CheckoutError(
             {"lines": [f"Stock insuficiente para «{by_id[i].product.name}»." for i in refused]}, status=409
         )
-    StockMovement.objects.bulk_create(
+    rows_insert(
         [
             StockMovement(
                 company_id=sale.company_id,
@@ -382,7 +383,8 @@ def _sale_complete(
     gap-free), then the SUNAT document and job (built from the unsaved sale and lines, so the sale
     row is inserted once, already carrying its document), then the sale row (a concurrent
     duplicate key fails here, before stock is touched), then stock in id order, then movements,
-    lines and payments.
+    lines and payments. The sale's rows go in through :func:`bodegapos.rows.rows_insert` (the
+    ORM's values, without compiling each INSERT again).
     """
     series_id, series_code, number = _series_next(register=register, document_type=document_type)
 
@@ -448,12 +450,12 @@ def _sale_complete(
     ]
     snapshot = sale_snapshot_build(company=company, store=store, sale=sale, lines=sale_lines)
     sale.sunat_document = sunat_document_issue(company=company, store=store, snapshot=snapshot, request_id=request_id)
-    sale.save(force_insert=True)
+    rows_insert([sale])
     _stock_decrement(sale=sale, priced=priced)
-    SaleLine.objects.bulk_create(sale_lines)
+    rows_insert(sale_lines)
     for row in payment_rows:
         row.company, row.store, row.sale = company, store, sale
-    Payment.objects.bulk_create(payment_rows)
+    rows_insert(payment_rows)
     return sale
 
 
