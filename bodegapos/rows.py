@@ -18,10 +18,18 @@ from django.db.models import Field, Model
 from django.db.models.expressions import DatabaseDefault
 
 _STATEMENTS: dict[tuple, str] = {}
+_FIELDS: dict[type[Model], tuple[list[Field], list[Field]]] = {}
 
 
-def _insert_fields(model: type[Model]) -> list[Field]:
-    return [f for f in model._meta.concrete_fields if not f.generated and not (f.primary_key and f.db_returning)]
+def _fields(model: type[Model]) -> tuple[list[Field], list[Field]]:
+    """(columns to insert, columns to return): the model's concrete fields but a database-generated
+    primary key; what ``RETURNING`` brings back (that key, ``db_default`` values)."""
+    cached = _FIELDS.get(model)
+    if cached is None:
+        meta = model._meta
+        inserted = [f for f in meta.concrete_fields if not f.generated and not (f.primary_key and f.db_returning)]
+        cached = _FIELDS[model] = (inserted, list(meta.db_returning_fields))
+    return cached
 
 
 def rows_insert(objs: Sequence[Model]) -> None:
@@ -33,8 +41,7 @@ def rows_insert(objs: Sequence[Model]) -> None:
     model = type(objs[0])
     if any(type(obj) is not model for obj in objs):
         raise TypeError("rows_insert: every object must be of the same model")
-    fields = _insert_fields(model)
-    returning = model._meta.db_returning_fields
+    fields, returning = _fields(model)
     shape: list[tuple[bool, ...]] = []
     params: list = []
     for obj in objs:
