@@ -69,23 +69,27 @@ class CpuSampler(threading.Thread):
         super().__init__(daemon=True)
         self.master, self.samples, self.stop = master, [], threading.Event()
 
-    def total(self) -> float:
-        cpu = 0.0
+    def total(self) -> tuple[float, float]:
+        user = system = 0.0
         for child in self.master.children():
             try:
-                cpu += sum(child.cpu_times()[:2])
+                times = child.cpu_times()
             except psutil.NoSuchProcess:
-                pass
-        return cpu
+                continue
+            user, system = user + times.user, system + times.system
+        return user, system
 
     def run(self) -> None:
         while not self.stop.is_set():
             self.samples.append((time.time(), self.total()))
             time.sleep(0.1)
 
-    def between(self, start: float, end: float) -> float:
+    def between(self, start: float, end: float) -> tuple[float, float]:
+        """(user, system) CPU seconds spent between two wall-clock times."""
         inside = [cpu for t, cpu in self.samples if start <= t <= end]
-        return inside[-1] - inside[0] if len(inside) > 1 else float("nan")
+        if len(inside) < 2:
+            return float("nan"), float("nan")
+        return inside[-1][0] - inside[0][0], inside[-1][1] - inside[0][1]
 
 
 def cashiers_of(kwargs: dict, n: int) -> list[dict]:
@@ -189,11 +193,12 @@ def run_http(*, name: str, app_url: str, db_kwargs: dict, cashiers: list[dict], 
         # before the clients' common start).
         start = min(p["started_at"] for p in parts)
         measured = sum(len(p["statuses"]) for p in parts)
-        web_cpu = cpu.between(start, start + max(p["wall"] for p in parts))
+        web_user, web_system = cpu.between(start, start + max(p["wall"] for p in parts))
         return summarize(name, parts, sampler.peak, {
             "web_worker_rss_mb": rss, "web_workers_replaced": sorted(c.pid for c in workers) != before,
             "web_workers": web_workers, "threads": threads, "think_s": think, "load_average": os.getloadavg(),
-            "web_cpu_ms_per_request": round(web_cpu * 1000 / measured, 2) if measured else None,
+            "web_cpu_ms_per_request": round((web_user + web_system) * 1000 / measured, 2) if measured else None,
+            "web_system_cpu_ms_per_request": round(web_system * 1000 / measured, 2) if measured else None,
         })
     finally:
         os.killpg(server.pid, signal.SIGTERM)
