@@ -5,7 +5,7 @@
   (``connection_limit`` of ``DATABASE_URL``, default 10): a thread without a pooled connection
   would only wait ``pool_timeout`` and answer 503.
 * ``GUNICORN_KEEPALIVE`` (default 0): a gthread worker keeps every kept-alive connection it
-  accepted, and one worker can end up holding most clients (measured: one process at 90 % of a
+  accepted, and one worker can end up holding most clients (measured: one process at 88 % of a
   core, the other two idle, 53 checkouts/s against 74 with 0). Closing after each response sends
   every request back through the shared accept queue to a free worker; the proxy in front keeps
   the browsers' connections alive.
