@@ -20,7 +20,8 @@ where a named prepared statement does not exist, so there Django's default stays
 inlined on the client, nothing prepared.
 
 Every other query parameter (``sslmode``, ``host`` for a Unix socket, ``application_name``)
-passes through to libpq unchanged.
+passes through to libpq unchanged. The engine is :mod:`bodegapos.postgresql` (Django's, whose pool
+checks a connection it lends without a round trip).
 """
 
 from __future__ import annotations
@@ -95,9 +96,10 @@ def database_config(url: str, *, pool_min_size: int = 1) -> dict[str, Any]:
         "max_lifetime": 1800,
     }
     config.update(
+        ENGINE="bodegapos.postgresql",  # Django's, with a pool check without a round trip
         OPTIONS=options,
         CONN_MAX_AGE=0,
-        CONN_HEALTH_CHECKS=True,
+        CONN_HEALTH_CHECKS=False,  # the engine's pool checks each connection it lends
         ATOMIC_REQUESTS=False,
         DISABLE_SERVER_SIDE_CURSORS=pgbouncer,
         PGBOUNCER=pgbouncer,
