@@ -11,7 +11,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import connection, transaction
 from django.utils import timezone
 
-from bodegapos.rows import rows_insert
+from bodegapos.rows import rows_insert, rows_send
 from stores.models import Company, Store
 
 from .cdr import Cdr
@@ -48,7 +48,7 @@ def sunat_document_issue(
         total=snapshot.totals.total,
     )
     rows_insert([document])  # a sale's hot path: see bodegapos.rows
-    rows_insert([SunatJob(company=company, document=document, kind=JobKind.SEND_DOCUMENT, request_id=request_id[:64])])
+    rows_send([SunatJob(company=company, document=document, kind=JobKind.SEND_DOCUMENT, request_id=request_id[:64])])
     return document
 
 

@@ -15,10 +15,10 @@ from zoneinfo import ZoneInfo
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import OuterRef, Q, Subquery
+from django.db.models import Q
 from django.utils import timezone
 
-from bodegapos.rows import rows_insert
+from bodegapos.rows import pipeline, rows_insert, rows_send
 from sales import money
 from sales.models import (
     Customer,
@@ -36,7 +36,7 @@ from sales.schemas import CartLine, CustomerIn, PaymentIn
 from sales.services.errors import CheckoutError
 from sales.services.snapshots import sale_snapshot_build
 from stores.models import Company, DocumentSeries, Register, Store
-from stores.selectors import NotFound, register_access, register_list_for_user
+from stores.selectors import NotFound, register_access, register_key
 from stores.validators import DOC_TYPE_RUC, compact_identity, validate_identity
 from sunat.services import sunat_document_issue
 
@@ -74,60 +74,54 @@ def sale_checkout(
     or a ``Register`` instance — which must still be one of the cashier's registers).
 
     Returns ``(sale, created)``. Idempotent per (company, ``idempotency_key``): the same cashier
-    with the same ``fingerprint`` gets the first sale back (``created=False``) — also when two
-    requests race, which the unique constraint settles; a different cashier or body is a 409.
+    with the same ``fingerprint`` gets the first sale back (``created=False``); a different
+    cashier or body is a 409. A retry is not looked up beforehand: it runs like a new sale until
+    the sale row's unique key refuses it (before any stock is touched), which also settles two
+    requests racing with one key; a retry whose cart is refused today is looked up then.
 
-    Before the transaction, one query resolves the register (with store and company, within the
-    cashier's stores) and looks up an earlier sale with the same key (the replay fast path).
+    Before the transaction: the register (with store and company, within the cashier's stores;
+    :func:`stores.selectors.register_access`, cached while tenancy is unchanged) and the cart's
+    products, one query each.
 
     One ``transaction.atomic()``: the register's series row is locked and incremented by one
     ``UPDATE … RETURNING`` (the row lock serializes the register's sales and keeps correlatives
     gap-free), the SUNAT document and its job are issued, the sale is inserted already pointing at
-    its document (an idempotency conflict surfaces here, before any stock is touched), stock rows
-    are locked in id order and decremented with one guarded ``UPDATE`` (``stock >= q`` unless the
-    product allows negative stock; a refused row is a 409), and movements, lines and payments are
-    bulk-inserted. Prices come from ``StoreProduct`` only. No network I/O. The number of SQL
-    statements does not depend on the number of lines. Raises :class:`CheckoutError`; when it
-    does, nothing has been written.
+    its document (an idempotency conflict surfaces here, before any stock is touched), lines and
+    payments are bulk-inserted, and stock rows are locked in id order and decremented with one
+    guarded ``UPDATE`` (``stock >= q`` unless the product allows negative stock; a refused row is
+    a 409) with their movements. The statements go out pipelined (``bodegapos.rows.pipeline``):
+    the client waits only where it reads a result. Prices come from ``StoreProduct`` only. No
+    network I/O. The number of SQL statements does not depend on the number of lines. Raises
+    :class:`CheckoutError`; when it does, nothing has been written.
     """
     # --- fetch ---------------------------------------------------------------------------------
-    # The register and an earlier sale with this key, in one query (the key is per company).
-    replay = Subquery(
-        Sale.objects.filter(company_id=OuterRef("company_id"), idempotency_key=idempotency_key).values("pk")[:1]
-    )
-    if isinstance(register, Register):
-        # A resolved register is still checked against the cashier's registers.
-        found = list(
-            register_list_for_user(user=cashier).filter(pk=register.pk).annotate(replay_id=replay).values_list("replay_id", flat=True)
-        )
-        if not found:
-            raise CheckoutError.single("register", REGISTER_NOT_FOUND)
-        register_obj, replay_id = register, found[0]
-    else:
-        try:
-            register_obj = register_access(user=cashier, code=register, annotations={"replay_id": replay})
-        except NotFound:
-            raise CheckoutError.single("register", REGISTER_NOT_FOUND) from None
-        replay_id = register_obj.replay_id
+    code = register_key(register) if isinstance(register, Register) else register
+    try:
+        register_obj = register_access(user=cashier, code=code)
+    except NotFound:
+        raise CheckoutError.single("register", REGISTER_NOT_FOUND) from None
     company, store = register_obj.company, register_obj.store
 
-    if replay_id is not None:
+    try:
+        store_products = _store_products_fetch(store_id=store.pk, company_id=company.pk, lines=lines)
+        issued_at = timezone.now()
+
+        # --- calculate -------------------------------------------------------------------------
+        priced = _lines_price(lines=lines, store_products=store_products, issued_at=issued_at)
+        totals = money.document_totals([(p.store_product.product.affectation, p.amounts) for p in priced])
+        buyer = _customer_check(document_type=document_type, customer=customer, total=totals.total)
+        payment_rows, rounding, change = _payments_settle(payments=payments, total=totals.total)
+    except CheckoutError:
+        # A retry of a sale that went through answers with that sale, even if its cart would not
+        # pass today (a product since deactivated, a price since changed).
         existing = _sale_replay(company_id=company.pk, key=idempotency_key, cashier=cashier, fingerprint=fingerprint)
         if existing is not None:
             return existing, False
-
-    store_products = _store_products_fetch(store_id=store.pk, company_id=company.pk, lines=lines)
-    issued_at = timezone.now()
-
-    # --- calculate -----------------------------------------------------------------------------
-    priced = _lines_price(lines=lines, store_products=store_products, issued_at=issued_at)
-    totals = money.document_totals([(p.store_product.product.affectation, p.amounts) for p in priced])
-    buyer = _customer_check(document_type=document_type, customer=customer, total=totals.total)
-    payment_rows, rounding, change = _payments_settle(payments=payments, total=totals.total)
+        raise
 
     # --- complete ------------------------------------------------------------------------------
     try:
-        with transaction.atomic():
+        with transaction.atomic(), pipeline():
             sale = _sale_complete(
                 company=company,
                 store=store,
@@ -148,7 +142,9 @@ def sale_checkout(
     except IntegrityError as exc:
         if "sale_idempotency_key_unique" not in str(exc):
             raise
-        # A concurrent request with the same key committed first; our transaction rolled back.
+        # A retry, or a concurrent request with the same key that committed first: the sale row
+        # (inserted before stock is touched) hit the key's unique constraint and everything rolled
+        # back, the series number included.
         existing = _sale_replay(company_id=company.pk, key=idempotency_key, cashier=cashier, fingerprint=fingerprint)
         if existing is None:  # pragma: no cover - the winner committed before the conflict surfaced
             raise
@@ -310,10 +306,13 @@ def _payments_settle(*, payments: Sequence[PaymentIn], total: Decimal) -> tuple[
 
 
 def _stock_decrement(*, sale: Sale, priced: Sequence[_PricedLine]) -> None:
-    """Lock the cart's stock rows in id order, then apply every guarded decrement in one UPDATE.
+    """Lock the cart's stock rows in id order, apply every guarded decrement in one UPDATE, and
+    record the movements.
 
-    Must run inside the sale's ``atomic()``. A row whose stock would go below zero for a product
-    that blocks negative stock is not updated; any such row raises a 409 (rolling everything back).
+    Must run inside the sale's ``atomic()`` and ``pipeline()``: the lock, the UPDATE and the
+    movements' INSERT go out together, and only the UPDATE's answer is waited for. A row whose stock
+    would go below zero for a product that blocks negative stock is not updated; any such row
+    raises a 409, which rolls back everything, the movements already sent included.
     """
     wanted: dict[int, Decimal] = {}
     by_id: dict[int, StoreProduct] = {}
@@ -323,10 +322,11 @@ def _stock_decrement(*, sale: Sale, priced: Sequence[_PricedLine]) -> None:
         by_id[sp.pk] = sp
     ids = sorted(wanted)
     table = StoreProduct._meta.db_table
+    # Lock first, in id order (no deadlock between carts sharing products); the UPDATE, a
+    # statement of its own, then runs with a fresh snapshot and sees every committed decrement.
     with connection.cursor() as cursor:
-        # Lock first, in id order (no deadlock between carts sharing products); the UPDATE then
-        # runs with a fresh snapshot and sees every committed decrement.
         cursor.execute(f"SELECT id FROM {table} WHERE id = ANY(%s) ORDER BY id FOR UPDATE", [ids])
+    with connection.cursor() as cursor:
         cursor.execute(
             f"""
             UPDATE {table} sp SET stock = sp.stock - req.qty
@@ -336,27 +336,27 @@ def _stock_decrement(*, sale: Sale, priced: Sequence[_PricedLine]) -> None:
             """,
             [ids, [wanted[i] for i in ids]],
         )
+        rows_send(
+            [
+                StockMovement(
+                    company_id=sale.company_id,
+                    store_id=sale.store_id,
+                    store_product_id=i,
+                    kind=MovementKind.SALE,
+                    quantity=-wanted[i],
+                    sale=sale,
+                    created_by_id=sale.cashier_id,
+                    note=sale.full_number,
+                )
+                for i in ids
+            ]
+        )
         updated = {row[0] for row in cursor.fetchall()}
     refused = [i for i in ids if i not in updated]
     if refused:
         raise CheckoutError(
             {"lines": [f"Stock insuficiente para «{by_id[i].product.name}»." for i in refused]}, status=409
         )
-    rows_insert(
-        [
-            StockMovement(
-                company_id=sale.company_id,
-                store_id=sale.store_id,
-                store_product_id=i,
-                kind=MovementKind.SALE,
-                quantity=-wanted[i],
-                sale=sale,
-                created_by_id=sale.cashier_id,
-                note=sale.full_number,
-            )
-            for i in ids
-        ]
-    )
 
 
 def _sale_complete(
@@ -377,14 +377,16 @@ def _sale_complete(
     issued_at: datetime,
     request_id: str,
 ) -> Sale:
-    """Write everything; must run inside ``transaction.atomic()``.
+    """Write everything; must run inside ``transaction.atomic()`` and ``bodegapos.rows.pipeline()``.
 
     Order matters: series lock first (serializes a register's sales and makes the correlative
     gap-free), then the SUNAT document and job (built from the unsaved sale and lines, so the sale
     row is inserted once, already carrying its document), then the sale row (a concurrent
-    duplicate key fails here, before stock is touched), then stock in id order, then movements,
-    lines and payments. The sale's rows go in through :func:`bodegapos.rows.rows_insert` (the
-    ORM's values, without compiling each INSERT again).
+    duplicate key fails here, before stock is touched), then lines and payments, then stock in id
+    order and its movements. The rows go in through :func:`bodegapos.rows.rows_insert` where their
+    keys are needed (document, sale) and :func:`bodegapos.rows.rows_send` where they are not: the
+    transaction waits for the server at the series, the document, the sale, the stock UPDATE, the
+    end of the pipeline and the commit (6 round trips, not one per statement).
     """
     series_id, series_code, number = _series_next(register=register, document_type=document_type)
 
@@ -451,11 +453,11 @@ def _sale_complete(
     snapshot = sale_snapshot_build(company=company, store=store, sale=sale, lines=sale_lines)
     sale.sunat_document = sunat_document_issue(company=company, store=store, snapshot=snapshot, request_id=request_id)
     rows_insert([sale])
-    _stock_decrement(sale=sale, priced=priced)
-    rows_insert(sale_lines)
+    rows_send(sale_lines)
     for row in payment_rows:
         row.company, row.store, row.sale = company, store, sale
-    rows_insert(payment_rows)
+    rows_send(payment_rows)
+    _stock_decrement(sale=sale, priced=priced)
     return sale
 
 

@@ -145,6 +145,22 @@ def test_replay_same_key_returns_same_body_with_200(client_for, products):
     assert products["gravado"].stock == Decimal("99")
 
 
+def test_a_replay_answers_with_its_sale_even_when_the_cart_would_be_refused_now(client_for, products):
+    body = body_for((products["gravado"], "1"))
+    first = post(client_for, body)
+    assert first.status_code == 201
+    before = counts()
+    sp = products["gravado"]
+    StoreProduct.objects.filter(pk=sp.pk).update(stock=0)  # the stock check would refuse it (409)
+    stockless = post(client_for, body)
+    sp.product.is_active = False  # and now the product is not sold at all (400)
+    sp.product.save(update_fields=["is_active"])
+    inactive = post(client_for, body)
+    assert (stockless.status_code, inactive.status_code) == (200, 200)
+    assert stockless.json() == inactive.json() == first.json()
+    assert counts() == before  # no second sale, the series number not consumed
+
+
 def test_same_key_different_body_is_409(client_for, products):
     body = body_for((products["gravado"], "1"))
     assert post(client_for, body).status_code == 201
