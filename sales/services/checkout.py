@@ -18,6 +18,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from bodegapos.generation import GenerationCache, generation_read
 from bodegapos.rows import pipeline, rows_insert, rows_send
 from sales import money
 from sales.models import (
@@ -79,9 +80,10 @@ def sale_checkout(
     the sale row's unique key refuses it (before any stock is touched), which also settles two
     requests racing with one key; a retry whose cart is refused today is looked up then.
 
-    Before the transaction: the register (with store and company, within the cashier's stores;
-    :func:`stores.selectors.register_access`, cached while tenancy is unchanged) and the cart's
-    products, one query each.
+    Before the transaction: the reference generation (one single-row query), then the register
+    (with store and company, within the cashier's stores) and the cart's products, each from the
+    per-process caches of :mod:`bodegapos.generation` when they hold it at that generation, else
+    one query each.
 
     One ``transaction.atomic()``: the register's series row is locked and incremented by one
     ``UPDATE … RETURNING`` (the row lock serializes the register's sales and keeps correlatives
@@ -95,15 +97,16 @@ def sale_checkout(
     :class:`CheckoutError`; when it does, nothing has been written.
     """
     # --- fetch ---------------------------------------------------------------------------------
+    generation = generation_read()  # the register and the products may come from the caches
     code = register_key(register) if isinstance(register, Register) else register
     try:
-        register_obj = register_access(user=cashier, code=code)
+        register_obj = register_access(user=cashier, code=code, generation=generation)
     except NotFound:
         raise CheckoutError.single("register", REGISTER_NOT_FOUND) from None
     company, store = register_obj.company, register_obj.store
 
     try:
-        store_products = _store_products_fetch(store_id=store.pk, company_id=company.pk, lines=lines)
+        store_products = _store_products_fetch(store_id=store.pk, company_id=company.pk, lines=lines, generation=generation)
         issued_at = timezone.now()
 
         # --- calculate -------------------------------------------------------------------------
@@ -165,10 +168,30 @@ def _sale_replay(*, company_id: int, key: uuid.UUID, cashier: AbstractBaseUser, 
     return sale
 
 
-def _store_products_fetch(*, store_id: int, company_id: int, lines: Sequence[CartLine]) -> dict[tuple[str, str], StoreProduct]:
-    """All the cart's products in one query, keyed by ("barcode"|"sku", code)."""
-    barcodes = {line.code for line in lines if line.kind == "barcode"}
-    skus = {line.code for line in lines if line.kind == "sku"}
+# The cart's products by (store, company, "barcode"|"sku", code), while the reference generation
+# stands (bodegapos.generation: product and price writes move it, stock decrements do not).
+_CATALOG: GenerationCache[StoreProduct] = GenerationCache(max_size=50_000)
+
+
+def _store_products_fetch(
+    *, store_id: int, company_id: int, lines: Sequence[CartLine], generation: int | None
+) -> dict[tuple[str, str], StoreProduct]:
+    """All the cart's products, keyed by ("barcode"|"sku", code): from the per-process catalog when
+    every one is there at ``generation``, else in one query. Codes that match nothing are left out
+    (and never cached). ``stock`` on the returned rows may be old: nothing here reads it (the
+    guarded ``UPDATE`` decides)."""
+    wanted = {(line.kind, line.code) for line in lines}
+    found: dict[tuple[str, str], StoreProduct] = {}
+    for kind, code in wanted:
+        cached = _CATALOG.get((store_id, company_id, kind, code), generation=generation)
+        if cached is None:
+            break
+        found[(kind, code)] = cached
+    else:
+        return found
+
+    barcodes = {code for kind, code in wanted if kind == "barcode"}
+    skus = {code for kind, code in wanted if kind == "sku"}
     if barcodes and skus:
         codes = Q(product__barcode__in=barcodes) | Q(product__sku__in=skus)
     else:  # the usual cart: scanned barcodes only (or SKUs only)
@@ -181,12 +204,14 @@ def _store_products_fetch(*, store_id: int, company_id: int, lines: Sequence[Car
         product__is_active=True,
         product__company_id=company_id,
     )
-    found: dict[tuple[str, str], StoreProduct] = {}
+    found = {}
     for sp in rows:
         if sp.product.barcode in barcodes:
             found[("barcode", sp.product.barcode)] = sp
         if sp.product.sku in skus:
             found[("sku", sp.product.sku)] = sp
+    for (kind, code), sp in found.items():
+        _CATALOG.put((store_id, company_id, kind, code), sp, generation=generation)
     return found
 
 

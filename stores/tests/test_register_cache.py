@@ -1,5 +1,5 @@
-"""``register_access`` caches its answer per process and reuses it only while the tenancy generation
-(stores migration 0002) stands still: committed changes are seen by the very next call."""
+"""``register_access`` with a generation caches its answer per process and reuses it only while the
+reference generation (stores 0002) stands still: committed changes are seen by the very next call."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
+from bodegapos.generation import GENERATION_SQL, generation_read
 from sales.tests.factories import cashier_make, company_make, store_make
 from stores import selectors
 from stores.models import Company, Membership, Register
@@ -29,52 +30,60 @@ def till():
     return cashier_make(store=store), register
 
 
-def _calls(user, code=None):
-    """``register_access`` and the statements it ran."""
+def _access(user, code=None):
+    """``register_access`` as the checkout calls it (generation first) and the statements it ran."""
     with CaptureQueriesContext(connection) as queries:
-        register = register_access(user=user, code=code)
+        register = register_access(user=user, code=code, generation=generation_read())
     return register, [q["sql"] for q in queries.captured_queries]
 
 
 def test_a_repeated_call_runs_one_single_row_query_and_returns_a_copy(till):
     cashier, register = till
-    first, statements = _calls(cashier)
+    first, statements = _access(cashier)
     assert first.pk == register.pk and any("stores_membership" in sql for sql in statements)
-    again, statements = _calls(cashier)
-    assert statements == [selectors._GENERATION_SQL]
+    again, statements = _access(cashier)
+    assert statements == [GENERATION_SQL]
     assert again.pk == register.pk and again is not first
     assert again.store.code == first.store.code and again.company.ruc == first.company.ruc
     again.code = "CAMBIADO"  # a caller's changes stay in its copy
-    assert _calls(cashier)[0].code == "CAJA1"
+    assert _access(cashier)[0].code == "CAJA1"
 
 
 def test_a_removed_membership_is_refused_on_the_next_call(till):
     cashier, _ = till
-    register_access(user=cashier, code=None)
+    _access(cashier)
     Membership.objects.filter(user=cashier).delete()
     with pytest.raises(NotFound):
-        register_access(user=cashier, code=None)
+        _access(cashier)
 
 
 def test_edited_company_data_reach_the_next_call(till):
     cashier, register = till
-    register_access(user=cashier, code="CAJA1")
+    _access(cashier, "CAJA1")
     Company.objects.filter(pk=register.company_id).update(address="Av. Nueva 456")  # no save(), no signal
-    assert register_access(user=cashier, code="CAJA1").company.address == "Av. Nueva 456"
+    assert _access(cashier, "CAJA1")[0].company.address == "Av. Nueva 456"
 
 
 def test_a_second_register_makes_the_implicit_one_ambiguous(till):
     cashier, register = till
-    register_access(user=cashier, code=None)
+    _access(cashier)
     Register.objects.create(company_id=register.company_id, store_id=register.store_id, code="CAJA2")
     with pytest.raises(NotFound):
-        register_access(user=cashier, code=None)
+        _access(cashier)
 
 
 def test_inside_a_transaction_nothing_is_reused_nor_kept(till):
     cashier, _ = till
     with transaction.atomic():
         for _ in range(2):
-            _, statements = _calls(cashier)
+            _, statements = _access(cashier)
             assert any("stores_membership" in sql for sql in statements)
-    assert selectors._REGISTERS == {}
+    assert selectors._REGISTERS._entries == {}
+
+
+def test_without_a_generation_the_query_always_runs(till):
+    cashier, _ = till
+    for _ in range(2):
+        with CaptureQueriesContext(connection) as queries:
+            register_access(user=cashier, code=None)
+        assert any("stores_membership" in q["sql"] for q in queries.captured_queries)
