@@ -1,7 +1,7 @@
 """The raw-SQL baseline: the same writes a checkout makes, straight through psycopg (no Django,
-no HTTP): idempotency lookup, series row locked FOR UPDATE and incremented, lines priced from the
-database, guarded stock decrements in id order, SUNAT document + job + NOTIFY, sale, lines,
-payment, stock movements — one transaction per sale.
+no HTTP): series row locked FOR UPDATE and incremented, lines priced from the database, guarded
+stock decrements in id order, SUNAT document + job + NOTIFY, sale (whose unique key is the
+idempotency check, as in the app), lines, payment, stock movements — one transaction per sale.
 """
 
 from __future__ import annotations
@@ -28,8 +28,6 @@ def sale_write(conn, *, cashier: dict, barcodes: list[str], rng: random.Random) 
     key = uuid.uuid4()
     with conn.transaction():
         cur = conn.cursor()
-        cur.execute("SELECT id FROM sales_sale WHERE company_id = %s AND idempotency_key = %s", [cashier["company_id"], key])
-        cur.fetchone()
         cur.execute(
             "SELECT id, series FROM stores_documentseries WHERE register_id = %s AND document_type = '03' FOR UPDATE",
             [cashier["register_id"]],
