@@ -8,17 +8,18 @@ shape and caches it. Values still go through each field's ``pre_save(add=True)``
 written; ``DatabaseDefault`` values become ``DEFAULT``. Like ``bulk_create``: no ``save()``, no
 signals, no expressions as values; primary keys and database defaults are set from ``RETURNING``.
 
-``rows_send`` is the same ``INSERT`` without ``RETURNING``, for rows nobody reads back; inside
-:func:`pipeline` it does not wait for the server at all. ``pipeline`` sends a block's statements
-without waiting for each answer (psycopg's pipeline mode): the server runs them in order, and the
-client waits only where it reads a result (``fetchone()``, ``rows_insert``) and once at the end.
-A sale's transaction waits for the server 6 times instead of 11 (each wait is a round trip, and
-through PgBouncer two more context switches).
+``rows_send`` is the same ``INSERT`` without ``RETURNING``, for rows nobody reads back or whose
+key the caller reserved (``rows_keys_send``); inside :func:`pipeline` it does not wait for the
+server at all. ``pipeline`` sends a block's statements without waiting for each answer (psycopg's
+pipeline mode): the server runs them in order, and the client waits only where it reads a result
+(``fetchone()``, ``rows_insert``) and once at the end. A sale's transaction waits for the server
+4 times instead of 11 (each wait is a round trip, and through PgBouncer two more context
+switches).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
 from django.db import connection
@@ -63,6 +64,13 @@ def _statement(objs: Sequence[Model], *, returning: bool) -> tuple[str, list, li
     if any(type(obj) is not model for obj in objs):
         raise TypeError("rows_insert: every object must be of the same model")
     fields, returned = _fields(model)
+    keyed = [obj.pk is not None for obj in objs]
+    if any(keyed):
+        # Keys the caller reserved (``nextval`` on the model's sequence): sent, not returned.
+        if not all(keyed) or not model._meta.pk.db_returning:
+            raise TypeError(f"rows_insert: {model.__name__} rows must all have a reserved key, or none")
+        fields = [model._meta.pk, *fields]
+        returned = [f for f in returned if not f.primary_key]
     if not returning:
         returned = []
     shape: list[tuple[bool, ...]] = []
@@ -80,7 +88,7 @@ def _statement(objs: Sequence[Model], *, returning: bool) -> tuple[str, list, li
             defaults.append(False)
             params.append(field.get_db_prep_save(value, connection=connection))
         shape.append(tuple(defaults))
-    key = (model, tuple(shape), returning)
+    key = (model, tuple(shape), returning, keyed[0])
     sql = _STATEMENTS.get(key)
     if sql is None:
         quote = connection.ops.quote_name
@@ -104,7 +112,7 @@ def rows_insert(objs: Sequence[Model]) -> None:
     sql, params, returned = _statement(objs, returning=True)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        values = cursor.fetchall()
+        values = cursor.fetchall() if returned else [() for _ in objs]
     converters = [(field, field.get_db_converters(connection)) for field in returned]
     for obj, row in zip(objs, values, strict=True):
         for (field, convert), value in zip(converters, row, strict=True):
@@ -118,10 +126,34 @@ def rows_insert(objs: Sequence[Model]) -> None:
 def rows_send(objs: Sequence[Model]) -> None:
     """Insert ``objs`` like :func:`rows_insert`, but without ``RETURNING``: inside :func:`pipeline`
     the statement is sent and not waited for (its error, if any, is raised further on, see
-    there). The objects stay unsaved: no primary key, ``_state.adding`` still true; for rows the
-    caller never reads back nor saves again."""
+    there). Objects whose primary key the caller reserved (:func:`rows_keys_send`) are marked
+    saved; the others stay unsaved (no key, ``_state.adding`` still true): for rows the caller
+    never reads back nor saves again. Database defaults are not read back either way."""
     if not objs:
         return
     sql, params, _ = _statement(objs, returning=False)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
+    if objs[0].pk is not None:
+        for obj in objs:
+            obj._state.adding = False
+            obj._state.db = connection.alias
+
+
+def rows_keys_send(model: type[Model]) -> Callable[[], int]:
+    """Reserve the next primary key of ``model``'s identity column (``nextval``) and return a
+    function that gives it. Inside :func:`pipeline` the reservation travels with the next
+    statement that is waited for, and costs no round trip of its own; call the function after
+    that wait. A reserved key that a rolled-back transaction never used is skipped, as any
+    identity value of a rolled-back insert is."""
+    meta = model._meta
+    cursor = connection.cursor()
+    cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, %s))", [meta.db_table, meta.pk.column])
+
+    def key() -> int:
+        try:
+            return cursor.fetchone()[0]
+        finally:
+            cursor.close()
+
+    return key

@@ -9,7 +9,7 @@ import pytest
 from django.db import IntegrityError, transaction
 from django.db.models import F
 
-from bodegapos.rows import rows_insert
+from bodegapos.rows import pipeline, rows_insert, rows_keys_send, rows_send
 from sales.tests.factories import company_make, store_make
 from sunat.models import JobStatus, SunatDocument, SunatJob
 
@@ -90,3 +90,38 @@ def test_mixed_models_and_expressions_are_refused_before_any_sql(django_assert_n
         document.total = F("total") + 1
         with pytest.raises(TypeError, match="expression"):
             rows_insert([document])
+
+
+def test_a_pipeline_sends_without_waiting_and_a_reserved_key_comes_back_with_the_next_answer():
+    company = company_make()
+    store, _ = store_make(company=company)
+    first, second = _document(company, store, 1), _document(company, store, 2)
+    with transaction.atomic(), pipeline():
+        key = rows_keys_send(SunatDocument)
+        rows_insert([first])  # waits: the reservation's answer arrives with it
+        second.pk = key()
+        rows_send([second])
+        rows_send([SunatJob(company=company, document=second)])  # built on the reserved key
+    assert second.pk > 0 and not second._state.adding
+    stored = SunatDocument.objects.get(pk=second.pk)
+    assert stored.number == 2 and SunatJob.objects.get().document_id == second.pk
+
+
+def test_a_failing_statement_in_a_pipeline_raises_django_error_and_the_rest_do_not_run():
+    company = company_make()
+    store, _ = store_make(company=company)
+    rows_insert([_document(company, store, 1)])
+    with pytest.raises(IntegrityError, match="sunat_document_unique_number"):
+        with transaction.atomic(), pipeline():
+            rows_send([_document(company, store, 1)])  # duplicate number: fails on the server
+            rows_send([_document(company, store, 2)])  # skipped after the failure
+    assert list(SunatDocument.objects.values_list("number", flat=True)) == [1]
+
+
+def test_keys_reserved_for_some_rows_only_are_refused(django_assert_num_queries):
+    company = company_make()
+    store, _ = store_make(company=company)
+    keyed, unkeyed = _document(company, store, 1), _document(company, store, 2)
+    keyed.pk = 10**12
+    with django_assert_num_queries(0), pytest.raises(TypeError, match="reserved key"):
+        rows_send([keyed, unkeyed])

@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -19,7 +19,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from bodegapos.generation import GenerationCache, generation_read
-from bodegapos.rows import pipeline, rows_insert, rows_send
+from bodegapos.rows import pipeline, rows_keys_send, rows_send
 from sales import money
 from sales.models import (
     Customer,
@@ -124,24 +124,26 @@ def sale_checkout(
 
     # --- complete ------------------------------------------------------------------------------
     try:
-        with transaction.atomic(), pipeline():
-            sale = _sale_complete(
-                company=company,
-                store=store,
-                register=register_obj,
-                cashier=cashier,
-                idempotency_key=idempotency_key,
-                fingerprint=fingerprint,
-                document_type=document_type,
-                buyer=buyer,
-                priced=priced,
-                totals=totals,
-                payment_rows=payment_rows,
-                rounding=rounding,
-                change=change,
-                issued_at=issued_at,
-                request_id=request_id,
-            )
+        with transaction.atomic():
+            with pipeline():
+                sale, stock_check = _sale_complete(
+                    company=company,
+                    store=store,
+                    register=register_obj,
+                    cashier=cashier,
+                    idempotency_key=idempotency_key,
+                    fingerprint=fingerprint,
+                    document_type=document_type,
+                    buyer=buyer,
+                    priced=priced,
+                    totals=totals,
+                    payment_rows=payment_rows,
+                    rounding=rounding,
+                    change=change,
+                    issued_at=issued_at,
+                    request_id=request_id,
+                )
+            stock_check()  # the pipeline has ended: the stock UPDATE's answer is in
     except IntegrityError as exc:
         if "sale_idempotency_key_unique" not in str(exc):
             raise
@@ -330,14 +332,15 @@ def _payments_settle(*, payments: Sequence[PaymentIn], total: Decimal) -> tuple[
     return rows, cash.rounding, cash.change
 
 
-def _stock_decrement(*, sale: Sale, priced: Sequence[_PricedLine]) -> None:
+def _stock_decrement(*, sale: Sale, priced: Sequence[_PricedLine]) -> Callable[[], None]:
     """Lock the cart's stock rows in id order, apply every guarded decrement in one UPDATE, and
-    record the movements.
+    record the movements; return the check of the UPDATE's answer.
 
     Must run inside the sale's ``atomic()`` and ``pipeline()``: the lock, the UPDATE and the
-    movements' INSERT go out together, and only the UPDATE's answer is waited for. A row whose stock
-    would go below zero for a product that blocks negative stock is not updated; any such row
-    raises a 409, which rolls back everything, the movements already sent included.
+    movements' INSERT are sent, not waited for. Call the returned check after the pipeline has
+    ended (the answer is in by then), still inside the ``atomic()``: a row whose stock would go
+    below zero for a product that blocks negative stock was not updated, and any such row raises
+    a 409, which rolls back everything, the movements included.
     """
     wanted: dict[int, Decimal] = {}
     by_id: dict[int, StoreProduct] = {}
@@ -351,37 +354,44 @@ def _stock_decrement(*, sale: Sale, priced: Sequence[_PricedLine]) -> None:
     # statement of its own, then runs with a fresh snapshot and sees every committed decrement.
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT id FROM {table} WHERE id = ANY(%s) ORDER BY id FOR UPDATE", [ids])
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""
-            UPDATE {table} sp SET stock = sp.stock - req.qty
-            FROM unnest(%s::bigint[], %s::numeric[]) AS req(id, qty), {Product._meta.db_table} p
-            WHERE sp.id = req.id AND p.id = sp.product_id AND (p.allows_negative_stock OR sp.stock >= req.qty)
-            RETURNING sp.id
-            """,
-            [ids, [wanted[i] for i in ids]],
-        )
-        rows_send(
-            [
-                StockMovement(
-                    company_id=sale.company_id,
-                    store_id=sale.store_id,
-                    store_product_id=i,
-                    kind=MovementKind.SALE,
-                    quantity=-wanted[i],
-                    sale=sale,
-                    created_by_id=sale.cashier_id,
-                    note=sale.full_number,
-                )
-                for i in ids
-            ]
-        )
-        updated = {row[0] for row in cursor.fetchall()}
-    refused = [i for i in ids if i not in updated]
-    if refused:
-        raise CheckoutError(
-            {"lines": [f"Stock insuficiente para «{by_id[i].product.name}»." for i in refused]}, status=409
-        )
+    updated = connection.cursor()  # read by the check, after the pipeline
+    updated.execute(
+        f"""
+        UPDATE {table} sp SET stock = sp.stock - req.qty
+        FROM unnest(%s::bigint[], %s::numeric[]) AS req(id, qty), {Product._meta.db_table} p
+        WHERE sp.id = req.id AND p.id = sp.product_id AND (p.allows_negative_stock OR sp.stock >= req.qty)
+        RETURNING sp.id
+        """,
+        [ids, [wanted[i] for i in ids]],
+    )
+    rows_send(
+        [
+            StockMovement(
+                company_id=sale.company_id,
+                store_id=sale.store_id,
+                store_product_id=i,
+                kind=MovementKind.SALE,
+                quantity=-wanted[i],
+                sale=sale,
+                created_by_id=sale.cashier_id,
+                note=sale.full_number,
+            )
+            for i in ids
+        ]
+    )
+
+    def check() -> None:
+        try:
+            done = {row[0] for row in updated.fetchall()}
+        finally:
+            updated.close()
+        refused = [i for i in ids if i not in done]
+        if refused:
+            raise CheckoutError(
+                {"lines": [f"Stock insuficiente para «{by_id[i].product.name}»." for i in refused]}, status=409
+            )
+
+    return check
 
 
 def _sale_complete(
@@ -401,17 +411,18 @@ def _sale_complete(
     change: Decimal,
     issued_at: datetime,
     request_id: str,
-) -> Sale:
-    """Write everything; must run inside ``transaction.atomic()`` and ``bodegapos.rows.pipeline()``.
+) -> tuple[Sale, Callable[[], None]]:
+    """Send everything; must run inside ``transaction.atomic()`` and ``bodegapos.rows.pipeline()``.
+    Returns the sale and the stock check to call after the pipeline, inside the ``atomic()``.
 
     Order matters: series lock first (serializes a register's sales and makes the correlative
     gap-free), then the SUNAT document and job (built from the unsaved sale and lines, so the sale
     row is inserted once, already carrying its document), then the sale row (a concurrent
     duplicate key fails here, before stock is touched), then lines and payments, then stock in id
-    order and its movements. The rows go in through :func:`bodegapos.rows.rows_insert` where their
-    keys are needed (document, sale) and :func:`bodegapos.rows.rows_send` where they are not: the
-    transaction waits for the server at the series, the document, the sale, the stock UPDATE, the
-    end of the pipeline and the commit (6 round trips, not one per statement).
+    order and its movements. The client waits for the server only at the series (``BEGIN`` goes
+    with it), at the document (``RETURNING`` its key; the sale's key, reserved with
+    :func:`bodegapos.rows.rows_keys_send`, comes back in the same round trip), at the end of the
+    pipeline and at the commit: 4 round trips for the whole transaction.
     """
     series_id, series_code, number = _series_next(register=register, document_type=document_type)
 
@@ -476,14 +487,15 @@ def _sale_complete(
         for p in priced
     ]
     snapshot = sale_snapshot_build(company=company, store=store, sale=sale, lines=sale_lines)
+    sale_key = rows_keys_send(Sale)  # answered with the document's INSERT
     sale.sunat_document = sunat_document_issue(company=company, store=store, snapshot=snapshot, request_id=request_id)
-    rows_insert([sale])
+    sale.pk = sale_key()
+    rows_send([sale])
     rows_send(sale_lines)
     for row in payment_rows:
         row.company, row.store, row.sale = company, store, sale
     rows_send(payment_rows)
-    _stock_decrement(sale=sale, priced=priced)
-    return sale
+    return sale, _stock_decrement(sale=sale, priced=priced)
 
 
 def _series_next(*, register: Register, document_type: str) -> tuple[int, str, int]:
