@@ -40,7 +40,7 @@ class GenerationCache(Generic[T]):
     with it (``select_related``) are shared, read them only. Bounded: emptied when ``max_size`` is
     reached (the hot keys come back at once)."""
 
-    def __init__(self, *, max_size: int = 10_000) -> None:
+    def __init__(self, *, max_size: int) -> None:
         self._entries: dict[Hashable, tuple[int, T]] = {}
         self._max_size = max_size
 

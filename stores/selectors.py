@@ -61,7 +61,9 @@ def register_key(register: Register) -> str:
 # accessing one still loads it.
 _COMPANY_SECRETS = ("company__sol_password", "company__certificate", "company__certificate_password")
 
-_REGISTERS: GenerationCache[Register] = GenerationCache()  # (user id, is_superuser, code) → register
+# (user id, is_superuser, code) → register with store and company: a few KB each, one per cashier
+# and register in practice.
+_REGISTERS: GenerationCache[Register] = GenerationCache(max_size=2_000)
 
 
 def register_access(*, user: AbstractBaseUser, code: str | None, generation: int | None = None) -> Register:

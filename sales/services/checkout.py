@@ -172,7 +172,8 @@ def _sale_replay(*, company_id: int, key: uuid.UUID, cashier: AbstractBaseUser, 
 
 # The cart's products by (store, company, "barcode"|"sku", code), while the reference generation
 # stands (bodegapos.generation: product and price writes move it, stock decrements do not).
-_CATALOG: GenerationCache[StoreProduct] = GenerationCache(max_size=50_000)
+# ~1.7 KB an entry with its product: at most ~17 MB per web process.
+_CATALOG: GenerationCache[StoreProduct] = GenerationCache(max_size=10_000)
 
 
 def _store_products_fetch(
