@@ -14,7 +14,7 @@ from django.test.utils import CaptureQueriesContext
 
 from sales.models import Sale, StoreProduct
 from sales.services import checkout
-from sales.tests.factories import product_make
+from sales.tests.factories import cashier_make, product_make
 
 pytestmark = pytest.mark.django_db(transaction=True)  # caches are used outside transactions only
 
@@ -76,3 +76,13 @@ def test_a_deactivated_product_is_refused_on_the_next_sale(till, store):
     refused, _ = _sell(till, sp)
     assert refused.status_code == 400 and "lines" in refused.json()["errors"]
     assert Sale.objects.count() == 1
+
+
+def test_two_stores_selling_one_product_each_get_their_own_price(till, store, other_store):
+    sp_a = product_make(store=store, price="3.50")
+    StoreProduct.objects.create(company=store.company, store=other_store, product=sp_a.product, price=Decimal("3.90"), stock=50)
+    till_b = Client()
+    till_b.force_login(cashier_make(store=other_store))
+    for _ in range(2):  # the second round comes from the catalog
+        assert _sell(till, sp_a)[0].json()["total"] == "3.50"
+        assert _sell(till_b, sp_a)[0].json()["total"] == "3.90"

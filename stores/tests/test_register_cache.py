@@ -87,3 +87,14 @@ def test_without_a_generation_the_query_always_runs(till):
         with CaptureQueriesContext(connection) as queries:
             register_access(user=cashier, code=None)
         assert any("stores_membership" in q["sql"] for q in queries.captured_queries)
+
+
+def test_cashiers_of_two_stores_with_the_same_register_code_each_get_their_own(till):
+    cashier_a, register_a = till
+    store_b, register_b = store_make(company=register_a.company, code="0001", n=2)
+    cashier_b = cashier_make(store=store_b)
+    for _ in range(2):  # the second round comes from the cache
+        assert _access(cashier_a, "CAJA1")[0].pk == register_a.pk
+        assert _access(cashier_b, "CAJA1")[0].pk == register_b.pk
+    with pytest.raises(NotFound):  # not theirs: no cached answer of another cashier serves it
+        _access(cashier_b, "0000/CAJA1")
