@@ -92,6 +92,22 @@ class CpuSampler(threading.Thread):
         return inside[-1][0] - inside[0][0], inside[-1][1] - inside[0][1]
 
 
+def machine_share(before, after) -> dict:
+    """How busy the whole machine was during a run, and how much of it the hypervisor took (steal):
+    latencies from two sessions' machines compare only where these do."""
+    spent = {field: getattr(after, field) - getattr(before, field) for field in after._fields}
+    total = sum(spent.values()) or 1.0
+    return {"machine_busy_pct": round(100 * (1 - (spent["idle"] + spent.get("iowait", 0)) / total), 1),
+            "machine_steal_pct": round(100 * spent.get("steal", 0) / total, 2)}
+
+
+def cpu_model() -> str:
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return "unknown"
+
+
 def cashiers_of(kwargs: dict, n: int) -> list[dict]:
     with psycopg.connect(**kwargs) as conn:
         rows = conn.execute(
@@ -182,8 +198,10 @@ def run_http(*, name: str, app_url: str, db_kwargs: dict, cashiers: list[dict], 
         sampler.start()
         cpu.start()
         chunks = split([(c["username"], c["barcodes"]) for c in cashiers], procs)
+        machine_before = psutil.cpu_times()
         with multiprocessing.get_context("fork").Pool(len(chunks)) as pool:
             parts = pool.starmap(client.process_run, [(base, chunk, PASSWORD, per_cashier, 1000 * i, think) for i, chunk in enumerate(chunks)])
+        machine = psutil.cpu_times()
         for thread in (sampler, cpu):
             thread.stop.set()
             thread.join()
@@ -199,6 +217,7 @@ def run_http(*, name: str, app_url: str, db_kwargs: dict, cashiers: list[dict], 
             "web_workers": web_workers, "threads": threads, "think_s": think, "load_average": os.getloadavg(),
             "web_cpu_ms_per_request": round((web_user + web_system) * 1000 / measured, 2) if measured else None,
             "web_system_cpu_ms_per_request": round(web_system * 1000 / measured, 2) if measured else None,
+            **machine_share(machine_before, machine),
         })
     finally:
         os.killpg(server.pid, signal.SIGTERM)
@@ -277,7 +296,7 @@ def main() -> int:
             from tests.pgbouncer.plugin import pgbouncer_stop
 
             pgbouncer_stop(bouncer)
-    summary = {"cashiers": args.cashiers, "checkouts": args.checkouts, "cpu_count": os.cpu_count(),
+    summary = {"cashiers": args.cashiers, "checkouts": args.checkouts, "cpu_count": os.cpu_count(), "cpu_model": cpu_model(),
                "load_average_after": os.getloadavg(), "results": results}
     for via in args.via:
         d = next((r for r in results if r["run"] == f"django-{via}"), None)
@@ -286,11 +305,14 @@ def main() -> int:
             summary[f"ratio_{via}"] = round(d["throughput_per_s"] / b["throughput_per_s"], 3)
     if args.out:
         args.out.write_text(json.dumps(summary, indent=2))
-    print("\n| run | requests | errors | throughput/s | p50 ms | p95 ms | p99 ms | peak DB conns | web worker RSS MB |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print(f"\n{summary['cpu_count']} × {summary['cpu_model']}")
+    print("| run | requests | errors | throughput/s | p50 ms | p95 ms | p99 ms | peak DB conns | web CPU ms | web worker RSS MB "
+          "| machine busy % | steal % |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in results:
         print(f"| {r['run']} | {r['requests']} | {r['errors']} | {r['throughput_per_s']} | {r['p50_ms']} | {r['p95_ms']} | "
-              f"{r['p99_ms']} | {r['peak_db_connections']} | {r.get('web_worker_rss_mb', '-')} |")
+              f"{r['p99_ms']} | {r['peak_db_connections']} | {r.get('web_cpu_ms_per_request', '-')} | "
+              f"{r.get('web_worker_rss_mb', '-')} | {r.get('machine_busy_pct', '-')} | {r.get('machine_steal_pct', '-')} |")
     for via in args.via:
         if f"ratio_{via}" in summary:
             print(f"Django / raw SQL ({via}): {summary[f'ratio_{via}']:.1%}")
