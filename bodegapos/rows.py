@@ -13,8 +13,8 @@ key the caller reserved (``rows_keys_send``); inside :func:`pipeline` it does no
 server at all. ``pipeline`` sends a block's statements without waiting for each answer (psycopg's
 pipeline mode): the server runs them in order, and the client waits only where it reads a result
 (``fetchone()``, ``rows_insert``) and once at the end. A sale's transaction waits for the server
-4 times instead of 11 (each wait is a round trip, and through PgBouncer two more context
-switches).
+5 times (``BEGIN``, the series, the document, the end of the pipeline, ``COMMIT``) instead of once
+per statement (each wait is a round trip, and through PgBouncer two more context switches).
 """
 
 from __future__ import annotations
@@ -45,8 +45,10 @@ def _fields(model: type[Model]) -> tuple[list[Field], list[Field]]:
 def pipeline() -> Iterator[None]:
     """Send the block's statements on the default connection without waiting for each answer.
 
-    Use it inside the caller's ``transaction.atomic()`` (``BEGIN`` then travels with the first
-    statement). A statement's result is waited for only when read (``fetchone()``, ``fetchall()``,
+    Use it inside the caller's ``transaction.atomic()``. psycopg still waits for the implicit
+    ``BEGIN`` on its own (it syncs the pipeline right after it, to learn that the transaction has
+    started: psycopg PR #401), so a transaction pays that one round trip before its first statement
+    goes out. A statement's result is waited for only when read (``fetchone()``, ``fetchall()``,
     :func:`rows_insert`); everything still unread is waited for when the block ends. A failing
     statement raises where its result (or a later one's) is read, or when the block ends, as
     Django's exception (``IntegrityError`` and so on); the statements after it do not run, and the

@@ -420,10 +420,10 @@ def _sale_complete(
     gap-free), then the SUNAT document and job (built from the unsaved sale and lines, so the sale
     row is inserted once, already carrying its document), then the sale row (a concurrent
     duplicate key fails here, before stock is touched), then lines and payments, then stock in id
-    order and its movements. The client waits for the server only at the series (``BEGIN`` goes
-    with it), at the document (``RETURNING`` its key; the sale's key, reserved with
-    :func:`bodegapos.rows.rows_keys_send`, comes back in the same round trip), at the end of the
-    pipeline and at the commit: 4 round trips for the whole transaction.
+    order and its movements. The client waits for the server only at ``BEGIN`` (psycopg syncs it
+    on its own), at the series, at the document (``RETURNING`` its key; the sale's key, reserved
+    with :func:`bodegapos.rows.rows_keys_send`, comes back in the same round trip), at the end of
+    the pipeline and at the commit: 5 round trips for the whole transaction.
     """
     series_id, series_code, number = _series_next(register=register, document_type=document_type)
 
