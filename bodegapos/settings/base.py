@@ -94,6 +94,11 @@ CACHES = {
 }
 
 # Auth ---------------------------------------------------------------------------------------
+# Django's database sessions and ModelBackend, with the two per-request reads (session row, user
+# row) done without a QuerySet each (bodegapos/session_auth.py).
+SESSION_ENGINE = "bodegapos.session_auth"
+AUTHENTICATION_BACKENDS = ["bodegapos.session_auth.UserBackend"]
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
 ]
