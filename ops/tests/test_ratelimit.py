@@ -7,6 +7,7 @@ from django.db import connections
 from django.http import JsonResponse
 from django.urls import path
 
+from ops.models import RateLimitCounter
 from ops.ratelimit import RateError, checkout_ratelimited, parse_rate, ratelimit_hit, ratelimit_prune
 
 
@@ -29,7 +30,7 @@ def test_parse_rate():
 
 
 @pytest.mark.django_db(transaction=True)
-def test_postgres_counter_is_atomic_across_threads():
+def test_the_counter_is_atomic_across_threads(counter):
     seen: list[int] = []
     lock = threading.Lock()
     barrier = threading.Barrier(8)
@@ -48,10 +49,12 @@ def test_postgres_counter_is_atomic_across_threads():
     for t in threads:
         t.join()
     assert sorted(seen) == list(range(1, 81))  # no lost or duplicated increments
+    # The counter lives where CACHE_URL says: PostgreSQL rows only without Redis.
+    assert RateLimitCounter.objects.exists() == (counter == "postgres")
 
 
 @pytest.mark.django_db
-def test_limit_refuses_past_rate_and_keys_are_independent():
+def test_limit_refuses_past_rate_and_keys_are_independent(counter):
     results = [ratelimit_hit(scope="s", key="a", rate="3/m") for _ in range(4)]
     assert [r.allowed for r in results] == [True, True, True, False]
     assert 1 <= results[-1].retry_after <= 60
@@ -114,7 +117,7 @@ def test_checkout_limit_is_per_register(client, settings, chain):
 
 
 @pytest.mark.django_db
-def test_real_checkout_is_limited_per_register(settings):
+def test_real_checkout_is_limited_per_register(settings, counter):
     import json
     import uuid
 
