@@ -30,6 +30,11 @@ def cached_view(request):
     return response
 
 
+def failing_view(request):
+    clave_sol = "CLAVE-SOL-NO-DEBE-SALIR"  # a local a traceback must never print  # noqa: F841
+    raise RuntimeError("falla de prueba")
+
+
 def pool_view(request):
     with connections["pooltest"].cursor() as cursor:
         cursor.execute("SELECT 1")
@@ -42,6 +47,7 @@ urlpatterns = [
     path("t/cached", cached_view),
     path("api/v1/pool", pool_view),
     path("t/pool", pool_view),
+    path("t/falla", failing_view),
 ]
 
 
@@ -103,6 +109,37 @@ def test_every_log_line_carries_request_id_user_and_store(client, chain, json_lo
     structlog.get_logger("after").info("after_request")
     after = [line for line in json_logs() if line["event"] == "after_request"]
     assert after and "request_id" not in after[0]
+
+
+@pytest.mark.urls(__name__)
+def test_a_traceback_reaches_the_log_without_local_variables(client, json_logs):
+    client.raise_request_exception = False
+    client.get("/t/falla", headers={"X-Request-ID": "req-500"})
+    error = next(line for line in json_logs() if line.get("request_id") == "req-500" and "exception" in line)
+    text = json.dumps(error)
+    assert error["level"] == "error" and "falla de prueba" in text and "failing_view" in text
+    assert "CLAVE-SOL-NO-DEBE-SALIR" not in text
+
+
+def test_the_console_format_is_one_readable_line_per_event():
+    import io
+    import logging.config
+
+    from django.conf import settings
+
+    from ops.logging import configure_logging
+
+    stream = io.StringIO()
+    config = logging_config(log_format="console", level="INFO")
+    config["handlers"]["stdout"]["stream"] = stream
+    logging.config.dictConfig(config)
+    try:
+        structlog.get_logger("ops.tests").info("venta_registrada", total="16.46")
+    finally:
+        configure_logging(settings.LOGGING)
+    lines = stream.getvalue().splitlines()
+    assert len(lines) == 1 and not lines[0].startswith("{")
+    assert "venta_registrada" in lines[0] and "total=16.46" in lines[0] and "[info" in lines[0]
 
 
 POOL_ALIAS = "pooltest"
