@@ -5,6 +5,7 @@ from django.utils import timezone
 
 from ops import metrics
 from sunat.models import SunatAttempt, SunatDocument, SunatJob
+from worker.models import WorkerHeartbeat
 
 
 @pytest.mark.django_db
@@ -19,6 +20,7 @@ def test_metrics_text_has_the_families(client, chain):
         SunatAttempt.objects.create(
             company=company, document=doc, operation="sendBill", started_at=timezone.now(), code="0", category="accepted"
         )
+    WorkerHeartbeat.objects.create(name="w1@host", host="host", pid=4321, rss_bytes=93 * 2**20)
     client.get("/health")
     body = client.get("/metrics").content.decode()
     for name in (
@@ -31,8 +33,9 @@ def test_metrics_text_has_the_families(client, chain):
         "bodegapos_sunat_oldest_pending_seconds",
         'bodegapos_sunat_documents{code="0",status="accepted"} 1.0',
         'bodegapos_sunat_sends_total{code="0",operation="sendBill",outcome="accepted"} 2.0',
-        "bodegapos_worker_heartbeat_age_seconds",
-        "bodegapos_process_resident_memory_bytes",
+        'bodegapos_worker_heartbeat_age_seconds{worker="w1@host"}',
+        "bodegapos_process_resident_memory_bytes",  # this (web) process sets its own
+        'bodegapos_worker_resident_memory_bytes{worker="w1@host"} 9.7517568e+07',  # the worker's, from its heartbeat
         "bodegapos_db_max_connections",
     ):
         assert name in body, name

@@ -57,6 +57,8 @@ def test_burst_drains_and_exits_zero(shop, procs):
     _assert_each_registered_once(40)
     beat = rows("SELECT jobs_done, stopped_at IS NOT NULL, concurrency FROM worker_workerheartbeat")
     assert beat == [(40, True, 3)]
+    # The process reports its own resident memory with the heartbeat (/metrics shows it per worker).
+    assert 20 * 2**20 < scalar("SELECT rss_bytes FROM worker_workerheartbeat") < 1024 * 2**20
 
 
 def test_burst_exit_zero_when_jobs_end_failed_dead_or_paused(shop, procs):
