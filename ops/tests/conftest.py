@@ -29,7 +29,6 @@ def chain(db):
     return {"company": company, "stores": stores, "registers": registers, "users": users}
 
 
-
 @pytest.fixture(scope="session")
 def redis_url(tmp_path_factory) -> Iterator[str]:
     """A private redis-server on a free port (nothing kept on disk), as ``CACHE_URL`` would name it.

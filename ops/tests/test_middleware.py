@@ -1,16 +1,21 @@
 from __future__ import annotations
 
+import io
 import json
 import logging
+import logging.config
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 import structlog
+from django.conf import settings
 from django.db import connections
 from django.http import HttpResponse, JsonResponse
 from django.urls import path
 
-from ops.logging import logging_config
+from ops.logging import configure_logging, logging_config
 
 log = structlog.get_logger("ops.tests.view")
 
@@ -51,22 +56,25 @@ urlpatterns = [
 ]
 
 
+@contextmanager
+def _rendered(log_format: str) -> Iterator[io.StringIO]:
+    """The real logging pipeline in ``log_format``, writing into a string; the settings' own
+    logging is restored afterwards."""
+    stream = io.StringIO()
+    config = logging_config(log_format=log_format, level="INFO")
+    config["handlers"]["stdout"]["stream"] = stream
+    logging.config.dictConfig(config)
+    try:
+        yield stream
+    finally:
+        configure_logging(settings.LOGGING)
+
+
 @pytest.fixture
 def json_logs():
     """Capture rendered JSON lines of the real logging pipeline."""
-    import io
-    import logging.config
-
-    stream = io.StringIO()
-    config = logging_config(log_format="json", level="INFO")
-    config["handlers"]["stdout"]["stream"] = stream
-    logging.config.dictConfig(config)
-    yield lambda: [json.loads(line) for line in stream.getvalue().splitlines() if line.strip()]
-    from django.conf import settings
-
-    from ops.logging import configure_logging
-
-    configure_logging(settings.LOGGING)
+    with _rendered("json") as stream:
+        yield lambda: [json.loads(line) for line in stream.getvalue().splitlines() if line.strip()]
 
 
 @pytest.mark.urls(__name__)
@@ -122,21 +130,8 @@ def test_a_traceback_reaches_the_log_without_local_variables(client, json_logs):
 
 
 def test_the_console_format_is_one_readable_line_per_event():
-    import io
-    import logging.config
-
-    from django.conf import settings
-
-    from ops.logging import configure_logging
-
-    stream = io.StringIO()
-    config = logging_config(log_format="console", level="INFO")
-    config["handlers"]["stdout"]["stream"] = stream
-    logging.config.dictConfig(config)
-    try:
+    with _rendered("console") as stream:
         structlog.get_logger("ops.tests").info("venta_registrada", total="16.46")
-    finally:
-        configure_logging(settings.LOGGING)
     lines = stream.getvalue().splitlines()
     assert len(lines) == 1 and not lines[0].startswith("{")
     assert "venta_registrada" in lines[0] and "total=16.46" in lines[0] and "[info" in lines[0]
