@@ -23,7 +23,11 @@ from django.http import HttpRequest
 
 from stores.admin_scoping import TenantScopedAdmin
 
+from .services.catalog import store_product_save
+
 from .models import (
+    CashMovement,
+    CashSession,
     Customer,
     IcbperRate,
     MovementKind,
@@ -101,6 +105,9 @@ class StoreProductAdmin(TenantScopedAdmin):
         if obj is not None:
             return ("store", "product", "stock")
         return ("stock",)
+
+    def save_model(self, request: HttpRequest, obj: StoreProduct, form, change: bool) -> None:
+        store_product_save(store_product=obj, actor=request.user)
 
 
 class StockMovementForm(forms.ModelForm):
@@ -264,3 +271,52 @@ class IcbperRateAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return request.user.is_superuser
+
+
+class CashMovementInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = CashMovement
+    extra = 0
+    fields = ("created_at", "kind", "amount", "reason", "created_by", "approved_by")
+
+
+@admin.register(CashSession)
+class CashSessionAdmin(ReadOnlyAdminMixin, TenantScopedAdmin):
+    """The registers' shifts. Filter by "abierta" to see which registers are open now (a session
+    left open past midnight is still closed from the till); sessions change only at the till."""
+
+    tenant_store_field = "store"
+    tenant_company_field = "company"
+    list_display = ("store", "register", "status", "opened_at", "opened_by", "closed_at", "z_number", "cash_difference")
+    list_filter = ("status", "store")
+    list_select_related = ("store", "register", "opened_by")
+    date_hierarchy = "opened_at"
+    ordering = ("-opened_at",)
+    readonly_fields = (
+        "store",
+        "register",
+        "status",
+        "opened_at",
+        "opened_by",
+        "opening_float",
+        "closed_at",
+        "closed_by",
+        "close_approved_by",
+        "z_number",
+        "cash_difference",
+        "denominations",
+        "note",
+        "z_report",
+    )
+    exclude = ("company", "public_id")
+    inlines = (CashMovementInline,)
+
+
+@admin.register(CashMovement)
+class CashMovementAdmin(ReadOnlyAdminMixin, TenantScopedAdmin):
+    tenant_store_field = "store"
+    tenant_company_field = "company"
+    list_display = ("created_at", "store", "register", "kind", "amount", "reason", "created_by", "approved_by")
+    list_filter = ("kind", "store")
+    list_select_related = ("store", "register", "created_by", "approved_by")
+    search_fields = ("reason",)
+    ordering = ("-created_at",)

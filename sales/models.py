@@ -231,6 +231,11 @@ class Sale(models.Model):
     sunat_document = models.OneToOneField(
         "sunat.SunatDocument", on_delete=models.PROTECT, null=True, blank=True, related_name="sale"
     )
+    # The register's open cash session the sale was rung up in. NOT NULL for every sale since
+    # sessions exist (a NOT VALID check constraint, sales 0004); older rows have none.
+    session = models.ForeignKey(
+        "CashSession", on_delete=models.PROTECT, null=True, blank=True, related_name="sales", verbose_name="turno"
+    )
     request_id = models.CharField(max_length=64, blank=True)
 
     class Meta:
@@ -245,6 +250,7 @@ class Sale(models.Model):
         indexes = [
             models.Index(fields=["store", "-issued_at"], name="sale_store_issued_idx"),
             models.Index(fields=["store", "register", "-issued_at"], name="sale_store_register_idx"),
+            models.Index(fields=["session"], name="sale_session_idx"),
         ]
 
     def __str__(self) -> str:
@@ -275,12 +281,21 @@ class SaleLine(models.Model):
     icbper_rate = models.DecimalField("tasa ICBPER", **AMOUNT)
     amount = models.DecimalField("importe", **AMOUNT)
     affectation = models.CharField("afectación", max_length=2, choices=AFFECTATION_CHOICES)
+    # What credit notes have taken back so far: moved only by the return service's guarded
+    # UPDATE under the line's lock; the database refuses more than was sold (invariant 12).
+    returned_quantity = models.DecimalField("cantidad devuelta", **QUANTITY, default=0)
 
     class Meta:
         verbose_name = "línea de venta"
         verbose_name_plural = "líneas de venta"
         ordering = ["sale", "line_no"]
-        constraints = [models.UniqueConstraint(fields=["sale", "line_no"], name="sale_line_unique_no")]
+        constraints = [
+            models.UniqueConstraint(fields=["sale", "line_no"], name="sale_line_unique_no"),
+            models.CheckConstraint(
+                condition=models.Q(returned_quantity__gte=0) & models.Q(returned_quantity__lte=models.F("quantity")),
+                name="sale_line_returned_within_sold",
+            ),
+        ]
         indexes = [models.Index(fields=["store", "product"], name="sale_line_store_product_idx")]
 
     def __str__(self) -> str:
@@ -312,3 +327,129 @@ class Payment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_method_display()} {self.amount}"
+
+
+class SessionStatus(models.TextChoices):
+    OPEN = "open", "Abierta"
+    CLOSED = "closed", "Cerrada"
+
+
+class CashSession(models.Model):
+    """A register's shift (turno de caja): opened with a counted float, closed with a blind count.
+
+    At most one open session per register (partial unique index). Sales, returns, voids and cash
+    movements belong to the open session of the register they use, which they hold ``FOR SHARE``
+    (or ``FOR UPDATE``) while they write; the close holds it ``FOR UPDATE`` while it computes the
+    Z report, so the Z includes every sale committed in the session and nothing lands after it.
+    Once closed the row never changes again (trigger ``cash_session_closed_is_final``); ``z_report``
+    is the Z report as printed, and ``z_number`` runs 1, 2, … without gaps per register.
+    """
+
+    public_id = models.UUIDField("id público", default=uuid.uuid4, unique=True, editable=False)
+    company = models.ForeignKey(Company, on_delete=models.PROTECT, related_name="+")
+    store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="+", verbose_name="tienda")
+    register = models.ForeignKey(Register, on_delete=models.PROTECT, related_name="+", verbose_name="caja")
+    status = models.CharField("estado", max_length=6, choices=SessionStatus.choices, default=SessionStatus.OPEN)
+    opened_at = models.DateTimeField("abierta")
+    opened_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name="abrió"
+    )
+    opening_float = models.DecimalField("fondo inicial", **AMOUNT)
+    closed_at = models.DateTimeField("cerrada", null=True, blank=True)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name="cerró"
+    )
+    close_approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="autorizó el cierre",
+    )
+    z_number = models.PositiveIntegerField("n.º de Z", null=True, blank=True)
+    denominations = models.JSONField("conteo por denominación", null=True, blank=True)
+    note = models.CharField("nota del cierre", max_length=500, blank=True)
+    z_report = models.JSONField("reporte Z", null=True, blank=True, editable=False)
+    # The Z's cash difference (counted − expected), kept as a column for the reports.
+    cash_difference = models.DecimalField("diferencia en efectivo", **AMOUNT, null=True, blank=True)
+
+    class Meta:
+        verbose_name = "turno de caja"
+        verbose_name_plural = "turnos de caja"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["company", "register"],
+                condition=models.Q(status="open"),
+                name="cash_session_one_open_per_register",
+            ),
+            models.UniqueConstraint(fields=["company", "register", "z_number"], name="cash_session_z_unique"),
+            models.UniqueConstraint(fields=["company", "id"], name="cash_session_company_id_unique"),
+            models.CheckConstraint(
+                condition=(
+                    models.Q(status="open", closed_at__isnull=True, z_number__isnull=True, z_report__isnull=True)
+                    | models.Q(status="closed", closed_at__isnull=False, z_number__isnull=False, z_report__isnull=False)
+                ),
+                name="cash_session_state_consistent",
+            ),
+            models.CheckConstraint(condition=models.Q(opening_float__gte=0), name="cash_session_float_not_negative"),
+        ]
+        indexes = [
+            models.Index(fields=["store", "status", "opened_at"], name="cash_session_store_idx"),
+            models.Index(fields=["company", "closed_at"], name="cash_session_closed_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Turno {self.register_id} {self.opened_at:%Y-%m-%d %H:%M}"
+
+
+class CashMovementKind(models.TextChoices):
+    IN = "in", "Ingreso"
+    OUT = "out", "Retiro"
+
+
+class CashMovement(models.Model):
+    """Cash put into (``in``) or taken out of (``out``) a register's drawer, with its reason."""
+
+    public_id = models.UUIDField("id público", default=uuid.uuid4, unique=True, editable=False)
+    company = models.ForeignKey(Company, on_delete=models.PROTECT, related_name="+")
+    store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="+")
+    register = models.ForeignKey(Register, on_delete=models.PROTECT, related_name="+")
+    session = models.ForeignKey(CashSession, on_delete=models.PROTECT, related_name="movements", verbose_name="turno")
+    kind = models.CharField("tipo", max_length=3, choices=CashMovementKind.choices)
+    amount = models.DecimalField("monto", **AMOUNT)
+    reason = models.CharField("motivo", max_length=200)
+    created_at = models.DateTimeField("fecha")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name="usuario")
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name="autorizó"
+    )
+
+    class Meta:
+        verbose_name = "movimiento de caja"
+        verbose_name_plural = "movimientos de caja"
+        constraints = [models.CheckConstraint(condition=models.Q(amount__gt=0), name="cash_movement_amount_positive")]
+        indexes = [models.Index(fields=["session"], name="cash_movement_session_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.amount}"
+
+
+class IdempotentRequest(models.Model):
+    """The answer to a ``POST`` that created something, by its client's idempotency key.
+
+    Written in the action's own transaction: a replay by the same user with the same body gets
+    ``status_code`` and ``response`` again; another user or body gets a 409.
+    """
+
+    company = models.ForeignKey(Company, on_delete=models.PROTECT, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    key = models.UUIDField()
+    endpoint = models.CharField(max_length=40)
+    fingerprint = models.CharField(max_length=64)
+    status_code = models.PositiveSmallIntegerField(default=0)
+    response = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["company", "key"], name="idempotent_request_key_unique")]

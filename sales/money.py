@@ -135,3 +135,19 @@ def as_text(amount: Decimal) -> str:
     Amounts reaching here were already rounded to céntimos by this module; this only formats.
     """
     return f"{amount:.2f}"
+
+
+# Peruvian bills and coins a drawer holds (the 5- and 1-céntimo coins are out of circulation).
+DENOMINATIONS: tuple[Decimal, ...] = tuple(
+    Decimal(v) for v in ("200.00", "100.00", "50.00", "20.00", "10.00", "5.00", "2.00", "1.00", "0.50", "0.20", "0.10")
+)
+
+
+def denominations_total(counts: dict[Decimal, int]) -> Decimal:
+    """Cash counted by denomination: Σ value × count (exact; nothing to round)."""
+    return sum((value * count for value, count in counts.items()), ZERO)
+
+
+def cash_kept(*, applied: Decimal, rounding: Decimal) -> Decimal:
+    """The cash a sale's cash payment left in the drawer (tendered − change = applied − rounding)."""
+    return applied - rounding

@@ -1,11 +1,23 @@
 from django.urls import path
 
-from . import api
 from . import views as pages
+from .api import checkout as checkout_api
+from .api import history as history_api
+from .api import sessions as sessions_api
 
 urlpatterns: list = [
-    path("api/v1/products", api.products, name="api-products"),
-    path("api/v1/checkout", api.checkout, name="api-checkout"),
+    path("api/v1/products", checkout_api.products, name="api-products"),
+    path("api/v1/checkout", checkout_api.checkout, name="api-checkout"),
+    path("api/v1/sessions", sessions_api.sessions, name="api-sessions"),
+    path("api/v1/sessions/current", sessions_api.session_current, name="api-session-current"),
+    path("api/v1/sessions/<str:session_id>/movements", sessions_api.session_movements, name="api-session-movements"),
+    path("api/v1/sessions/<str:session_id>/report", sessions_api.session_report, name="api-session-report"),
+    path("api/v1/sessions/<str:session_id>/close", sessions_api.session_close, name="api-session-close"),
+    path("api/v1/sales", history_api.sales, name="api-sales"),
+    path("api/v1/sales/<str:sale_id>", history_api.sale_detail, name="api-sale-detail"),
     path("pos/", pages.pos_page, name="pos"),
+    path("pos/sales/", pages.sales_page, name="pos-sales"),
+    path("pos/sessions/<uuid:session_id>/report/", pages.session_report_page, name="pos-session-report"),
+    path("pos/sessions/<uuid:session_id>/close/", pages.session_close_page, name="pos-session-close"),
     path("pos/receipts/<uuid:sale_id>/", pages.receipt_page, name="receipt"),
 ]

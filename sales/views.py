@@ -1,4 +1,6 @@
-"""Cashier pages: the checkout page (``/pos/``) and the printable receipt (``/pos/receipts/<id>/``).
+"""Cashier pages: the checkout page (``/pos/``, or "Abrir caja" when the register has no open
+session), the till's sales list (``/pos/sales/``), the X/Z report (``/pos/sessions/<id>/report/``),
+the blind close (``/pos/sessions/<id>/close/``) and the printable receipt (``/pos/receipts/<id>/``).
 
 Pages only parse and render (STYLE.md): the cart is sent by ``pos.js`` to the JSON API
 (``GET /api/v1/products``, ``POST /api/v1/checkout``), and the receipt reads the sale through
@@ -15,8 +17,8 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.db import connections
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
@@ -26,8 +28,13 @@ from sunat.models import DocumentStatus, SunatDocument
 from sunat.qr import qr_payload, qr_svg
 from sunat.words import amount_in_words
 
-from .models import IcbperRate
+from . import money
+from .models import IcbperRate, SessionStatus
 from .selectors import sale_receipt_get
+from .selectors.history import STATUS_LABELS, sale_list_for_till, sale_row_body
+from .selectors.sessions import cash_session_get_for_user, cash_session_open_get, cash_session_report
+from .services.errors import TillError
+from stores.selectors import store_user_is_manager
 
 LIMA = ZoneInfo("America/Lima")
 BOLETA_ID_THRESHOLD = Decimal("700.00")  # a boleta above this needs the buyer's ID (SUNAT)
@@ -61,18 +68,151 @@ def pos_page(request: HttpRequest) -> HttpResponse:
             {"registers": registers, "unknown_code": code},
             status=status,
         )
+    session = cash_session_open_get(register_id=register.pk, company_id=register.company_id)
     config = {
         "productsUrl": "/api/v1/products",
         "checkoutUrl": "/api/v1/checkout",
+        "sessionsUrl": "/api/v1/sessions",
+        "session": str(session.public_id) if session else None,
         "register": register_key(register),
         "store": register.store.code,
         "boletaIdThreshold": str(BOLETA_ID_THRESHOLD),
         "icbperRate": str(_current_icbper_rate()),
+        "isManager": store_user_is_manager(user=request.user, store=register.store),
     }
     return render(
         request,
         "sales/pos.html",
-        {"register": register, "store": register.store, "company": register.company, "pos_config": config},
+        {
+            "register": register,
+            "register_key": register_key(register),
+            "store": register.store,
+            "company": register.company,
+            "session": session,
+            "opened_at": timezone.localtime(session.opened_at) if session else None,
+            "pos_config": config,
+        },
+    )
+
+
+def _register_or_choose(request: HttpRequest) -> tuple[object, HttpResponse | None]:
+    """The user's register for a till page (``?register=CODE`` when they have several), or the
+    page that makes them choose."""
+    code = request.GET.get("register") or None
+    try:
+        return register_access(user=request.user, code=code), None
+    except NotFound:
+        registers = list(register_list_for_user(user=request.user).select_related("store").order_by("store__code", "code"))
+        status = 404 if code else (200 if registers else 403)
+        response = render(
+            request, "sales/pos_choose_register.html", {"registers": registers, "unknown_code": code}, status=status
+        )
+        return None, response
+
+
+@login_required
+@require_GET
+def sales_page(request: HttpRequest) -> HttpResponse:
+    """The till's sales: the open session's (or today's), search by number or buyer document,
+    reprint."""
+    register, choose = _register_or_choose(request)
+    if choose is not None:
+        return choose
+    q = request.GET.get("q", "")[:40]
+    rows = [sale_row_body(sale) for sale in sale_list_for_till(user=request.user, register=register, day=None, q=q)]
+    for row in rows:
+        row["status_label"] = STATUS_LABELS[row["status"]]
+        row["sunat_label"] = DocumentStatus(row["sunat_status"]).label
+        row["issued_time"] = row["issued_at"][11:16]
+    session = cash_session_open_get(register_id=register.pk, company_id=register.company_id)
+    return render(
+        request,
+        "sales/pos_sales.html",
+        {
+            "register": register,
+            "register_key": register_key(register),
+            "store": register.store,
+            "company": register.company,
+            "session": session,
+            "rows": rows,
+            "q": q,
+        },
+    )
+
+
+def _session_page(request: HttpRequest, session_id: UUID):
+    try:
+        return cash_session_get_for_user(user=request.user, public_id=session_id)
+    except TillError:
+        raise Http404("Turno no encontrado") from None
+
+
+@login_required
+@require_GET
+def session_report_page(request: HttpRequest, session_id: UUID) -> HttpResponse:
+    """The X report (open session) or the Z report (closed), printable on 80 mm."""
+    session = _session_page(request, session_id)
+    report = cash_session_report(session=session)
+    methods = [("cash", "Efectivo"), ("card", "Tarjeta"), ("yape", "Yape"), ("plin", "Plin")]
+    rows = [
+        {
+            "label": label,
+            "payments": report["payments"][m],
+            "refunds": report["refunds"][m],
+            "expected": report["expected"][m],
+            "counted": report["counted"][m] if report["counted"] else None,
+            "difference": report["difference"][m] if report["difference"] else None,
+        }
+        for m, label in methods
+    ]
+    return render(
+        request,
+        "sales/session_report.html",
+        {
+            "session": session,
+            "report": report,
+            "rows": rows,
+            "store": session.store,
+            "company": session.store.company,
+            "register": session.register,
+            "register_key": register_key(session.register),
+            "opened_at": timezone.localtime(session.opened_at),
+            "closed_at": timezone.localtime(session.closed_at) if session.closed_at else None,
+            "printed_at": timezone.localtime(),
+            "denominations": sorted(
+                ((Decimal(k), n) for k, n in (session.denominations or {}).items()), key=lambda kv: -kv[0]
+            ),
+        },
+    )
+
+
+@login_required
+@require_GET
+def session_close_page(request: HttpRequest, session_id: UUID) -> HttpResponse:
+    """The blind close: the cashier counts (by denomination, or the total) before seeing what
+    the drawer should hold; the Z report opens after the close."""
+    session = _session_page(request, session_id)
+    if session.status == SessionStatus.CLOSED:
+        return redirect("pos-session-report", session_id=session.public_id)
+    config = {
+        "closeUrl": f"/api/v1/sessions/{session.public_id}/close",
+        "reportUrl": f"/pos/sessions/{session.public_id}/report/",
+        "denominations": [format(d, ".2f") for d in money.DENOMINATIONS],
+        "isManager": store_user_is_manager(user=request.user, store=session.store),
+    }
+    return render(
+        request,
+        "sales/session_close.html",
+        {
+            "session": session,
+            "store": session.store,
+            "register": session.register,
+            "register_key": register_key(session.register),
+            "opened_at": timezone.localtime(session.opened_at),
+            "close_config": config,
+            "bills": [d for d in money.DENOMINATIONS if d >= 10],
+            "coins": [d for d in money.DENOMINATIONS if d < 10],
+        },
     )
 
 

@@ -22,7 +22,8 @@ from .admin_scoping import (
     admin_store_ids,
     membership_staff_sync,
 )
-from .models import Company, DocumentSeries, Membership, Register, Role, Store
+from .models import ApproverPin, AuditEvent, Company, DocumentSeries, Membership, Register, Role, Store
+from .services import PIN_FORMAT, PIN_RE, approval_pin_set, audit_event_record, membership_audit
 
 admin.site.site_header = "BodegaPOS · administración"
 admin.site.site_title = "BodegaPOS"
@@ -156,6 +157,21 @@ class CompanyAdmin(TenantScopedAdmin):
     def save_model(self, request: HttpRequest, obj: Company, form: CompanyAdminForm, change: bool) -> None:
         super().save_model(request, obj, form, change)
         form.save_certificate()
+        changed = [
+            name
+            for name, label in (("new_sol_password", "sol_password"), ("certificate_file", "certificate"))
+            if form.cleaned_data.get(name)
+        ]
+        if changed:
+            # Inside the admin's transaction: the event commits with the change (invariant 13).
+            audit_event_record(
+                company_id=obj.pk,
+                actor=request.user,
+                action="company.secrets_change",
+                object_type="company",
+                object_id=obj.pk,
+                data={"changed": ["sol_password" if c == "new_sol_password" else "certificate" for c in changed]},
+            )
 
     @admin.display(description="clave SOL", boolean=True)
     def sol_configured(self, obj: Company) -> bool:
@@ -334,9 +350,14 @@ class MembershipAdmin(TenantScopedAdmin):
 
     def save_model(self, request: HttpRequest, obj: Membership, form, change: bool) -> None:
         previous_user_id = None
+        before = None
         if change:
-            previous_user_id = Membership.objects.filter(pk=obj.pk).values_list("user_id", flat=True).first()
+            previous = Membership.objects.filter(pk=obj.pk).select_related("user", "store").first()
+            if previous is not None:
+                previous_user_id = previous.user_id
+                before = {"user": previous.user.get_username(), "role": previous.role, "store": previous.store.code if previous.store_id else None}
         super().save_model(request, obj, form, change)
+        membership_audit(membership=obj, actor=request.user, change="change" if change else "create", before=before)
         membership_staff_sync(user=obj.user)
         if previous_user_id and previous_user_id != obj.user_id:
             from django.contrib.auth import get_user_model
@@ -345,11 +366,100 @@ class MembershipAdmin(TenantScopedAdmin):
 
     def delete_model(self, request: HttpRequest, obj: Membership) -> None:
         user = obj.user
+        membership_audit(membership=obj, actor=request.user, change="delete")
         super().delete_model(request, obj)
         membership_staff_sync(user=user)
 
     def delete_queryset(self, request: HttpRequest, queryset) -> None:
-        users = [m.user for m in queryset.select_related("user")]
+        memberships = list(queryset.select_related("user", "store"))
+        users = [m.user for m in memberships]
+        for membership in memberships:
+            membership_audit(membership=membership, actor=request.user, change="delete")
         super().delete_queryset(request, queryset)
         for user in {u.pk: u for u in users}.values():
             membership_staff_sync(user=user)
+
+
+class ApproverPinForm(forms.ModelForm):
+    """The PIN is write-only: typed twice, stored hashed by ``approval_pin_set``."""
+
+    pin = forms.CharField(
+        label="PIN nuevo",
+        strip=False,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password", "inputmode": "numeric"}),
+        help_text=PIN_FORMAT,
+    )
+    pin_again = forms.CharField(
+        label="Repita el PIN", strip=False, widget=forms.PasswordInput(render_value=False, attrs={"inputmode": "numeric"})
+    )
+
+    class Meta:
+        model = ApproverPin
+        fields = ("company", "user")
+
+    def clean(self):
+        cleaned = super().clean()
+        pin, again = cleaned.get("pin") or "", cleaned.get("pin_again") or ""
+        if pin and not PIN_RE.match(pin):
+            self.add_error("pin", PIN_FORMAT)
+        elif pin != again:
+            self.add_error("pin_again", "Los PIN no coinciden.")
+        company, user = cleaned.get("company"), cleaned.get("user")
+        if company is not None and user is not None and not user.is_superuser:
+            approves = Membership.objects.filter(user=user, company=company, role__in=(Role.STORE_MANAGER, Role.COMPANY_ADMIN))
+            if not approves.exists():
+                self.add_error("user", "Solo los administradores de tienda o de empresa autorizan con PIN.")
+        return cleaned
+
+
+@admin.register(ApproverPin)
+class ApproverPinAdmin(TenantScopedAdmin):
+    """Managers' approval PINs: set or replaced here (or by the manager at /accounts/pin/), never shown."""
+
+    form = ApproverPinForm
+    tenant_company_field = "company"
+    list_display = ("user", "company", "updated_at")
+    list_select_related = ("user", "company")
+    search_fields = ("user__username",)
+
+    def save_model(self, request: HttpRequest, obj: ApproverPin, form: ApproverPinForm, change: bool) -> None:
+        approval_pin_set(company=obj.company, user=obj.user, pin=form.cleaned_data["pin"], changed_by=request.user)
+        saved = ApproverPin.objects.get(company=obj.company, user=obj.user)
+        obj.pk, obj.pin_hash, obj.updated_at = saved.pk, saved.pin_hash, saved.updated_at
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(TenantScopedAdmin):
+    """The audit log, read-only: nobody adds, changes or deletes an event (the database refuses
+    it too). ``manage.py audit_verify`` checks the chains."""
+
+    tenant_store_field = "store"  # company-wide events (no store): company admins only
+    tenant_company_field = "company"
+    list_display = ("seq", "created_at", "action", "store", "actor", "approver", "object_type", "object_id")
+    list_filter = ("action", "company", "store")
+    search_fields = ("action", "object_id", "actor__username", "approver__username")
+    list_select_related = ("store", "actor", "approver", "company")
+    ordering = ("company", "-seq")
+    readonly_fields = (
+        "company",
+        "seq",
+        "created_at",
+        "store",
+        "actor",
+        "approver",
+        "action",
+        "object_type",
+        "object_id",
+        "data",
+        "prev_hash",
+        "hash",
+    )
+
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

@@ -7,9 +7,12 @@ needs rows of two companies.
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models.functions import Left
 
 from .fields import EncryptedBinaryField, EncryptedTextField
 from .validators import validate_establishment_code, validate_ruc, validate_ubigeo
@@ -45,11 +48,25 @@ class Company(models.Model):
     # company waits until an admin fixes it and resumes.
     sunat_paused_at = models.DateTimeField("envíos SUNAT pausados desde", null=True, blank=True)
     sunat_pause_reason = models.TextField("motivo de la pausa", blank=True)
+    # A cash close whose difference in any payment method exceeds this (in absolute value) needs
+    # a manager's approval when a cashier closes.
+    cash_difference_threshold = models.DecimalField(
+        "diferencia de caja sin autorización (S/)",
+        max_digits=12,
+        decimal_places=2,
+        default=Decimal("5.00"),
+        help_text="Un cierre de caja con una diferencia mayor en cualquier medio de pago requiere la autorización de un supervisor.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         verbose_name = "empresa"
         verbose_name_plural = "empresas"
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(cash_difference_threshold__gte=0), name="company_cash_threshold_not_negative"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.ruc} {self.legal_name}"
@@ -71,7 +88,11 @@ class Store(models.Model):
     class Meta:
         verbose_name = "tienda"
         verbose_name_plural = "tiendas"
-        constraints = [models.UniqueConstraint(fields=["company", "code"], name="store_code_unique_per_company")]
+        constraints = [
+            models.UniqueConstraint(fields=["company", "code"], name="store_code_unique_per_company"),
+            # The parent key of composite (company_id, store_id) foreign keys.
+            models.UniqueConstraint(fields=["company", "id"], name="store_company_id_unique"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.code} {self.name}"
@@ -89,7 +110,11 @@ class Register(models.Model):
     class Meta:
         verbose_name = "caja"
         verbose_name_plural = "cajas"
-        constraints = [models.UniqueConstraint(fields=["store", "code"], name="register_code_unique_per_store")]
+        constraints = [
+            models.UniqueConstraint(fields=["store", "code"], name="register_code_unique_per_store"),
+            # The parent key of composite (company_id, register_id) foreign keys.
+            models.UniqueConstraint(fields=["company", "id"], name="register_company_id_unique"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.store.code}/{self.code}"
@@ -120,6 +145,11 @@ class CounterGuardedModel(models.Model):
         super().save(*args, **kwargs)
 
 
+# First letter of a series by document type (SUNAT's series patterns): F facturas, B boletas;
+# a note's series starts with B for a boleta's notes and F for a factura's.
+SERIES_PREFIXES = {"01": "F", "03": "B", "07": "BF", "08": "BF"}
+
+
 class DocumentSeries(CounterGuardedModel):
     """A SUNAT series (B001, F001, …) and its last correlative.
 
@@ -140,7 +170,15 @@ class DocumentSeries(CounterGuardedModel):
         verbose_name_plural = "series"
         constraints = [
             models.UniqueConstraint(fields=["company", "series"], name="series_unique_per_company"),
-            models.UniqueConstraint(fields=["register", "document_type"], name="one_series_per_type_per_register"),
+            # One series per document type and register; notes (07, 08) have one per family
+            # (``B…`` for a boleta's notes, ``F…`` for a factura's), told apart by the first letter.
+            models.UniqueConstraint(
+                "company",
+                "register",
+                "document_type",
+                Left("series", 1),
+                name="one_series_per_type_and_family_per_register",
+            ),
             models.CheckConstraint(condition=models.Q(last_number__lte=99_999_999), name="series_number_max_8_digits"),
         ]
 
@@ -148,9 +186,11 @@ class DocumentSeries(CounterGuardedModel):
         return self.series
 
     def clean(self) -> None:
-        prefix = {"01": "F", "03": "B"}.get(self.document_type)
-        if prefix and not (len(self.series) == 4 and self.series.startswith(prefix) and self.series.isalnum()):
-            raise ValidationError({"series": f"La serie debe tener 4 caracteres y empezar con {prefix}."})
+        prefixes = SERIES_PREFIXES.get(self.document_type, "")
+        series = self.series or ""
+        if prefixes and not (len(series) == 4 and series[0] in prefixes and series.isalnum() and series.isupper()):
+            allowed = " o ".join(prefixes)
+            raise ValidationError({"series": f"La serie debe tener 4 caracteres (letras mayúsculas o dígitos) y empezar con {allowed}."})
         if self.register_id and self.store_id and self.register.store_id != self.store_id:
             raise ValidationError({"register": "La caja pertenece a otra tienda."})
 
@@ -186,3 +226,89 @@ class Membership(models.Model):
     def clean(self) -> None:
         if self.store_id and self.company_id and self.store.company_id != self.company_id:
             raise ValidationError({"store": "La tienda pertenece a otra empresa."})
+
+
+class ApproverPin(models.Model):
+    """A manager's approval PIN in one company (4–8 digits), hashed with Django's password hashers.
+
+    Who may approve is decided by the user's memberships (a manager of the store or an admin of
+    the company), not by this row: a PIN alone grants nothing.
+    """
+
+    company = models.ForeignKey(Company, on_delete=models.PROTECT, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="approver_pins")
+    pin_hash = models.CharField("PIN (hash)", max_length=128)
+    updated_at = models.DateTimeField("actualizado", auto_now=True)
+
+    class Meta:
+        verbose_name = "PIN de autorización"
+        verbose_name_plural = "PIN de autorización"
+        constraints = [models.UniqueConstraint(fields=["company", "user"], name="approver_pin_unique_per_company")]
+
+    def __str__(self) -> str:
+        return f"PIN de {self.user}"
+
+
+class ApprovalFailure(models.Model):
+    """One refused approval (wrong PIN, unknown manager, not a manager of the store): the counter
+    behind the per-manager limit. Rows older than the limit's window are deleted as new ones come."""
+
+    company = models.ForeignKey(Company, on_delete=models.PROTECT, related_name="+")
+    username = models.CharField(max_length=150)
+    created_at = models.DateTimeField(db_index=False)
+
+    class Meta:
+        indexes = [models.Index(fields=["company", "username", "created_at"], name="approval_failure_idx")]
+
+
+class AuditChain(models.Model):
+    """The head of one company's audit chain: the last event's number and hash.
+
+    Appending an event locks this row until the appending transaction ends, so the events of one
+    company form one unbroken chain however many are written at once.
+    """
+
+    company = models.OneToOneField(Company, on_delete=models.PROTECT, primary_key=True, related_name="+")
+    last_seq = models.BigIntegerField(default=0)
+    last_hash = models.CharField(max_length=64, blank=True)
+
+
+class AuditEvent(models.Model):
+    """An append-only record of a sensitive action, chained per company.
+
+    ``hash`` is SHA-256 over the event's canonical JSON (company, sequence, time, store, actor,
+    approver, action, object, data) and ``prev_hash``, the previous event's hash in the same
+    company (empty for the first). The database refuses UPDATE and DELETE on this table
+    (trigger ``audit_event_append_only``).
+    """
+
+    company = models.ForeignKey(Company, on_delete=models.PROTECT, related_name="+")
+    seq = models.BigIntegerField("n.º")
+    store = models.ForeignKey(Store, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name="usuario"
+    )
+    approver = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="autorizó",
+    )
+    action = models.CharField("acción", max_length=40)
+    object_type = models.CharField("objeto", max_length=40, blank=True)
+    object_id = models.CharField("id del objeto", max_length=64, blank=True)
+    data = models.JSONField("datos", default=dict)
+    created_at = models.DateTimeField("fecha")
+    prev_hash = models.CharField("hash anterior", max_length=64, blank=True)
+    hash = models.CharField(max_length=64)
+
+    class Meta:
+        verbose_name = "evento de auditoría"
+        verbose_name_plural = "auditoría"
+        constraints = [models.UniqueConstraint(fields=["company", "seq"], name="audit_event_seq_unique")]
+        indexes = [models.Index(fields=["company", "action", "created_at"], name="audit_event_action_idx")]
+
+    def __str__(self) -> str:
+        return f"#{self.seq} {self.action}"

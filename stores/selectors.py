@@ -93,3 +93,16 @@ def register_access(*, user: AbstractBaseUser, code: str | None, generation: int
     if user.is_authenticated:
         _REGISTERS.put(key, found[0], generation=generation)
     return found[0]
+
+
+def store_user_is_manager(*, user: AbstractBaseUser, store: Store) -> bool:
+    """A superuser, a manager of ``store`` or an admin of its company: who may do a cashier's
+    sensitive actions without an approval, and who may approve them (with a PIN)."""
+    if not user.is_authenticated or not user.is_active:
+        return False
+    if user.is_superuser:
+        return True
+    return Membership.objects.filter(
+        Q(role=Role.STORE_MANAGER, store_id=store.pk) | Q(role=Role.COMPANY_ADMIN, company_id=store.company_id),
+        user=user,
+    ).exists()

@@ -34,9 +34,10 @@ from sales.models import (
     StoreProduct,
 )
 from sales.schemas import CartLine, CustomerIn, PaymentIn
-from sales.services.errors import CheckoutError
+from sales.services.errors import TillError, constraint_violated
+from sales.services.numbering import series_number_take
 from sales.services.snapshots import sale_snapshot_build
-from stores.models import Company, DocumentSeries, Register, Store
+from stores.models import Company, Register, Store
 from stores.selectors import NotFound, register_access, register_key
 from stores.validators import DOC_TYPE_RUC, compact_identity, validate_identity
 from sunat.services import sunat_document_issue
@@ -47,7 +48,7 @@ PRODUCT_NOT_FOUND = "Línea {n}: el producto no existe o no se vende en esta tie
 REGISTER_NOT_FOUND = "Caja no encontrada o no asignada a este usuario."
 KEY_REUSED = "Esta clave de idempotencia ya se usó con otra venta; genere una nueva."
 
-__all__ = ["CheckoutError", "CartLine", "CustomerIn", "PaymentIn", "sale_checkout"]
+__all__ = ["TillError", "CartLine", "CustomerIn", "PaymentIn", "sale_checkout"]
 
 
 @dataclass(frozen=True)
@@ -85,16 +86,18 @@ def sale_checkout(
     per-process caches of :mod:`bodegapos.generation` when they hold it at that generation, else
     one query each.
 
-    One ``transaction.atomic()``: the register's series row is locked and incremented by one
-    ``UPDATE … RETURNING`` (the row lock serializes the register's sales and keeps correlatives
-    gap-free), the SUNAT document and its job are issued, the sale is inserted already pointing at
+    One ``transaction.atomic()``: the register's open cash session is held ``FOR SHARE`` and its
+    series row locked and incremented, in one ``UPDATE … RETURNING``
+    (:func:`sales.services.numbering.series_number_take`: no open session is a 409; the row lock
+    serializes the register's sales and keeps correlatives gap-free; a close waits for the sale
+    and its Z includes it), the SUNAT document and its job are issued, the sale is inserted already pointing at
     its document (an idempotency conflict surfaces here, before any stock is touched), lines and
     payments are bulk-inserted, and stock rows are locked in id order and decremented with one
     guarded ``UPDATE`` (``stock >= q`` unless the product allows negative stock; a refused row is
     a 409) with their movements. The statements go out pipelined (``bodegapos.rows.pipeline``):
     the client waits only where it reads a result. Prices come from ``StoreProduct`` only. No
     network I/O. The number of SQL statements does not depend on the number of lines. Raises
-    :class:`CheckoutError`; when it does, nothing has been written.
+    :class:`TillError`; when it does, nothing has been written.
     """
     # --- fetch ---------------------------------------------------------------------------------
     generation = generation_read()  # the register and the products may come from the caches
@@ -102,7 +105,7 @@ def sale_checkout(
     try:
         register_obj = register_access(user=cashier, code=code, generation=generation)
     except NotFound:
-        raise CheckoutError.single("register", REGISTER_NOT_FOUND) from None
+        raise TillError.single("register", REGISTER_NOT_FOUND) from None
     company, store = register_obj.company, register_obj.store
 
     try:
@@ -114,7 +117,7 @@ def sale_checkout(
         totals = money.document_totals([(p.store_product.product.affectation, p.amounts) for p in priced])
         buyer = _customer_check(document_type=document_type, customer=customer, total=totals.total)
         payment_rows, rounding, change = _payments_settle(payments=payments, total=totals.total)
-    except CheckoutError:
+    except TillError:
         # A retry of a sale that went through answers with that sale, even if its cart would not
         # pass today (a product since deactivated, a price since changed).
         existing = _sale_replay(company_id=company.pk, key=idempotency_key, cashier=cashier, fingerprint=fingerprint)
@@ -145,7 +148,7 @@ def sale_checkout(
                 )
             stock_check()  # the pipeline has ended: the stock UPDATE's answer is in
     except IntegrityError as exc:
-        if "sale_idempotency_key_unique" not in str(exc):
+        if constraint_violated(exc) != "sale_idempotency_key_unique":
             raise
         # A retry, or a concurrent request with the same key that committed first: the sale row
         # (inserted before stock is touched) hit the key's unique constraint and everything rolled
@@ -166,7 +169,7 @@ def _sale_replay(*, company_id: int, key: uuid.UUID, cashier: AbstractBaseUser, 
     if sale is None:
         return None
     if sale.cashier_id != cashier.pk or sale.fingerprint != fingerprint:
-        raise CheckoutError.single("idempotency_key", KEY_REUSED, status=409)
+        raise TillError.single("idempotency_key", KEY_REUSED, status=409)
     return sale
 
 
@@ -234,7 +237,7 @@ def _lines_price(
             continue
         resolved.append((n, line, sp))
     if errors:
-        raise CheckoutError({"lines": errors}, 400)
+        raise TillError({"lines": errors}, 400)
 
     rate = money.ZERO
     if any(sp.product.is_plastic_bag for _, _, sp in resolved):
@@ -251,14 +254,14 @@ def _lines_price(
             continue
         priced.append(_PricedLine(line_no=n, store_product=sp, quantity=line.quantity, icbper_rate=bag_rate, amounts=amounts))
     if errors:
-        raise CheckoutError({"lines": errors}, 400)
+        raise TillError({"lines": errors}, 400)
     return priced
 
 
 def _icbper_rate(*, on: date) -> Decimal:
     rate = IcbperRate.objects.filter(valid_from__lte=on).order_by("-valid_from").values_list("amount", flat=True).first()
     if rate is None:
-        raise CheckoutError.single("lines", "No hay tasa ICBPER vigente para bolsas plásticas.")
+        raise TillError.single("lines", "No hay tasa ICBPER vigente para bolsas plásticas.")
     return rate
 
 
@@ -278,25 +281,25 @@ def _customer_check(*, document_type: str, customer: CustomerIn | None, total: D
     """Factura: a valid RUC and name. Boleta: anonymous up to S/ 700, an identified buyer above."""
     if customer is None:
         if document_type == "01":
-            raise CheckoutError.single("customer", "La factura requiere un cliente con RUC válido.")
+            raise TillError.single("customer", "La factura requiere un cliente con RUC válido.")
         if total > ANONYMOUS_LIMIT:
-            raise CheckoutError.single(
+            raise TillError.single(
                 "customer", "Boleta mayor a S/ 700.00: indique el DNI u otro documento del comprador."
             )
         return _Buyer("0", "-", "CLIENTES VARIOS", "")
     if document_type == "01" and customer.doc_type != DOC_TYPE_RUC:
-        raise CheckoutError.single("customer.doc_type", "La factura requiere un cliente con RUC válido.")
+        raise TillError.single("customer.doc_type", "La factura requiere un cliente con RUC válido.")
     try:
         validate_identity(doc_type=customer.doc_type, doc_number=customer.doc_number)
     except ValidationError as exc:
         field = "customer.doc_type" if exc.code == "doc_type" else "customer.doc_number"
-        raise CheckoutError({field: exc.messages}) from None
+        raise TillError({field: exc.messages}) from None
     if customer.doc_type == "0" and document_type == "03" and total > ANONYMOUS_LIMIT:
-        raise CheckoutError.single(
+        raise TillError.single(
             "customer", "Boleta mayor a S/ 700.00: indique el DNI u otro documento del comprador."
         )
     if len(customer.name) < 3:
-        raise CheckoutError.single("customer.name", "Indique el nombre o razón social del cliente (mínimo 3 caracteres).")
+        raise TillError.single("customer.name", "Indique el nombre o razón social del cliente (mínimo 3 caracteres).")
     number = compact_identity(doc_type=customer.doc_type, doc_number=customer.doc_number)
     return _Buyer(customer.doc_type, number, customer.name, customer.address)
 
@@ -314,19 +317,19 @@ def _payments_settle(*, payments: Sequence[PaymentIn], total: Decimal) -> tuple[
             non_cash[p.method] = non_cash.get(p.method, money.ZERO) + p.amount
     non_cash_total = sum(non_cash.values(), money.ZERO)
     if non_cash_total > total:
-        raise CheckoutError.single(
+        raise TillError.single(
             "payments", "Tarjeta, Yape y Plin pagan el monto exacto: la suma supera el total de la venta."
         )
     rows = [Payment(method=m, amount=a) for m, a in non_cash.items()]
     if not cash_given:
         if non_cash_total != total:
-            raise CheckoutError.single("payments", f"Los pagos no cubren el total de S/ {total}.")
+            raise TillError.single("payments", f"Los pagos no cubren el total de S/ {total}.")
         return rows, money.ZERO, money.ZERO
     if non_cash_total == total:
-        raise CheckoutError.single("payments", "No corresponde pago en efectivo: los otros medios cubren el total.")
+        raise TillError.single("payments", "No corresponde pago en efectivo: los otros medios cubren el total.")
     cash = money.cash_settle(total=total, non_cash=non_cash_total, tendered=tendered)
     if cash.change < 0:
-        raise CheckoutError.single(
+        raise TillError.single(
             "payments", f"Los pagos no cubren el total: faltan S/ {-cash.change} en efectivo (a pagar S/ {cash.due})."
         )
     rows.insert(0, Payment(method=PaymentMethod.CASH, amount=cash.applied, tendered=tendered, change=cash.change, rounding=cash.rounding))
@@ -388,7 +391,7 @@ def _stock_decrement(*, sale: Sale, priced: Sequence[_PricedLine]) -> Callable[[
             updated.close()
         refused = [i for i in ids if i not in done]
         if refused:
-            raise CheckoutError(
+            raise TillError(
                 {"lines": [f"Stock insuficiente para «{by_id[i].product.name}»." for i in refused]}, status=409
             )
 
@@ -416,7 +419,7 @@ def _sale_complete(
     """Send everything; must run inside ``transaction.atomic()`` and ``bodegapos.rows.pipeline()``.
     Returns the sale and the stock check to call after the pipeline, inside the ``atomic()``.
 
-    Order matters: series lock first (serializes a register's sales and makes the correlative
+    Order matters: the session and the series first (the session is held, the correlative is
     gap-free), then the SUNAT document and job (built from the unsaved sale and lines, so the sale
     row is inserted once, already carrying its document), then the sale row (a concurrent
     duplicate key fails here, before stock is touched), then lines and payments, then stock in id
@@ -425,7 +428,7 @@ def _sale_complete(
     with :func:`bodegapos.rows.rows_keys_send`, comes back in the same round trip), at the end of
     the pipeline and at the commit: 5 round trips for the whole transaction.
     """
-    series_id, series_code, number = _series_next(register=register, document_type=document_type)
+    taken = series_number_take(register=register, document_type=document_type)
 
     customer_row = None
     if not buyer.is_anonymous:
@@ -441,10 +444,11 @@ def _sale_complete(
         store=store,
         register=register,
         cashier=cashier,
-        document_series_id=series_id,
+        document_series_id=taken.series_id,
         document_type=document_type,
-        series=series_code,
-        number=number,
+        series=taken.series,
+        number=taken.number,
+        session_id=taken.session_id,
         idempotency_key=idempotency_key,
         fingerprint=fingerprint,
         customer=customer_row,
@@ -497,24 +501,3 @@ def _sale_complete(
         row.company, row.store, row.sale = company, store, sale
     rows_send(payment_rows)
     return sale, _stock_decrement(sale=sale, priced=priced)
-
-
-def _series_next(*, register: Register, document_type: str) -> tuple[int, str, int]:
-    """Take the next correlative of the register's series: ``(series id, series, number)``.
-
-    One ``UPDATE … SET last_number = last_number + 1 … RETURNING``: it takes the series row's lock
-    (held until the caller's transaction ends, like ``SELECT … FOR UPDATE`` did) and reads the
-    incremented value under it, so concurrent sales of a register get consecutive numbers and a
-    rolled-back sale gives its number back. Must run inside the sale's ``atomic()``.
-    """
-    table = DocumentSeries._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {table} SET last_number = last_number + 1 WHERE register_id = %s AND document_type = %s "
-            "RETURNING id, series, last_number",
-            [register.pk, document_type],
-        )
-        row = cursor.fetchone()
-    if row is None:
-        raise CheckoutError.single("document_type", "La caja no tiene una serie para este tipo de comprobante.")
-    return row[0], row[1], row[2]

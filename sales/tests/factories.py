@@ -38,10 +38,34 @@ def store_make(*, company: Company, code: str = "0000", n: int = 1) -> tuple[Sto
     return store, register
 
 
-def cashier_make(*, store: Store, username: str | None = None):
+def cashier_make(*, store: Store, username: str | None = None, open_session: bool = True):
+    """A cashier of ``store``; with ``open_session`` each of the store's registers without an
+    open cash session gets one, opened by this cashier (checkout needs it)."""
     user = get_user_model().objects.create_user(username=username or f"cajero{next(_seq)}", password="x")
     Membership.objects.create(user=user, company=store.company, store=store, role=Role.CASHIER)
+    if open_session:
+        for register in Register.objects.filter(store=store, is_active=True):
+            session_ensure(register=register, user=user)
     return user
+
+
+def manager_make(*, store: Store, username: str | None = None, pin: str = "2468"):
+    """A manager of ``store`` with an approval PIN."""
+    from stores.services import approval_pin_set
+
+    user = get_user_model().objects.create_user(username=username or f"gerente{next(_seq)}", password="x")
+    Membership.objects.create(user=user, company=store.company, store=store, role=Role.STORE_MANAGER)
+    approval_pin_set(company=store.company, user=user, pin=pin, changed_by=None)
+    return user
+
+
+def session_ensure(*, register: Register, user, opening_float: str = "100.00"):
+    """The register's open cash session, opened by ``user`` with ``opening_float`` when none is."""
+    from sales.selectors.sessions import cash_session_open_get
+    from sales.services.sessions import cash_session_open
+
+    session = cash_session_open_get(register_id=register.pk, company_id=register.company_id)
+    return session or cash_session_open(user=user, register=register, opening_float=Decimal(opening_float))
 
 
 def product_make(

@@ -12,7 +12,7 @@ from django.utils import timezone
 from sales.models import MovementKind, Sale
 from sales.schemas import CartLine, PaymentIn
 from sales.selectors import stock_ledger_sum
-from sales.services.checkout import CheckoutError, sale_checkout
+from sales.services.checkout import TillError, sale_checkout
 from sales.services.stock import stock_movement_record
 from sales.tests.factories import product_make
 
@@ -69,7 +69,7 @@ def test_split_payment_card_plus_cash_with_change(cashier, store):
 
 def test_cash_not_needed_when_other_methods_cover_the_total(cashier, store):
     sp = product_make(store=store, price="2.00")
-    with pytest.raises(CheckoutError) as err:
+    with pytest.raises(TillError) as err:
         sell(
             cashier,
             [CartLine(kind="sku", code=sp.product.sku, quantity=Decimal("1"))],
@@ -103,7 +103,7 @@ def test_a_register_instance_of_another_store_is_refused(cashier, store, other_s
 
     foreign_register = Register.objects.get(store=other_store)
     sp = product_make(store=other_store)
-    with pytest.raises(CheckoutError) as err:
+    with pytest.raises(TillError) as err:
         sell(
             cashier,
             [CartLine(kind="sku", code=sp.product.sku, quantity=Decimal("1"))],

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from sales.schemas import CartLine, CustomerIn, PaymentIn
 from sales.services.checkout import sale_checkout
-from sales.tests.factories import cashier_make, company_make, product_make, store_make
+from sales.tests.factories import session_ensure, cashier_make, company_make, product_make, store_make
 from sunat.models import DocumentStatus, SunatDocument
 
 
@@ -82,10 +82,11 @@ def test_a_manager_of_two_stores_picks_a_register_and_sells_from_it(client, comp
 
     from stores.models import Membership, Role
 
-    store2, _ = store_make(company=company, code="0001", n=2)
+    store2, register2 = store_make(company=company, code="0001", n=2)
     item2 = product_make(store=store2, price="2.00")
     manager = cashier_make(store=store, username="gerente")
     Membership.objects.create(user=manager, company=company, store=store2, role=Role.STORE_MANAGER)
+    session_ensure(register=register2, user=manager)
     client.force_login(manager)
     chooser = client.get("/pos/").content.decode()
     assert "?register=0001%2FCAJA1" in chooser

@@ -21,7 +21,7 @@ from django.test import Client
 from sales.models import Payment, Sale, SaleLine, StockMovement, StoreProduct
 from sales.schemas import CartLine, PaymentIn
 from sales.selectors import stock_ledger_sum
-from sales.services.checkout import CheckoutError, sale_checkout
+from sales.services.checkout import TillError, sale_checkout
 from sales.tests.factories import cashier_make, company_make, product_make, store_make
 from stores.models import DocumentSeries
 from sunat.models import SunatDocument, SunatJob
@@ -97,8 +97,8 @@ def test_30_concurrent_checkouts_of_one_product_keep_stock_equal_to_ledger(shop)
         CartLine(kind="sku", code=scarce.product.sku, quantity=Decimal("1")),
     ]
     results = run_threads(THREADS, lambda i: sell(cashier, register, lines))
-    refused = [r for r in results if isinstance(r, CheckoutError)]
-    unexpected = [r for r in results if isinstance(r, BaseException) and not isinstance(r, CheckoutError)]
+    refused = [r for r in results if isinstance(r, TillError)]
+    unexpected = [r for r in results if isinstance(r, BaseException) and not isinstance(r, TillError)]
     assert not unexpected, unexpected
     assert len(refused) == THREADS - 20 and all(r.status == 409 for r in refused)
     assert Sale.objects.count() == 20
@@ -157,7 +157,7 @@ def test_a_checkout_refused_mid_way_leaves_no_row_behind(shop):
         CartLine(kind="barcode", code=first.product.barcode, quantity=Decimal("3")),
         CartLine(kind="barcode", code=blocked.product.barcode, quantity=Decimal("2")),
     ]
-    with pytest.raises(CheckoutError) as refused:
+    with pytest.raises(TillError) as refused:
         sell(cashier, register, lines)
     assert refused.value.status == 409
     assert "Cigarrillos" in refused.value.errors["lines"][0]

@@ -476,7 +476,6 @@
 
   document.addEventListener("keydown", function (e) {
     if (e.key === "F2") { e.preventDefault(); focusScan(); }
-    else if (e.key === "F4") { e.preventDefault(); focusScan(); }
     else if (e.key === "F7") { e.preventDefault(); $("customer-doc-number").focus(); }
     else if (e.key === "F8") { e.preventDefault(); $("pay-cash").focus(); $("pay-cash").select(); }
     else if (e.key === "F9" || (e.key === "Enter" && (e.ctrlKey || e.metaKey))) { e.preventDefault(); confirmSale(); }

@@ -10,63 +10,25 @@ A missing session or CSRF token is a 403 JSON answer here (pages redirect to the
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
-
-from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.middleware.csrf import CsrfViewMiddleware
-from django.views.decorators.csrf import csrf_exempt
+from django.http import HttpRequest, JsonResponse
 
 from ops.ratelimit import checkout_ratelimited
+from sales import money
+from sales.models import Sale
+from sales.schemas import checkout_body_parse
+from sales.selectors import store_product_search
+from sales.services.checkout import REGISTER_NOT_FOUND, sale_checkout
+from sales.services.errors import TillError
 from stores.selectors import NotFound, register_access
 
-from . import money
-from .models import Sale
-from .schemas import checkout_body_parse
-from .selectors import store_product_search
-from .services.checkout import REGISTER_NOT_FOUND, sale_checkout
-from .services.errors import CheckoutError
-
-SESSION_REQUIRED = "Inicie sesión para continuar."
-CSRF_FAILED = "Falta el token CSRF o no es válido; recargue la página."
-
-
-def _errors(errors: dict[str, list[str]], status: int) -> JsonResponse:
-    return JsonResponse({"errors": errors}, status=status, json_dumps_params={"ensure_ascii": False})
-
-
-def _csrf_response(request: HttpRequest) -> HttpResponse | None:
-    return CsrfViewMiddleware(lambda r: HttpResponse()).process_view(request, None, (), {})
-
-
-def api_view(methods: tuple[str, ...]) -> Callable:
-    """Allowed methods, session auth and (for unsafe methods) CSRF, each failing as JSON."""
-
-    def decorate(view: Callable) -> Callable:
-        @csrf_exempt
-        @functools.wraps(view)
-        def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-            if request.method not in methods:
-                response = _errors({"method": [f"Método {request.method} no permitido."]}, 405)
-                response["Allow"] = ", ".join(methods)
-                return response
-            if not request.user.is_authenticated:
-                return _errors({"session": [SESSION_REQUIRED]}, 403)
-            if request.method not in ("GET", "HEAD", "OPTIONS") and _csrf_response(request) is not None:
-                return _errors({"csrf": [CSRF_FAILED]}, 403)
-            return view(request, *args, **kwargs)
-
-        return wrapper
-
-    return decorate
-
+from . import api_view, errors_response, json_response
 
 @api_view(("GET",))
 def products(request: HttpRequest) -> JsonResponse:
     try:
         register = register_access(user=request.user, code=request.GET.get("register") or None)
     except NotFound:
-        return _errors({"register": [REGISTER_NOT_FOUND]}, 400)
+        return errors_response({"register": [REGISTER_NOT_FOUND]}, 400)
     rows = store_product_search(store=register.store, q=request.GET.get("q", "")[:100])
     return JsonResponse(
         [
@@ -119,6 +81,6 @@ def checkout(request: HttpRequest) -> JsonResponse:
             payments=data.payments,
             request_id=getattr(request, "request_id", ""),
         )
-    except CheckoutError as exc:
-        return _errors(exc.errors, exc.status)
-    return JsonResponse(sale_checkout_body(sale), status=201 if created else 200, json_dumps_params={"ensure_ascii": False})
+    except TillError as exc:
+        return errors_response(exc.errors, exc.status)
+    return json_response(sale_checkout_body(sale), status=201 if created else 200)

@@ -19,7 +19,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from sales.models import PaymentMethod
-from sales.services.errors import CheckoutError
+from sales.services.errors import TillError
 
 MAX_LINES = 999
 MAX_QUANTITY = Decimal("9999")
@@ -74,13 +74,13 @@ class CheckoutInput:
 
 
 def checkout_body_parse(body: bytes) -> CheckoutInput:
-    """Parse the raw JSON body; raise :class:`CheckoutError` (400) with every problem found."""
+    """Parse the raw JSON body; raise :class:`TillError` (400) with every problem found."""
     try:
         data = json.loads(body or b"", parse_float=Decimal)
     except (ValueError, UnicodeDecodeError):
-        raise CheckoutError.single("body", INVALID_JSON) from None
+        raise TillError.single("body", INVALID_JSON) from None
     if not isinstance(data, dict):
-        raise CheckoutError.single("body", "Se esperaba un objeto JSON.")
+        raise TillError.single("body", "Se esperaba un objeto JSON.")
     return checkout_input_parse(data)
 
 
@@ -219,7 +219,7 @@ def checkout_input_parse(data: dict[str, Any]) -> CheckoutInput:
                 payments.append(PaymentIn(method=method, amount=amount))
 
     if errors:
-        raise CheckoutError(errors, 400)
+        raise TillError(errors, 400)
     assert key is not None
     return CheckoutInput(
         idempotency_key=key,

@@ -13,7 +13,7 @@ from django.http import Http404
 from stores.models import Store
 from stores.selectors import store_list_for_user
 
-from .models import Sale, StockMovement, StoreProduct
+from sales.models import Sale, StockMovement, StoreProduct
 
 PRODUCT_SEARCH_LIMIT = 50
 
