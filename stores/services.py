@@ -154,7 +154,7 @@ def _refusal_record(
 def approval_verify(*, store: Store, actor: AbstractBaseUser, approval: ApprovalIn | None, action: str) -> AbstractBaseUser:
     """The manager who authorises ``actor``'s ``action`` in ``store`` with ``approval``.
 
-    Must run outside any transaction (asserted): a refusal — wrong PIN, unknown user, a user who
+    Must run outside the action's transaction (before it starts): a refusal — wrong PIN, unknown user, a user who
     is not a manager of this store or an admin of its company, or no PIN set — commits one
     ``approval.refused`` audit event and one failure for that username, then raises
     :class:`ApprovalError` (403). After ``PIN_MAX_FAILURES`` failures for one username within
@@ -163,7 +163,6 @@ def approval_verify(*, store: Store, actor: AbstractBaseUser, approval: Approval
     """
     if approval is None:
         raise ApprovalError(APPROVAL_REQUIRED)
-    assert not connection.in_atomic_block, "approval_verify commits refusals on its own"
     failures = _failures_recent(company_id=store.company_id, username=approval.username)
     if len(failures) >= PIN_MAX_FAILURES:
         retry_after = int((failures[-PIN_MAX_FAILURES] + PIN_FAILURE_WINDOW - timezone.now()).total_seconds()) + 1

@@ -78,28 +78,30 @@ def cash_session_figures(*, session: CashSession) -> SessionFigures:
         for k, agg in (("count", Count("id", filter=Q(document_type=t))), ("total", Sum("total", filter=Q(document_type=t))))
     }
     sales = Sale.objects.filter(company_id=session.company_id, session_id=session.pk).aggregate(
-        count=Count("id"), total=Sum("total"), igv=Sum("igv"), icbper=Sum("icbper"), **per_type
+        n=Count("id"), sum_total=Sum("total"), sum_igv=Sum("igv"), sum_icbper=Sum("icbper"), **per_type
     )
-    figures.sales_count = sales["count"]
-    figures.sales_total, figures.sales_igv, figures.sales_icbper = (_sum(sales[k]) for k in ("total", "igv", "icbper"))
+    figures.sales_count = sales["n"]
+    figures.sales_total, figures.sales_igv, figures.sales_icbper = (
+        _sum(sales[k]) for k in ("sum_total", "sum_igv", "sum_icbper")
+    )
     figures.by_type = {t: (sales[f"{t}_count"], _sum(sales[f"{t}_total"])) for t in DOCUMENT_TYPES}
 
     paid = (
         Payment.objects.filter(company_id=session.company_id, sale__session_id=session.pk)
         .values("method")
-        .annotate(amount=Sum("amount"), rounding=Sum("rounding"))
+        .annotate(paid=Sum("amount"), rounded=Sum("rounding"))
     )
     for row in paid:
         if row["method"] == PaymentMethod.CASH:
-            figures.payments["cash"] = money.cash_kept(applied=row["amount"], rounding=row["rounding"])
-            figures.rounding -= row["rounding"]
+            figures.payments["cash"] = money.cash_kept(applied=row["paid"], rounding=row["rounded"])
+            figures.rounding -= row["rounded"]
         else:
-            figures.payments[row["method"]] = row["amount"]
+            figures.payments[row["method"]] = row["paid"]
 
     moved = CashMovement.objects.filter(company_id=session.company_id, session_id=session.pk).aggregate(
-        cash_in=Sum("amount", filter=Q(kind="in")), cash_out=Sum("amount", filter=Q(kind="out"))
+        moved_in=Sum("amount", filter=Q(kind="in")), moved_out=Sum("amount", filter=Q(kind="out"))
     )
-    figures.cash_in, figures.cash_out = _sum(moved["cash_in"]), _sum(moved["cash_out"])
+    figures.cash_in, figures.cash_out = _sum(moved["moved_in"]), _sum(moved["moved_out"])
     return figures
 
 
