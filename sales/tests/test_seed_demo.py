@@ -6,8 +6,10 @@ from django.core.management import CommandError, call_command
 from django.db.models import Sum
 from stdnum import ean
 
-from sales.models import Product, StockMovement, StoreProduct
-from stores.models import Company, DocumentSeries, Register, Store
+from django.contrib.auth.hashers import check_password
+
+from sales.models import CashSession, Product, StockMovement, StoreProduct
+from stores.models import ApproverPin, Company, DocumentSeries, Register, Store
 
 pytestmark = pytest.mark.django_db
 
@@ -20,7 +22,9 @@ def test_seed_demo_builds_the_contract_chain_and_is_idempotent(capsys):
     company = Company.objects.get(ruc="20000000001")
     assert list(Store.objects.order_by("code").values_list("code", flat=True)) == ["0000", "0001", "0002"]
     assert Register.objects.filter(code="CAJA1").count() == 3
-    assert set(DocumentSeries.objects.values_list("series", flat=True)) == {"B001", "F001", "B002", "F002", "B003", "F003"}
+    assert set(DocumentSeries.objects.values_list("document_type", "series")) == {
+        (t, f"{p}{n}") for n in ("001", "002", "003") for t, p in (("03", "B"), ("01", "F"))
+    } | {("07", f"{p}{n}") for n in ("01", "02", "03") for p in ("BC", "FC")}
     products = Product.objects.filter(company=company)
     assert products.count() == 200
     assert all(ean.is_valid(p.barcode) and len(p.barcode) == 13 for p in products)
@@ -38,10 +42,17 @@ def test_seed_demo_builds_the_contract_chain_and_is_idempotent(capsys):
     assert users.get(username="admin").is_superuser
     assert users.get(username="cajero1").check_password("demo1234")
     assert users.get(username="cajero2").memberships.get().store.code == "0001"
+    manager = users.get(username="gerente2")
+    membership = manager.memberships.get()
+    assert (membership.store.code, membership.role) == ("0001", "manager") and manager.is_staff
+    assert check_password("2468", ApproverPin.objects.get(user=manager, company=company).pin_hash)
+    assert not CashSession.objects.exists()  # it opens no cash session
     assert company.certificate_expires_at is not None
 
 
 def test_seed_demo_refuses_bad_arguments():
     with pytest.raises(CommandError):
         call_command("seed_demo", stores=0)
+    with pytest.raises(CommandError, match="--pin"):
+        call_command("seed_demo", pin="12")
     assert Company.objects.count() == 0

@@ -1,11 +1,14 @@
-"""``manage.py seed_demo [--stores N] [--products M] [--password PW]`` — an idempotent demo chain.
+"""``manage.py seed_demo [--stores N] [--products M] [--password PW] [--pin PIN]`` — an idempotent
+demo chain.
 
 One company (RUC 20000000001), stores 1…N (establishment codes 0000, 0001, …) each with register
-CAJA1 and series B{n:03}/F{n:03}; M products with valid EAN-13 barcodes (gravado, exonerado and
+CAJA1, series B{n:03}/F{n:03} and credit-note series BC{n:02}/FC{n:02}; M products with valid EAN-13 barcodes (gravado, exonerado and
 inafecto items, weighed KGM items, a plastic bag with ICBPER, bread/eggs that allow negative
 stock, cigarettes that block it) priced in every store with stock ≥ 1 000 recorded through the
-stock ledger; an ``admin`` superuser and cashiers ``cajero1``…``cajeroN``; a development
-certificate. Running it again tops up stock and resets the passwords; it never duplicates rows.
+stock ledger; an ``admin`` superuser, cashiers ``cajero1``…``cajeroN`` and managers
+``gerente1``…``gerenteN`` (``gerente{n}`` manages store n; approval PIN ``2468`` or ``--pin``); a
+development certificate. It opens no cash session. Running it again tops up stock and resets the
+passwords and PINs; it never duplicates rows.
 """
 
 from __future__ import annotations
@@ -20,7 +23,9 @@ from stdnum import ean
 
 from sales.models import MovementKind, Product, StoreProduct
 from sales.services.stock import stock_movements_record_bulk
+from stores.admin_scoping import membership_staff_sync
 from stores.models import Company, DocumentSeries, Membership, Register, Role, Store
+from stores.services import PIN_RE, approval_pin_set
 
 RUC = "20000000001"
 MIN_STOCK = Decimal("1000")
@@ -85,25 +90,30 @@ class Command(BaseCommand):
         parser.add_argument("--stores", type=int, default=3, help="número de tiendas (por defecto 3)")
         parser.add_argument("--products", type=int, default=200, help="número de productos (por defecto 200)")
         parser.add_argument("--password", default=None, help="contraseña de todos los usuarios (por defecto: aleatoria)")
+        parser.add_argument("--pin", default="2468", help="PIN de autorización de los gerentes (por defecto 2468)")
 
-    def handle(self, *args, stores: int, products: int, password: str | None, **options):
+    def handle(self, *args, stores: int, products: int, password: str | None, pin: str, **options):
         if not 1 <= stores <= 999:
             raise CommandError("--stores debe estar entre 1 y 999.")
         if not 1 <= products <= 99_999:
             raise CommandError("--products debe estar entre 1 y 99999.")
         if password is not None and len(password) < 8:
             raise CommandError("--password debe tener al menos 8 caracteres.")
+        if not PIN_RE.match(pin or ""):
+            raise CommandError("--pin debe tener de 4 a 8 dígitos.")
         printed_password = password or secrets.token_urlsafe(9)
         with transaction.atomic():
             company, store_rows = self._chain(stores)
             created_products, movements = self._catalogue(company, store_rows, products)
-            usernames = self._users(company, store_rows, printed_password)
+            usernames = self._users(company, store_rows, printed_password, pin)
         certificate = self._certificate(company)
         self.stdout.write(f"Empresa {company.ruc} {company.legal_name}")
         for store in store_rows:
-            self.stdout.write(f"  Tienda {store.code} {store.name}: caja CAJA1, series B{int(store.code) + 1:03d}/F{int(store.code) + 1:03d}")
+            n = int(store.code) + 1
+            self.stdout.write(f"  Tienda {store.code} {store.name}: caja CAJA1, series B{n:03d}/F{n:03d}, notas de crédito BC{n:02d}/FC{n:02d}")
         self.stdout.write(f"Productos: {products} ({created_products} nuevos); movimientos de stock: {movements}")
         self.stdout.write(f"Usuarios: {', '.join(usernames)} — contraseña: {printed_password}")
+        self.stdout.write(f"PIN de autorización de los gerentes: {pin}")
         self.stdout.write(f"Certificado: {certificate}")
 
     def _chain(self, count: int) -> tuple[Company, list[Store]]:
@@ -128,11 +138,12 @@ class Command(BaseCommand):
             register, _ = Register.objects.get_or_create(
                 company=company, store=store, code="CAJA1", defaults={"name": "Caja 1"}
             )
-            for doc_type, prefix in (("03", "B"), ("01", "F")):
+            wanted = [("03", f"B{n:03d}"), ("01", f"F{n:03d}")]
+            if n <= 99:  # credit notes: one series per family (boletas' B…, facturas' F…)
+                wanted += [("07", f"BC{n:02d}"), ("07", f"FC{n:02d}")]
+            for doc_type, series in wanted:
                 DocumentSeries.objects.get_or_create(
-                    register=register,
-                    document_type=doc_type,
-                    defaults={"company": company, "store": store, "series": f"{prefix}{n:03d}"},
+                    company=company, series=series, defaults={"store": store, "register": register, "document_type": doc_type}
                 )
             rows.append(store)
         return company, rows
@@ -164,7 +175,7 @@ class Command(BaseCommand):
         moved = stock_movements_record_bulk(items=items, kind=MovementKind.PURCHASE, note="seed_demo: stock inicial")
         return len(new), moved
 
-    def _users(self, company: Company, stores: list[Store], password: str) -> list[str]:
+    def _users(self, company: Company, stores: list[Store], password: str, pin: str) -> list[str]:
         User = get_user_model()
         admin, created = User.objects.get_or_create(username="admin", defaults={"email": "admin@example.com"})
         admin.is_staff = admin.is_superuser = True
@@ -177,6 +188,14 @@ class Command(BaseCommand):
             user.save()
             Membership.objects.get_or_create(user=user, company=company, store=store, defaults={"role": Role.CASHIER})
             names.append(user.username)
+        for n, store in enumerate(stores, start=1):
+            manager, _ = User.objects.get_or_create(username=f"gerente{n}")
+            manager.set_password(password)
+            manager.save()
+            Membership.objects.get_or_create(user=manager, company=company, store=store, defaults={"role": Role.STORE_MANAGER})
+            membership_staff_sync(user=manager)
+            approval_pin_set(company=company, user=manager, pin=pin, changed_by=None)
+            names.append(manager.username)
         return names
 
     def _certificate(self, company: Company) -> str:
