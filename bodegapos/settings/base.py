@@ -112,6 +112,8 @@ LANGUAGES = [("es", "Español")]
 TIME_ZONE = "America/Lima"
 USE_I18N = True
 USE_TZ = True
+# Peruvian number and date formats (S/ 1,234.50; 31/12/2026): Django ships none for es_PE.
+FORMAT_MODULE_PATH = ["bodegapos.settings.formats"]
 
 # Static files: hashed names, compressed, served by whitenoise (CDN-ready).
 STATIC_URL = env("STATIC_URL", default="/static/")

@@ -17,6 +17,8 @@ from stores.models import Register, Store
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 PASSWORD = "demo-e2e-1234"
+# The checkout page with its script running and the scan box focused.
+READY = "#pos[data-ready=true] #scan:focus"
 
 
 def demo_chain() -> dict:
@@ -75,7 +77,17 @@ def login(page, base_url: str, username: str) -> None:
     page.fill("#id_password", PASSWORD)
     page.click("#login-submit")
     page.wait_for_url(re.compile(r".*/pos/(\?.*)?$"))
-    page.wait_for_selector("#scan:focus")
+    open_register(page)
+
+
+def open_register(page, opening_float: str = "100.00") -> None:
+    """On /pos/: open the register's cash session with ``opening_float`` when it has none ("Abrir
+    caja"), then wait for the checkout's scan box."""
+    page.wait_for_selector(f"{READY}, #open-session")
+    if page.locator("#open-session").count():
+        page.fill("#opening-float", opening_float)
+        page.click("#open-submit")
+    page.wait_for_selector(READY)
 
 
 def scan(page, barcode: str, expected_rows: int) -> None:
@@ -149,6 +161,9 @@ def test_cashier_of_store_1_cannot_see_or_sell_store_2(live_server, page):
 
     chain = demo_chain()
     store2_item = sellable(chain["store2"])[0]
+    from sales.tests.factories import session_ensure
+
+    session_ensure(register=chain["register2"], user=chain["cashier2"])
     sale2, _ = sale_checkout(
         cashier=chain["cashier2"],
         register=chain["register2"],
@@ -178,7 +193,7 @@ def test_cashier_of_store_1_cannot_see_or_sell_store_2(live_server, page):
 
     # 2. Scanning the store-2-only barcode finds nothing in store 1.
     page.goto(f"{live_server.url}/pos/")
-    page.wait_for_selector("#scan:focus")
+    page.wait_for_selector(READY)
     page.keyboard.type(only2.barcode)
     page.keyboard.press("Enter")
     page.wait_for_selector("#scan-error:not([hidden])")

@@ -483,4 +483,5 @@
 
   render();
   focusScan();
+  $("pos").dataset.ready = "true";  // the handlers are attached: scans are taken from now on
 })();
