@@ -1,5 +1,6 @@
 """The raw-SQL baseline: the same writes a checkout makes, straight through psycopg (no Django,
-no HTTP): series row locked FOR UPDATE and incremented, lines priced from the database, guarded
+no HTTP): the register's open cash session held FOR SHARE and its series row locked and
+incremented in one statement, lines priced from the database, guarded
 stock decrements in id order, SUNAT document + job + NOTIFY, sale (whose unique key is the
 idempotency check, as in the app), lines, payment, stock movements — one transaction per sale.
 """
@@ -29,12 +30,13 @@ def sale_write(conn, *, cashier: dict, barcodes: list[str], rng: random.Random) 
     with conn.transaction():
         cur = conn.cursor()
         cur.execute(
-            "SELECT id, series FROM stores_documentseries WHERE register_id = %s AND document_type = '03' FOR UPDATE",
-            [cashier["register_id"]],
+            "WITH open_session AS MATERIALIZED (SELECT id FROM sales_cashsession WHERE company_id = %s AND register_id = %s "
+            "AND status = 'open' FOR SHARE) UPDATE stores_documentseries ds SET last_number = ds.last_number + 1 "
+            "FROM open_session WHERE ds.register_id = %s AND ds.document_type = '03' "
+            "RETURNING ds.id, ds.series, ds.last_number, open_session.id",
+            [cashier["company_id"], cashier["register_id"], cashier["register_id"]],
         )
-        series_id, series = cur.fetchone()
-        cur.execute("UPDATE stores_documentseries SET last_number = last_number + 1 WHERE id = %s RETURNING last_number", [series_id])
-        number = cur.fetchone()[0]
+        series_id, series, number, session_id = cur.fetchone()
         cur.execute(
             "SELECT sp.id, sp.price, p.id, p.sku, p.barcode, p.name, p.unit_code, p.affectation FROM sales_storeproduct sp "
             "JOIN sales_product p ON p.id = sp.product_id WHERE sp.store_id = %s AND p.barcode = ANY(%s) AND sp.is_active "
@@ -72,11 +74,12 @@ def sale_write(conn, *, cashier: dict, barcodes: list[str], rng: random.Random) 
         cur.execute(
             "INSERT INTO sales_sale (public_id, company_id, store_id, register_id, cashier_id, document_series_id, document_type, "
             "series, number, idempotency_key, fingerprint, customer_doc_type, customer_doc_number, customer_name, customer_address, "
-            "gravadas, exoneradas, inafectas, igv, icbper, total, cash_rounding, change, issued_at, sunat_document_id, request_id) "
+            "gravadas, exoneradas, inafectas, igv, icbper, total, cash_rounding, change, issued_at, sunat_document_id, session_id, "
+            "request_id) "
             "VALUES (%s, %s, %s, %s, %s, %s, '03', %s, %s, %s, %s, '0', '-', 'CLIENTES VARIOS', '', %s, 0, 0, %s, 0, %s, 0, %s, "
-            "now(), %s, '') RETURNING id",
+            "now(), %s, %s, '') RETURNING id",
             [uuid.uuid4(), cashier["company_id"], cashier["store_id"], cashier["register_id"], cashier["user_id"], series_id,
-             series, number, key, key.hex, total - igv, igv, total, Decimal("200.00") - total, document_id],
+             series, number, key, key.hex, total - igv, igv, total, Decimal("200.00") - total, document_id, session_id],
         )
         sale_id = cur.fetchone()[0]
         cur.executemany(

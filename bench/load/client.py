@@ -86,6 +86,11 @@ def cashier_run(base: str, username: str, password: str, barcodes: list[str], co
     try:
         token = cashier.login(username, password)
         headers = {"X-CSRFToken": token, "Content-Type": "application/json", "Referer": cashier.referer}
+        # The cashier opens the register (201), or finds it open from an earlier run (409).
+        opened = json.dumps({"idempotency_key": str(uuid.uuid4()), "opening_float": "0.00"})
+        status, body = cashier.request("POST", "/api/v1/sessions", opened, headers)
+        if status not in (201, 409):
+            raise RuntimeError(f"open the register {username}: HTTP {status} {body[:200]!r}")
         # one unmeasured warm-up sale per cashier
         cashier.request("POST", "/api/v1/checkout", checkout_body(barcodes, rng), headers)
     except Exception as exc:  # noqa: BLE001
