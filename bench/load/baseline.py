@@ -84,8 +84,8 @@ def sale_write(conn, *, cashier: dict, barcodes: list[str], rng: random.Random) 
         sale_id = cur.fetchone()[0]
         cur.executemany(
             "INSERT INTO sales_saleline (company_id, store_id, sale_id, line_no, product_id, store_product_id, sku, barcode, "
-            "description, unit_code, quantity, unit_price, unit_value, base, igv, icbper, icbper_rate, amount, affectation) "
-            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 0, 0, %s, %s)",
+            "description, unit_code, quantity, unit_price, unit_value, base, igv, icbper, icbper_rate, amount, affectation, "
+            "returned_quantity) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 0, 0, %s, %s, 0)",
             [
                 (cashier["company_id"], cashier["store_id"], sale_id, n + 1, l[1], l[0], l[2], l[3], l[4], l[5], l[6], l[7],
                  l[8] / l[6], l[8], l[9], l[10], l[11])
