@@ -246,6 +246,7 @@ class Sale(models.Model):
             models.UniqueConstraint(
                 fields=["company", "document_type", "series", "number"], name="sale_number_unique"
             ),
+            models.UniqueConstraint(fields=["company", "id"], name="sale_company_id_unique"),
         ]
         indexes = [
             models.Index(fields=["store", "-issued_at"], name="sale_store_issued_idx"),
@@ -291,6 +292,7 @@ class SaleLine(models.Model):
         ordering = ["sale", "line_no"]
         constraints = [
             models.UniqueConstraint(fields=["sale", "line_no"], name="sale_line_unique_no"),
+            models.UniqueConstraint(fields=["company", "id"], name="sale_line_company_id_unique"),
             models.CheckConstraint(
                 condition=models.Q(returned_quantity__gte=0) & models.Q(returned_quantity__lte=models.F("quantity")),
                 name="sale_line_returned_within_sold",
@@ -453,3 +455,164 @@ class IdempotentRequest(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["company", "key"], name="idempotent_request_key_unique")]
+
+
+class ReturnReason(models.TextChoices):
+    """Catalog 09 reasons a till's credit note uses (the ones SUNAT's rules accept without
+    observations on notes of both boletas and facturas)."""
+
+    ANULACION = "01", "Anulación de la operación"
+    DEVOLUCION_TOTAL = "06", "Devolución total"
+    DEVOLUCION_ITEM = "07", "Devolución por ítem"
+
+
+class SaleReturn(models.Model):
+    """A return of some of a sale's quantities: a credit note (07) that modifies the sale's
+    document, numbered in the refunding register's note series of the sale's family (``B…`` for a
+    boleta's notes, ``F…`` for a factura's). Its amounts follow from the returned quantities
+    (``sales.money.return_line_amounts``); the refund leaves the drawer of the open session of
+    the register used."""
+
+    public_id = models.UUIDField("id público", default=uuid.uuid4, unique=True, editable=False)
+    company = models.ForeignKey(Company, on_delete=models.PROTECT, related_name="+")
+    store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="+", verbose_name="tienda")
+    register = models.ForeignKey(Register, on_delete=models.PROTECT, related_name="+", verbose_name="caja")
+    session = models.ForeignKey(CashSession, on_delete=models.PROTECT, related_name="returns", verbose_name="turno")
+    sale = models.ForeignKey(Sale, on_delete=models.PROTECT, related_name="returns", verbose_name="venta")
+    cashier = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name="usuario")
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name="autorizó"
+    )
+    reason_code = models.CharField("motivo (catálogo 09)", max_length=2, choices=ReturnReason.choices)
+    reason = models.CharField("sustento", max_length=250)
+    document_series = models.ForeignKey(DocumentSeries, on_delete=models.PROTECT, related_name="+")
+    series = models.CharField("serie", max_length=4)
+    number = models.PositiveIntegerField("número")
+    gravadas = models.DecimalField("op. gravadas", **AMOUNT)
+    exoneradas = models.DecimalField("op. exoneradas", **AMOUNT)
+    inafectas = models.DecimalField("op. inafectas", **AMOUNT)
+    igv = models.DecimalField("IGV", **AMOUNT)
+    icbper = models.DecimalField("ICBPER", **AMOUNT)
+    total = models.DecimalField("total", **AMOUNT)
+    issued_at = models.DateTimeField("emitida")
+    sunat_document = models.OneToOneField(
+        "sunat.SunatDocument", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    request_id = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        verbose_name = "devolución (nota de crédito)"
+        verbose_name_plural = "devoluciones (notas de crédito)"
+        constraints = [
+            models.UniqueConstraint(fields=["company", "series", "number"], name="sale_return_number_unique"),
+            models.UniqueConstraint(fields=["company", "id"], name="sale_return_company_id_unique"),
+        ]
+        indexes = [
+            models.Index(fields=["session"], name="sale_return_session_idx"),
+            models.Index(fields=["store", "issued_at"], name="sale_return_store_issued_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.full_number
+
+    @property
+    def full_number(self) -> str:
+        return f"{self.series}-{self.number}"
+
+
+class SaleReturnLine(models.Model):
+    """One returned line: how much of a sale line came back, and whether it went back to stock."""
+
+    company = models.ForeignKey(Company, on_delete=models.PROTECT, related_name="+")
+    store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="+")
+    sale_return = models.ForeignKey(SaleReturn, on_delete=models.PROTECT, related_name="lines")
+    sale_line = models.ForeignKey(SaleLine, on_delete=models.PROTECT, related_name="returned_in")
+    line_no = models.PositiveSmallIntegerField("ítem de la nota")
+    quantity = models.DecimalField("cantidad", **QUANTITY)
+    restock = models.BooleanField("vuelve al stock")
+    base = models.DecimalField("valor de venta", **AMOUNT)
+    igv = models.DecimalField("IGV", **AMOUNT)
+    icbper = models.DecimalField("ICBPER", **AMOUNT)
+    amount = models.DecimalField("importe", **AMOUNT)
+
+    class Meta:
+        verbose_name = "línea devuelta"
+        verbose_name_plural = "líneas devueltas"
+        ordering = ["sale_return", "line_no"]
+        constraints = [
+            models.UniqueConstraint(fields=["sale_return", "line_no"], name="sale_return_line_unique_no"),
+            models.CheckConstraint(condition=models.Q(quantity__gt=0), name="sale_return_line_quantity_positive"),
+        ]
+
+
+class SaleVoid(models.Model):
+    """The voiding (anulación) of a whole sale: a Comunicación de Baja (factura) or a Resumen
+    Diario line with ConditionCode 3 (boleta), issued at once. The sale is ``voiding`` until SUNAT
+    accepts that document (read through a ``sunat`` selector), then ``voided``."""
+
+    public_id = models.UUIDField("id público", default=uuid.uuid4, unique=True, editable=False)
+    company = models.ForeignKey(Company, on_delete=models.PROTECT, related_name="+")
+    store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="+", verbose_name="tienda")
+    register = models.ForeignKey(Register, on_delete=models.PROTECT, related_name="+", verbose_name="caja")
+    session = models.ForeignKey(CashSession, on_delete=models.PROTECT, related_name="voids", verbose_name="turno")
+    sale = models.OneToOneField(Sale, on_delete=models.PROTECT, related_name="void", verbose_name="venta")
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name="solicitó")
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name="autorizó"
+    )
+    reason = models.CharField("motivo", max_length=100)
+    requested_at = models.DateTimeField("solicitada")
+    sunat_document = models.OneToOneField(
+        "sunat.SunatDocument", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    request_id = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        verbose_name = "anulación"
+        verbose_name_plural = "anulaciones"
+        constraints = [models.UniqueConstraint(fields=["company", "id"], name="sale_void_company_id_unique")]
+        indexes = [
+            models.Index(fields=["session"], name="sale_void_session_idx"),
+            models.Index(fields=["store", "requested_at"], name="sale_void_store_requested_idx"),
+        ]
+
+
+class RefundKind(models.TextChoices):
+    RETURN = "return", "Devolución"
+    VOID = "void", "Anulación"
+
+
+class Refund(models.Model):
+    """Money given back for a return or a void, by method, from the drawer of the session that
+    paid it. ``amount`` is fiscal (the refunds of a note add up to its total); ``handed`` is what
+    left the drawer: for cash, rounded up to S/ 0.10 and capped at the cash the sale kept
+    (``sales.money``); for card, Yape and Plin, the amount itself."""
+
+    company = models.ForeignKey(Company, on_delete=models.PROTECT, related_name="+")
+    store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="+")
+    session = models.ForeignKey(CashSession, on_delete=models.PROTECT, related_name="refunds")
+    sale = models.ForeignKey(Sale, on_delete=models.PROTECT, related_name="refunds")
+    kind = models.CharField("tipo", max_length=6, choices=RefundKind.choices)
+    sale_return = models.ForeignKey(SaleReturn, on_delete=models.PROTECT, null=True, blank=True, related_name="refunds")
+    sale_void = models.ForeignKey(SaleVoid, on_delete=models.PROTECT, null=True, blank=True, related_name="refunds")
+    method = models.CharField("medio", max_length=4, choices=PaymentMethod.choices)
+    amount = models.DecimalField("importe", **AMOUNT)
+    handed = models.DecimalField("entregado", **AMOUNT)
+
+    class Meta:
+        verbose_name = "reembolso"
+        verbose_name_plural = "reembolsos"
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    models.Q(kind="return", sale_return__isnull=False, sale_void__isnull=True)
+                    | models.Q(kind="void", sale_return__isnull=True, sale_void__isnull=False)
+                ),
+                name="refund_belongs_to_one_action",
+            ),
+            models.CheckConstraint(condition=models.Q(amount__gte=0, handed__gte=0), name="refund_not_negative"),
+        ]
+        indexes = [
+            models.Index(fields=["session"], name="refund_session_idx"),
+            models.Index(fields=["sale"], name="refund_sale_idx"),
+        ]

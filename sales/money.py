@@ -17,7 +17,7 @@ Rules (SUNAT.md §2.2, §2.4; Indecopi on cash rounding):
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
+from decimal import ROUND_DOWN, ROUND_HALF_UP, ROUND_UP, Decimal
 
 CENT = Decimal("0.01")
 CASH_STEP = Decimal("0.1")  # the exponent is the quantum: Decimal("0.10") would be the same step
@@ -59,21 +59,23 @@ def line_amounts(*, price: Decimal, quantity: Decimal, affectation: str, icbper_
     units, so ICBPER is exact before rounding.
     """
     amount = q2(price * quantity)
-    if affectation == GRAVADO:
-        base = q2(amount / (1 + IGV_RATE))
-        unit_value = (price / (1 + IGV_RATE)).quantize(UNIT_VALUE_PLACES, rounding=ROUND_HALF_UP)
-    elif affectation in (EXONERADO, INAFECTO):
-        base = amount
-        unit_value = price
-    else:
-        raise ValueError(f"afectación no soportada: {affectation}")
+    base = q2(amount / (1 + IGV_RATE)) if affectation == GRAVADO else amount
     return LineAmounts(
         amount=amount,
         base=base,
         igv=amount - base,
         icbper=q2(quantity * icbper_rate),
-        unit_value=unit_value,
+        unit_value=unit_value_of(price=price, affectation=affectation),
     )
+
+
+def unit_value_of(*, price: Decimal, affectation: str) -> Decimal:
+    """The valor unitario (without IGV, up to 10 decimals) of an item priced ``price`` with IGV."""
+    if affectation == GRAVADO:
+        return (price / (1 + IGV_RATE)).quantize(UNIT_VALUE_PLACES, rounding=ROUND_HALF_UP)
+    if affectation in (EXONERADO, INAFECTO):
+        return price
+    raise ValueError(f"afectación no soportada: {affectation}")
 
 
 @dataclass(frozen=True)
@@ -151,3 +153,49 @@ def denominations_total(counts: dict[Decimal, int]) -> Decimal:
 def cash_kept(*, applied: Decimal, rounding: Decimal) -> Decimal:
     """The cash a sale's cash payment left in the drawer (tendered − change = applied − rounding)."""
     return applied - rounding
+
+
+def return_line_amounts(
+    *,
+    unit_price: Decimal,
+    sold_quantity: Decimal,
+    sold_base: Decimal,
+    affectation: str,
+    icbper_rate: Decimal,
+    returned_before: Decimal,
+    returned_after: Decimal,
+) -> LineAmounts:
+    """A credit note's line for a sale line whose returned quantity goes from ``returned_before``
+    to ``returned_after`` (the contract's formula).
+
+    Each amount is the difference between the rounded amount after and before this return:
+    ``amount = q2(price × after) − q2(price × before)``; for a gravado line the base the same way
+    from the sale line's base, ``q2(base × after ÷ sold) − q2(base × before ÷ sold)``, and
+    ``IGV = amount − base``; exonerado and inafecto lines have ``base = amount``; ICBPER
+    ``q2(rate × after) − q2(rate × before)``. So any sequence of notes telescopes: they never add up
+    to more than the sale line and, once it is all returned, exactly to it.
+    """
+
+    unit_value = unit_value_of(price=unit_price, affectation=affectation)  # refuses unknown affectations
+
+    def cumulative(quantity: Decimal) -> tuple[Decimal, Decimal, Decimal]:
+        amount = q2(unit_price * quantity)
+        base = q2(sold_base * quantity / sold_quantity) if affectation == GRAVADO else amount
+        return amount, base, q2(icbper_rate * quantity)
+
+    after, before = cumulative(returned_after), cumulative(returned_before)
+    amount, base, icbper = (a - b for a, b in zip(after, before, strict=True))
+    return LineAmounts(amount=amount, base=base, igv=amount - base, icbper=icbper, unit_value=unit_value)
+
+
+def cash_refund_due(amount: Decimal) -> Decimal:
+    """The cash handed back for a fiscal cash refund of ``amount``: rounded up to S/ 0.10, in the
+    customer's favour."""
+    return amount.quantize(CASH_STEP, rounding=ROUND_UP).quantize(CENT)
+
+
+def cash_refund_handed(*, amount: Decimal, kept_left: Decimal) -> Decimal:
+    """What actually leaves the drawer for a fiscal cash refund of ``amount``: rounded up to
+    S/ 0.10, but never more than ``kept_left``, the cash the sale kept and earlier refunds did not
+    hand back (the refund that would pass it is cut to what is left)."""
+    return max(ZERO, min(cash_refund_due(amount), kept_left))

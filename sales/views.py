@@ -29,12 +29,14 @@ from sunat.qr import qr_payload, qr_svg
 from sunat.words import amount_in_words
 
 from . import money
-from .models import IcbperRate, SessionStatus
+from .models import IcbperRate, PaymentMethod, ReturnReason, SessionStatus
 from .selectors import sale_receipt_get
-from .selectors.history import STATUS_LABELS, sale_list_for_till, sale_row_body
+from .selectors.history import STATUS_LABELS, sale_detail_body, sale_detail_get, sale_list_for_till, sale_return_receipt_get
 from .selectors.sessions import cash_session_get_for_user, cash_session_open_get, cash_session_report
 from .services.errors import TillError
+from stores.models import Company
 from stores.selectors import store_user_is_manager
+from sunat.selectors import sunat_receipt_get
 
 LIMA = ZoneInfo("America/Lima")
 BOLETA_ID_THRESHOLD = Decimal("700.00")  # a boleta above this needs the buyer's ID (SUNAT)
@@ -119,7 +121,7 @@ def sales_page(request: HttpRequest) -> HttpResponse:
     if choose is not None:
         return choose
     q = request.GET.get("q", "")[:40]
-    rows = [sale_row_body(sale) for sale in sale_list_for_till(user=request.user, register=register, day=None, q=q)]
+    rows = sale_list_for_till(user=request.user, register=register, day=None, q=q)
     for row in rows:
         row["status_label"] = STATUS_LABELS[row["status"]]
         row["sunat_label"] = DocumentStatus(row["sunat_status"]).label
@@ -280,3 +282,89 @@ def receipt_page(request: HttpRequest, sale_id: UUID) -> HttpResponse:
         "qr_svg": qr,
     }
     return render(request, "sales/receipt.html", context)
+
+
+def _letterhead(company_id: int) -> Company:
+    """The company as a receipt prints it: legal and trade name, RUC, address (no secret is read)."""
+    return Company.objects.only("ruc", "legal_name", "trade_name", "address", "district").get(pk=company_id)
+
+
+@login_required
+@require_GET
+def return_receipt_page(request: HttpRequest, return_id: UUID) -> HttpResponse:
+    """The credit note's 80 mm receipt: NOTA DE CRÉDITO ELECTRÓNICA, the document it modifies,
+    the reason, the returned lines, totals, amount in words, refunds, and the QR with the note's
+    hash (waits briefly for the signature, like the sale's receipt)."""
+    sale_return = sale_return_receipt_get(user=request.user, public_id=return_id)  # Http404 alike
+    sale = sale_return.sale
+    receipt = None
+    if sale_return.sunat_document_id:
+        _wait_for_hash(document_id=sale_return.sunat_document_id, current="")
+        receipt = sunat_receipt_get(document_id=sale_return.sunat_document_id, company_id=sale_return.company_id)
+    refunds: dict[str, Decimal] = {}
+    for refund in sale_return.refunds.all():
+        refunds[refund.method] = refunds.get(refund.method, Decimal("0.00")) + refund.handed
+    context = {
+        "note": sale_return,
+        "sale": sale,
+        "company": _letterhead(sale_return.company_id),
+        "store": sale_return.store,
+        "register": sale_return.register,
+        "register_key": register_key(sale_return.register),
+        "issued_at": timezone.localtime(sale_return.issued_at),
+        "modified_title": DOCUMENT_TITLES.get(sale.document_type, "COMPROBANTE"),
+        "customer_doc_label": DOC_TYPE_LABELS.get(sale.customer_doc_type, ""),
+        "anonymous": sale.customer_doc_type in ("0", "-", "") and sale.customer_doc_number in ("-", ""),
+        "lines": [(row, row.sale_line) for row in sale_return.lines.all()],
+        "refunds": [(dict(PaymentMethod.choices)[m], v) for m, v in sorted(refunds.items(), key=lambda kv: PAYMENT_ORDER.get(kv[0], 9))],
+        "in_words": amount_in_words(sale_return.total),
+        "receipt": receipt,
+        "qr_svg": qr_svg(receipt.qr_payload) if receipt is not None else None,
+    }
+    return render(request, "sales/return_receipt.html", context)
+
+
+@login_required
+@require_GET
+def sale_return_page(request: HttpRequest, sale_id: UUID) -> HttpResponse:
+    """Return some of a sale: quantities per line (restock or not), the reason, how to refund,
+    and the manager's PIN for a cashier. The amounts come from the server (return-quote)."""
+    sale = sale_detail_get_or_404(user=request.user, public_id=sale_id)
+    detail = sale_detail_body(sale)
+    register, choose = _register_or_choose(request)
+    if choose is not None:
+        return choose
+    config = {
+        "sale": detail["id"],
+        "quoteUrl": f"/api/v1/sales/{detail['id']}/return-quote",
+        "returnsUrl": "/api/v1/returns",
+        "voidUrl": f"/api/v1/sales/{detail['id']}/void",
+        "register": register_key(register),
+        "isManager": store_user_is_manager(user=request.user, store=register.store),
+        "paid": {p["method"]: p["amount"] for p in detail["payments"]},
+        "salesUrl": f"/pos/sales/?register={register_key(register)}",
+    }
+    return render(
+        request,
+        "sales/sale_return.html",
+        {
+            "sale": detail,
+            "register": register,
+            "register_key": register_key(register),
+            "store": register.store,
+            "status_label": STATUS_LABELS[detail["status"]],
+            "reasons": ReturnReason.choices,
+            "return_config": config,
+            "lines": [
+                {**line, "left": format(Decimal(line["quantity"]) - Decimal(line["returned_quantity"]), "f")}
+                for line in detail["lines"]
+            ],
+        },
+    )
+
+
+def sale_detail_get_or_404(*, user, public_id) -> object:
+    try:
+        return sale_detail_get(user=user, public_id=public_id)
+    except TillError:
+        raise Http404("Venta no encontrada") from None

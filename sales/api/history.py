@@ -6,7 +6,7 @@ from datetime import date
 
 from django.http import HttpRequest, JsonResponse
 
-from sales.selectors.history import sale_detail_body, sale_detail_get, sale_list_for_till, sale_row_body
+from sales.selectors.history import sale_detail_body, sale_detail_get, sale_list_for_till
 from sales.services.errors import TillError
 
 from . import api_view, json_response
@@ -34,7 +34,7 @@ def sales(request: HttpRequest) -> JsonResponse:
         day=date_param(request.GET.get("date")),
         q=request.GET.get("q", "")[:40],
     )
-    return json_response([sale_row_body(sale) for sale in rows])
+    return json_response(rows)
 
 
 @api_view(("GET",))

@@ -13,8 +13,9 @@ from pydantic import Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from sales import money
+from sales.models import ReturnReason
 
-from .common import Amount, Body, IdempotencyKey
+from .common import Amount, Body, IdempotencyKey, Quantity
 
 MAX_FLOAT = Decimal("100000.00")
 MAX_MOVEMENT = Decimal("100000.00")
@@ -22,6 +23,7 @@ MAX_COUNTED = Decimal("9999999.99")
 # "register" (the body's key) would shadow the metaclass's ``register``: the field is ``register_code``.
 REGISTER_FIELD = Field(default=None, max_length=41, alias="register")
 DENOMINATION_KEYS = {format(d, ".2f"): d for d in money.DENOMINATIONS}
+RETURN_REASONS = frozenset(ReturnReason.values)
 
 
 def _not_negative(value: Decimal, what: str) -> Decimal:
@@ -121,3 +123,83 @@ class CloseBody(Body):
         if self.denominations is None:
             return None
         return {k: self.denominations[k] for k in DENOMINATION_KEYS if self.denominations.get(k)}
+
+
+# --------------------------------------------------------------------------- returns and voids
+
+MAX_RETURN_QUANTITY = Decimal("9999")
+
+
+class ReturnLineBody(Body):
+    line: int = Field(ge=1, le=999)
+    quantity: Quantity
+    restock: bool = True
+
+    @field_validator("quantity")
+    @classmethod
+    def _quantity_range(cls, value: Decimal) -> Decimal:
+        if value <= 0:
+            raise PydanticCustomError("quantity_range", "La cantidad a devolver debe ser mayor que cero.")
+        if value > MAX_RETURN_QUANTITY:
+            raise PydanticCustomError("quantity_range", "La cantidad no puede ser mayor que 9999.")
+        return value
+
+
+class RefundBody(Body):
+    method: Literal["cash", "card", "yape", "plin"]
+    amount: Amount
+
+    @field_validator("amount")
+    @classmethod
+    def _amount_range(cls, value: Decimal) -> Decimal:
+        if value <= 0:
+            raise PydanticCustomError("amount_range", "El monto debe ser mayor que cero.")
+        if value > MAX_COUNTED:
+            raise PydanticCustomError("amount_range", "El monto es demasiado grande.")
+        return value
+
+
+class ReturnBody(Body):
+    idempotency_key: IdempotencyKey
+    sale: str = Field(min_length=1, max_length=64)
+    reason_code: str
+    reason: str = Field(min_length=1, max_length=250)
+    lines: list[ReturnLineBody] = Field(min_length=1, max_length=999)
+    refunds: list[RefundBody] = Field(min_length=1, max_length=10)
+    register_code: str | None = REGISTER_FIELD
+    approval: Any = None
+
+    @field_validator("reason_code")
+    @classmethod
+    def _reason_code(cls, value: str) -> str:
+        if value not in RETURN_REASONS:
+            raise PydanticCustomError(
+                "reason_code", "Motivo inválido: use 01 (anulación de la operación), 06 (devolución total) o 07 (devolución por ítem)."
+            )
+        return value
+
+    @field_validator("reason")
+    @classmethod
+    def _one_line(cls, value: str) -> str:
+        return " ".join(value.split())  # SUNAT refuses line breaks in the note's description (2135)
+
+    @field_validator("lines")
+    @classmethod
+    def _lines_once(cls, value: list[ReturnLineBody]) -> list[ReturnLineBody]:
+        seen: set[int] = set()
+        twice = sorted({line.line for line in value if line.line in seen or seen.add(line.line)})
+        if twice:
+            raise PydanticCustomError("lines", "Cada línea va una sola vez: se repite la línea {lines}.", {"lines": ", ".join(map(str, twice))})
+        return value
+
+
+class VoidBody(Body):
+    idempotency_key: IdempotencyKey
+    reason: str = Field(min_length=1, max_length=100)
+    register_code: str | None = REGISTER_FIELD
+    approval: Any = None
+
+    @field_validator("reason")
+    @classmethod
+    def _one_line(cls, value: str) -> str:
+        return " ".join(value.split())

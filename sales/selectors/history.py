@@ -9,12 +9,17 @@ from datetime import date, datetime, time, timedelta
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
+from django.http import Http404
 from django.utils import timezone
 
 from sales import money
-from sales.models import CashSession, Sale, SessionStatus
+from django.db.models import Exists, F, OuterRef, QuerySet
+
+from sales.models import CashSession, Sale, SaleLine, SaleReturn, SaleVoid, SessionStatus
+from sunat.selectors import sunat_document_is_demo, sunat_document_statuses
 from sales.services.errors import TillError
 from stores.models import Register
+from stores.selectors import store_list_for_user
 
 from . import sale_list_for_user
 
@@ -36,12 +41,13 @@ def local_day_bounds(day: date) -> tuple[datetime, datetime]:
     return start, timezone.make_aware(datetime.combine(day + timedelta(days=1), time.min))
 
 
-def sale_list_for_till(*, user: AbstractBaseUser, register: Register, day: date | None, q: str) -> list[Sale]:
-    """The register's sales, newest first (at most ``LIST_LIMIT``).
+def sale_list_for_till(*, user: AbstractBaseUser, register: Register, day: date | None, q: str) -> list[dict]:
+    """The register's sales as list rows (contract fields), newest first (at most ``LIST_LIMIT``).
 
     ``q`` (a number such as ``B001-12``, or the buyer's document number) searches every sale of
     the register's store, on ``day`` when given; without ``q``: the sales of ``day`` (a Lima
-    date) when given, else those of the register's open session, else today's.
+    date) when given, else those of the register's open session, else today's. Four queries
+    whatever the number of rows.
     """
     sales = sale_list_for_user(user=user).filter(company_id=register.company_id)
     q = (q or "").strip()
@@ -68,17 +74,63 @@ def sale_list_for_till(*, user: AbstractBaseUser, register: Register, day: date 
         else:
             start, end = local_day_bounds(day or timezone.localdate())
             sales = sales.filter(issued_at__gte=start, issued_at__lt=end)
-    return list(
-        sales.select_related("cashier", "sunat_document").order_by("-issued_at", "-id")[:LIST_LIMIT]
+    rows = list(sales_states_annotate(sales.select_related("cashier")).order_by("-issued_at", "-id")[:LIST_LIMIT])
+    return sale_rows(rows)
+
+
+def sale_rows(sales: list[Sale]) -> list[dict]:
+    """List rows for annotated sales (:func:`sales_states_annotate`), with their SUNAT statuses."""
+    statuses = sale_statuses(sales)
+    sunat = sunat_document_statuses(document_ids=[s.sunat_document_id for s in sales])
+    return [
+        sale_row_body(sale, status=statuses[sale.pk], sunat_status=sunat.get(sale.sunat_document_id, "pending"))
+        for sale in sales
+    ]
+
+
+def sales_states_annotate(sales: QuerySet[Sale]) -> QuerySet[Sale]:
+    """Annotate what ``sale_status`` needs: any quantity returned, everything returned, the void's
+    SUNAT document (one query for a whole list)."""
+    lines = SaleLine.objects.filter(sale=OuterRef("pk"))
+    return sales.annotate(
+        any_returned=Exists(lines.filter(returned_quantity__gt=0)),
+        all_returned=~Exists(lines.filter(returned_quantity__lt=F("quantity"))),
+        void_document_id=F("void__sunat_document_id"),
+        has_void=Exists(SaleVoid.objects.filter(sale=OuterRef("pk"))),
     )
 
 
-def sale_status(sale: Sale) -> str:
-    """``completed``, ``partially_returned``, ``returned``, ``voiding`` or ``voided``."""
-    return "completed"
+def sale_statuses(sales: list[Sale]) -> dict[int, str]:
+    """``{sale id: status}``: ``voided`` (SUNAT accepted the void), ``voiding`` (a void requested,
+    not accepted yet — or rejected, until a person acts), ``returned`` (every quantity came back),
+    ``partially_returned`` or ``completed``. ``sales`` come from :func:`sales_states_annotate`."""
+    void_states = sunat_document_statuses(
+        document_ids=[s.void_document_id for s in sales if s.void_document_id], company_id=None
+    )
+    statuses = {}
+    for sale in sales:
+        if sale.has_void:
+            accepted = void_states.get(sale.void_document_id) in ("accepted", "observed")
+            statuses[sale.pk] = "voided" if accepted else "voiding"
+        elif sale.any_returned:
+            statuses[sale.pk] = "returned" if sale.all_returned else "partially_returned"
+        else:
+            statuses[sale.pk] = "completed"
+    return statuses
 
 
-def sale_row_body(sale: Sale) -> dict:
+def sale_state(*, sale: Sale) -> str:
+    """What the till may still do with ``sale``: ``demo`` (demo history SUNAT never saw),
+    ``rejected`` (SUNAT rejected its document), ``voiding``/``voided``, or its status."""
+    if sale.sunat_document_id and sunat_document_is_demo(document_id=sale.sunat_document_id):
+        return "demo"
+    if sale.sunat_document_id and sunat_document_statuses(document_ids=[sale.sunat_document_id]).get(sale.sunat_document_id) == "rejected":
+        return "rejected"
+    annotated = sales_states_annotate(Sale.objects.filter(pk=sale.pk)).get()
+    return sale_statuses([annotated])[annotated.pk]
+
+
+def sale_row_body(sale: Sale, *, status: str, sunat_status: str) -> dict:
     """One row of the sales list (contract fields)."""
     return {
         "id": str(sale.public_id),
@@ -87,20 +139,20 @@ def sale_row_body(sale: Sale) -> dict:
         "total": money.as_text(sale.total),
         "issued_at": timezone.localtime(sale.issued_at).isoformat(timespec="seconds"),
         "cashier": sale.cashier.get_username(),
-        "status": sale_status(sale),
-        "sunat_status": sale.sunat_document.status if sale.sunat_document_id else "pending",
+        "status": status,
+        "sunat_status": sunat_status,
         "receipt_url": f"/pos/receipts/{sale.public_id}/",
     }
 
 
 def sale_detail_get(*, user: AbstractBaseUser, public_id: uuid.UUID | str) -> Sale:
-    """The sale with its lines and payments, in the user's stores; a 404 :class:`TillError` for
-    another store's sale and a missing one alike."""
+    """The sale (annotated for its status) with its lines, payments and returns, in the user's
+    stores; a 404 :class:`TillError` for another store's sale and a missing one alike."""
     try:
         return (
-            sale_list_for_user(user=user)
-            .select_related("cashier", "sunat_document", "store", "register")
-            .prefetch_related("lines", "payments")
+            sales_states_annotate(sale_list_for_user(user=user))
+            .select_related("cashier", "store", "register")
+            .prefetch_related("lines", "payments", "returns")
             .get(public_id=public_id)
         )
     except (Sale.DoesNotExist, ValueError, ValidationError):
@@ -112,8 +164,11 @@ def sale_detail_body(sale: Sale) -> dict:
     customer = None
     if not (sale.customer_doc_type == "0" and sale.customer_doc_number == "-"):
         customer = {"doc_type": sale.customer_doc_type, "doc_number": sale.customer_doc_number, "name": sale.customer_name}
+    returns = sorted(sale.returns.all(), key=lambda r: (r.issued_at, r.pk))
+    sunat = sunat_document_statuses(document_ids=[sale.sunat_document_id, *(r.sunat_document_id for r in returns)])
+    row = sale_row_body(sale, status=sale_statuses([sale])[sale.pk], sunat_status=sunat.get(sale.sunat_document_id, "pending"))
     return {
-        **{k: v for k, v in sale_row_body(sale).items() if k != "cashier"},
+        **{k: v for k, v in row.items() if k != "cashier"},
         "igv": money.as_text(sale.igv),
         "icbper": money.as_text(sale.icbper),
         "customer": customer,
@@ -133,6 +188,37 @@ def sale_detail_body(sale: Sale) -> dict:
             {"method": p.method, "amount": money.as_text(p.amount)}
             for p in sorted(sale.payments.all(), key=lambda p: p.pk)
         ],
-        "returns": [],
+        "returns": [
+            {
+                "id": str(r.public_id),
+                "number": r.full_number,
+                "total": money.as_text(r.total),
+                "sunat_status": sunat.get(r.sunat_document_id, "pending"),
+                "receipt_url": f"/pos/returns/{r.public_id}/",
+            }
+            for r in returns
+        ],
     }
 
+
+def sale_for_action(*, user: AbstractBaseUser, public_id: uuid.UUID | str) -> Sale:
+    """The sale a return or void acts on (with its store and register), in the user's stores; a
+    404 :class:`TillError` for another store's sale and a missing one alike."""
+    try:
+        return sale_list_for_user(user=user).select_related("store", "register").get(public_id=public_id)
+    except (Sale.DoesNotExist, ValueError, ValidationError):
+        raise TillError.single("sale", SALE_NOT_FOUND, status=404) from None
+
+
+def sale_return_receipt_get(*, user: AbstractBaseUser, public_id: uuid.UUID | str) -> SaleReturn:
+    """A credit note for its receipt (with its sale, lines and refunds), in the user's stores;
+    Http404 alike for other stores' notes and missing ones."""
+    try:
+        return (
+            SaleReturn.objects.filter(store__in=store_list_for_user(user=user))
+            .select_related("sale", "store", "register", "cashier")
+            .prefetch_related("lines__sale_line", "refunds")
+            .get(public_id=public_id)
+        )
+    except (SaleReturn.DoesNotExist, ValueError, ValidationError):
+        raise Http404("Nota de crédito no encontrada") from None

@@ -25,7 +25,7 @@ from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
 from sales import money
-from sales.models import CashMovement, CashSession, Payment, PaymentMethod, Sale, SessionStatus
+from sales.models import CashMovement, CashSession, Payment, PaymentMethod, Refund, Sale, SaleReturn, SaleVoid, SessionStatus
 from sales.services.errors import TillError
 from stores.selectors import register_key, store_list_for_user
 
@@ -97,6 +97,24 @@ def cash_session_figures(*, session: CashSession) -> SessionFigures:
             figures.rounding -= row["rounded"]
         else:
             figures.payments[row["method"]] = row["paid"]
+
+    returned = SaleReturn.objects.filter(company_id=session.company_id, session_id=session.pk).aggregate(
+        n=Count("id"), sum_total=Sum("total")
+    )
+    figures.returns_count, figures.returns_total = returned["n"], _sum(returned["sum_total"])
+    voided = SaleVoid.objects.filter(company_id=session.company_id, session_id=session.pk).aggregate(
+        n=Count("id"), sum_total=Sum("sale__total")
+    )
+    figures.voids_count, figures.voids_total = voided["n"], _sum(voided["sum_total"])
+    refunded = (
+        Refund.objects.filter(company_id=session.company_id, session_id=session.pk)
+        .values("method")
+        .annotate(fiscal=Sum("amount"), out=Sum("handed"))
+    )
+    for row in refunded:
+        figures.refunds[row["method"]] = row["out"]
+        if row["method"] == PaymentMethod.CASH:
+            figures.rounding -= row["out"] - row["fiscal"]  # rounded up for the customer: more cash out
 
     moved = CashMovement.objects.filter(company_id=session.company_id, session_id=session.pk).aggregate(
         moved_in=Sum("amount", filter=Q(kind="in")), moved_out=Sum("amount", filter=Q(kind="out"))

@@ -8,18 +8,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from stores.models import Company, Store
-from sunat.snapshot import Customer, DocumentSnapshot, Line, PaymentTerms, Supplier, Totals
+from sunat.snapshot import Customer, DocumentSnapshot, Line, PaymentTerms, Reference, Supplier, Totals
 
-from sales.models import Sale, SaleLine
+from sales.models import Sale, SaleLine, SaleReturn, SaleReturnLine
 
 ANONYMOUS_CUSTOMER = Customer(doc_type="0", doc_number="-", name="CLIENTES VARIOS")
 
 
-def sale_snapshot_build(*, company: Company, store: Store, sale: Sale, lines: Sequence[SaleLine]) -> DocumentSnapshot:
-    """The SUNAT snapshot of ``sale``: supplier from company + store (establishment code), buyer
-    from the sale's customer fields ("CLIENTES VARIOS" when anonymous), one ``Line`` per sale
-    line, and ``Contado`` payment terms for facturas."""
-    supplier = Supplier(
+def _supplier(*, company: Company, store: Store) -> Supplier:
+    return Supplier(
         ruc=company.ruc,
         legal_name=company.legal_name,
         trade_name=company.trade_name,
@@ -30,22 +27,31 @@ def sale_snapshot_build(*, company: Company, store: Store, sale: Sale, lines: Se
         district=company.district,
         establishment_code=store.code,
     )
+
+
+def _customer(sale: Sale) -> Customer:
+    """The buyer as printed on the sale (and on its notes): "CLIENTES VARIOS" when anonymous."""
     if sale.customer_doc_type == "0" and sale.customer_doc_number == "-":
-        customer = ANONYMOUS_CUSTOMER
-    else:
-        customer = Customer(
-            doc_type=sale.customer_doc_type,
-            doc_number=sale.customer_doc_number,
-            name=sale.customer_name,
-            address=sale.customer_address,
-        )
+        return ANONYMOUS_CUSTOMER
+    return Customer(
+        doc_type=sale.customer_doc_type,
+        doc_number=sale.customer_doc_number,
+        name=sale.customer_name,
+        address=sale.customer_address,
+    )
+
+
+def sale_snapshot_build(*, company: Company, store: Store, sale: Sale, lines: Sequence[SaleLine]) -> DocumentSnapshot:
+    """The SUNAT snapshot of ``sale``: supplier from company + store (establishment code), buyer
+    from the sale's customer fields ("CLIENTES VARIOS" when anonymous), one ``Line`` per sale
+    line, and ``Contado`` payment terms for facturas."""
     return DocumentSnapshot(
         document_type=sale.document_type,
         series=sale.series,
         number=sale.number,
         issued_at=sale.issued_at,
-        supplier=supplier,
-        customer=customer,
+        supplier=_supplier(company=company, store=store),
+        customer=_customer(sale),
         lines=tuple(
             Line(
                 number=line.line_no,
@@ -73,4 +79,57 @@ def sale_snapshot_build(*, company: Company, store: Store, sale: Sale, lines: Se
         ),
         payment_terms=PaymentTerms(method="Contado") if sale.document_type == "01" else None,
         extra={"sale_id": str(sale.public_id)},
+    )
+
+
+def return_snapshot_build(
+    *,
+    company: Company,
+    store: Store,
+    sale: Sale,
+    sale_return: SaleReturn,
+    lines: Sequence[tuple[SaleLine, SaleReturnLine]],
+) -> DocumentSnapshot:
+    """The SUNAT snapshot of a credit note (07) for ``sale_return``: the sale's buyer, one line
+    per returned sale line with the note's amounts and the sale line's prices, and the sale's
+    document as ``reference`` (BillingReference, DiscrepancyResponse with the catalog-09 reason)."""
+    return DocumentSnapshot(
+        document_type="07",
+        series=sale_return.series,
+        number=sale_return.number,
+        issued_at=sale_return.issued_at,
+        supplier=_supplier(company=company, store=store),
+        customer=_customer(sale),
+        lines=tuple(
+            Line(
+                number=returned.line_no,
+                code=sold.sku,
+                description=sold.description,
+                unit_code=sold.unit_code,
+                quantity=returned.quantity,
+                unit_price=sold.unit_price,
+                unit_value=sold.unit_value,
+                line_value=returned.base,
+                affectation=sold.affectation,
+                igv=returned.igv,
+                icbper=returned.icbper,
+                icbper_unit=sold.icbper_rate,
+            )
+            for sold, returned in lines
+        ),
+        totals=Totals(
+            gravadas=sale_return.gravadas,
+            exoneradas=sale_return.exoneradas,
+            inafectas=sale_return.inafectas,
+            igv=sale_return.igv,
+            icbper=sale_return.icbper,
+            total=sale_return.total,
+        ),
+        reference=Reference(
+            document_type=sale.document_type,
+            number=sale.full_number,
+            reason_code=sale_return.reason_code,
+            description=sale_return.reason,
+        ),
+        extra={"sale_id": str(sale.public_id), "return_id": str(sale_return.public_id)},
     )

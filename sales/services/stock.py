@@ -13,7 +13,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection, transaction
 from django.db.models import F
 
-from sales.models import MovementKind, StockMovement, StoreProduct
+from sales.models import MovementKind, Sale, StockMovement, StoreProduct
 
 
 def stock_movement_record(
@@ -56,8 +56,10 @@ def stock_movements_record_bulk(
     kind: str,
     created_by: AbstractBaseUser | None = None,
     note: str = "",
+    sale: Sale | None = None,
 ) -> int:
-    """Record many unguarded movements (seed data, stock counts) in two statements.
+    """Record many unguarded movements (seed data, stock counts, returns and voids of ``sale``)
+    in two statements.
 
     One ``UPDATE … FROM unnest(…)`` applies every delta (rows updated in id order), one
     ``bulk_create`` writes the ledger. Returns the number of movements.
@@ -95,6 +97,7 @@ def stock_movements_record_bulk(
                     quantity=merged[i],
                     created_by=user,
                     note=note,
+                    sale=sale,
                 )
                 for i in ids
             ]

@@ -220,4 +220,95 @@
       });
     });
   }
+
+  // ------------------------------------------------------------------ returns and voids
+  var returnNode = $("return-config");
+  if (returnNode) {
+    var rc = JSON.parse(returnNode.textContent);
+    var returnForm = $("return-form");
+    var returnKey = newKey();
+    var quoted = { total: "0.00", ok: false };
+    var timer = null;
+    var wanted = function () {
+      var lines = [], bad = false;
+      returnForm.querySelectorAll(".return-qty").forEach(function (input) {
+        var v = input.value.trim().replace(",", ".");
+        if (v === "" || v === "0") return;
+        if (!/^\d{1,4}(\.\d{1,3})?$/.test(v)) { bad = true; return; }
+        var restock = returnForm.querySelector('.return-restock[data-line="' + input.dataset.line + '"]').checked;
+        lines.push({ line: parseInt(input.dataset.line, 10), quantity: v, restock: restock });
+      });
+      return { lines: lines, bad: bad };
+    };
+    var requote = function () {
+      clearErrors(returnForm);
+      var w = wanted();
+      returnForm.querySelectorAll(".line-amount").forEach(function (c) { c.textContent = "–"; });
+      if (w.bad) { showErrors(returnForm, { lines: ["Cantidades con hasta 3 decimales."] }); quoted.ok = false; return; }
+      if (!w.lines.length) { $("return-total").textContent = "0.00"; quoted.ok = false; return; }
+      var qs = w.lines.map(function (l) { return "line=" + l.line + "&quantity=" + encodeURIComponent(l.quantity); }).join("&");
+      fetch(rc.quoteUrl + "?" + qs, { credentials: "same-origin", headers: { Accept: "application/json" } })
+        .then(function (r) { return r.json().then(function (d) { return { status: r.status, data: d }; }); })
+        .then(function (res) {
+          if (res.status !== 200) { showErrors(returnForm, res.data.errors); quoted.ok = false; return; }
+          res.data.lines.forEach(function (l) {
+            var cell = returnForm.querySelector('.line-amount[data-line="' + l.line + '"]');
+            if (cell) cell.textContent = l.amount;
+          });
+          $("return-total").textContent = res.data.total;
+          quoted = { total: res.data.total, ok: !res.data.over_left.length };
+          if (res.data.over_left.length) showErrors(returnForm, { lines: res.data.over_left });
+        });
+    };
+    returnForm.querySelectorAll(".return-qty, .return-restock").forEach(function (input) {
+      input.addEventListener("input", function () { clearTimeout(timer); timer = setTimeout(requote, 200); });
+      input.addEventListener("change", function () { clearTimeout(timer); timer = setTimeout(requote, 50); });
+    });
+    returnForm.addEventListener("submit", function (e) {
+      e.preventDefault();
+      clearErrors(returnForm);
+      var w = wanted();
+      var body = {
+        idempotency_key: returnKey,
+        sale: rc.sale,
+        register: rc.register,
+        reason_code: $("return-reason-code").value,
+        reason: $("return-reason").value.trim(),
+        lines: w.lines,
+        refunds: [{ method: $("refund-method").value, amount: quoted.total }],
+      };
+      var approval = approvalBody($("return-approver"), $("return-pin"));
+      if (approval) body.approval = approval;
+      $("return-submit").disabled = true;
+      post(rc.returnsUrl, body).then(function (res) {
+        if (res.status === 201 || res.status === 200) { window.location.assign(res.data.receipt_url); return; }
+        $("return-submit").disabled = false;
+        if (res.status === 403 || res.status === 429) $("return-approval").hidden = false;
+        showErrors(returnForm, res.data.errors, failureText(res));
+      }).catch(function () {
+        $("return-submit").disabled = false;
+        showErrors(returnForm, null, "Sin conexión con el servidor. Reintente: no se duplicará.");
+      });
+    });
+
+    var voidForm = $("void-form");
+    var voidKey = newKey();
+    voidForm.addEventListener("submit", function (e) {
+      e.preventDefault();
+      clearErrors(voidForm);
+      var body = { idempotency_key: voidKey, reason: $("void-reason").value.trim(), register: rc.register };
+      var approval = approvalBody($("void-approver"), $("void-pin"));
+      if (approval) body.approval = approval;
+      $("void-submit").disabled = true;
+      post(rc.voidUrl, body).then(function (res) {
+        if (res.status === 202 || res.status === 200) { window.location.reload(); return; }
+        $("void-submit").disabled = false;
+        if (res.status === 403 || res.status === 429) $("void-approval").hidden = false;
+        showErrors(voidForm, res.data.errors, failureText(res));
+      }).catch(function () {
+        $("void-submit").disabled = false;
+        showErrors(voidForm, null, "Sin conexión con el servidor. Reintente: no se duplicará.");
+      });
+    });
+  }
 })();
