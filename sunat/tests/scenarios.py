@@ -555,3 +555,20 @@ def signed(name_or_snapshot):
     snapshot = scenario(name_or_snapshot) if isinstance(name_or_snapshot, str) else name_or_snapshot
     document = document_sign(xml=ubl.build(snapshot), certificate=dev_certificate())
     return snapshot, document, ubl.file_name(snapshot) + ".xml"
+
+
+def signed_bytes_sunat_rejects(document) -> None:
+    """Store, as ``document``'s signed bytes, a version SUNAT's rules reject in a CDR (a factura
+    to a DNI: 2800), as if the builder had a bug. For tests of a rejected original."""
+    from sunat import xml as ubl
+    from sunat.certificates import company_certificate_load
+    from sunat.models import SunatDocument
+    from sunat.signing import document_sign
+
+    document = SunatDocument.objects.select_related("company").get(pk=document.pk)
+    unsigned = ubl.build(DocumentSnapshot.from_json(document.snapshot))
+    customer = b'<cbc:ID schemeID="6">20100066603</cbc:ID>'
+    assert customer in unsigned, "the scenario's factura customer"
+    broken = unsigned.replace(customer, b'<cbc:ID schemeID="1">45678912</cbc:ID>')
+    signed_ = document_sign(xml=broken, certificate=company_certificate_load(company=document.company))
+    SunatDocument.objects.filter(pk=document.pk).update(signed_xml=signed_.xml, xml_hash=signed_.digest_value)

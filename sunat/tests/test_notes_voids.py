@@ -35,6 +35,7 @@ from sunat.snapshot import DocumentSnapshot, SummarySnapshot, VoidedSnapshot
 from sunat.tests.scenarios import (
     note_first_partial,
     schemas_missing_reason,
+    signed_bytes_sunat_rejects,
     sold_boleta,
     sold_factura,
     supplier_company_create,
@@ -200,25 +201,10 @@ def test_a_note_of_an_original_that_ended_in_error_stops_and_one_being_retried_w
     assert sunat_job_perform(job=job_of(second)).step is NextStep.SNOOZE
 
 
-def rejected_by_sunat(company, document: SunatDocument) -> None:
-    """Store signed bytes of ``document`` that SUNAT's rules reject in a CDR (a factura to a DNI:
-    2800), as if the builder had a bug."""
-    from sunat import xml as ubl
-    from sunat.certificates import company_certificate_load
-    from sunat.signing import document_sign
-
-    unsigned = ubl.build(DocumentSnapshot.from_json(reload(document).snapshot))
-    customer = b'<cbc:ID schemeID="6">20100066603</cbc:ID>'
-    assert customer in unsigned
-    broken = unsigned.replace(customer, b'<cbc:ID schemeID="1">45678912</cbc:ID>')
-    signed = document_sign(xml=broken, certificate=company_certificate_load(company=company))
-    SunatDocument.objects.filter(pk=document.pk).update(signed_xml=signed.xml, xml_hash=signed.digest_value)
-
-
 def test_the_rejection_of_an_original_wakes_its_waiting_note_which_then_stops(fake_sunat, company):
     factura = issue(company, sold_factura())
     note = issue(company, note_first_partial(sold_factura()), original=factura)
-    rejected_by_sunat(company, factura)
+    signed_bytes_sunat_rejects(factura)
     postpone(factura, 3600)
     run_due()  # the note snoozes for an hour
     assert seconds_until_due(note) > 3500
