@@ -44,6 +44,12 @@ class SunatDocument(models.Model):
     # settles it. Set when a job starts means a previous send may have reached SUNAT (timeout,
     # crashed worker): ask SUNAT (getStatusCdr / 1033) before sending again (invariant 6).
     unconfirmed_send_at = models.DateTimeField("envío sin confirmar desde", null=True, blank=True)
+    # The document this one depends on: the invoice a note (07/08) modifies, or the document a
+    # void (RA/RC) annuls. It is not sent before SUNAT holds the original (the worker waits).
+    # Same company, enforced by the composite foreign key of migration 0005.
+    original = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="dependents", verbose_name="original"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -54,6 +60,8 @@ class SunatDocument(models.Model):
             models.UniqueConstraint(
                 fields=["company", "document_type", "series", "number"], name="sunat_document_unique_number"
             ),
+            # The target of composite foreign keys (company_id, x_id) from other tenant rows.
+            models.UniqueConstraint(fields=["company", "id"], name="sunat_document_company_id_key"),
         ]
         indexes = [models.Index(fields=["company", "status", "issued_at"], name="sunat_doc_status_idx")]
 
@@ -151,3 +159,29 @@ class SunatJob(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} #{self.pk} ({self.status})"
+
+
+class SummarySequence(models.Model):
+    """The last correlative of a company's RC or RA for one generation date (``RA-YYYYMMDD-N``).
+
+    Taken by ``sunat.services.sunat_summary_sequence_next`` with one ``INSERT … ON CONFLICT DO
+    UPDATE … RETURNING`` inside the issuer's transaction: the row stays locked until that
+    transaction ends, so concurrent issuers get distinct numbers and a rollback gives its number
+    back (gap-free). One row per company, kind and day: no global row every company writes.
+    """
+
+    company = models.ForeignKey(Company, on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField("tipo", max_length=2)  # RC or RA
+    issue_date = models.DateField("fecha de generación")
+    last = models.PositiveIntegerField("último correlativo")
+
+    class Meta:
+        db_table = "sunat_summary_sequences"
+        verbose_name = "correlativo de resumen"
+        verbose_name_plural = "correlativos de resúmenes"
+        constraints = [
+            models.UniqueConstraint(fields=["company", "kind", "issue_date"], name="sunat_summary_sequence_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind}-{self.issue_date:%Y%m%d}: {self.last}"

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 
 @dataclass(frozen=True)
@@ -271,3 +272,78 @@ class VoidedSnapshot:
             sequence=int(data["sequence"]),
             lines=tuple(VoidedLine(**{**line, "number": int(line["number"])}) for line in data["lines"]),
         )
+
+
+# ------------------------------------------------------------------------------- voids
+
+VOID_CONDITION = "3"  # catalog 19: anular
+LIMA = ZoneInfo("America/Lima")
+
+
+def void_kind(*, document_type: str, series: str) -> str:
+    """Which summary voids a document: ``"RA"`` for a factura and the notes of facturas
+    (F series), ``"RC"`` (a Resumen Diario line with ConditionCode 3) for a boleta and the notes
+    of boletas (B series). Boletas can never go in an RA (SUNAT 2308)."""
+    if document_type == "01" or (document_type in ("07", "08") and series.startswith("F")):
+        return "RA"
+    if document_type == "03" or (document_type in ("07", "08") and series.startswith("B")):
+        return "RC"
+    raise ValueError(f"el comprobante {document_type} {series} no se anula por resumen ni comunicación de baja")
+
+
+def summary_line_from(snapshot: DocumentSnapshot, *, condition: str) -> SummaryLine:
+    """The Resumen Diario line that reports ``snapshot`` (a boleta or a boleta's note) with its
+    totals as issued, its buyer and, for a note, the document it modifies."""
+    totals = snapshot.totals
+    customer = snapshot.customer
+    anonymous = customer.doc_number in ("", "-")
+    reference = snapshot.reference
+    return SummaryLine(
+        document_type=snapshot.document_type,
+        number=snapshot.full_number,
+        condition=condition,
+        total=totals.total,
+        gravadas=totals.gravadas,
+        exoneradas=totals.exoneradas,
+        inafectas=totals.inafectas,
+        gratuitas=totals.gratuitas,
+        igv=totals.igv,
+        icbper=totals.icbper,
+        customer_doc_type="" if anonymous else customer.doc_type,
+        customer_doc_number="" if anonymous else customer.doc_number,
+        reference_type=reference.document_type if reference else "",
+        reference_number=reference.number if reference else "",
+    )
+
+
+def void_snapshot_build(
+    *, original: DocumentSnapshot, reason: str, issue_date: date, sequence: int
+) -> SummarySnapshot | VoidedSnapshot:
+    """The RA (facturas and their notes) or RC with one ConditionCode 3 line (boletas and their
+    notes) that voids ``original``: generated on ``issue_date`` (today in Lima) with the day's
+    ``sequence``; its ReferenceDate is the original's issue date in Lima."""
+    reference_date = original.issued_at.astimezone(LIMA).date()
+    kind = void_kind(document_type=original.document_type, series=original.series)
+    if kind == "RA":
+        return VoidedSnapshot(
+            supplier=original.supplier,
+            reference_date=reference_date,
+            issue_date=issue_date,
+            sequence=sequence,
+            lines=(
+                VoidedLine(
+                    document_type=original.document_type,
+                    series=original.series,
+                    number=original.number,
+                    reason=" ".join(reason.split()) or "ANULACION DE LA OPERACION",
+                ),
+            ),
+        )
+    return SummarySnapshot(
+        supplier=original.supplier,
+        reference_date=reference_date,
+        issue_date=issue_date,
+        sequence=sequence,
+        lines=(summary_line_from(original, condition=VOID_CONDITION),),
+        currency=original.currency,
+    )

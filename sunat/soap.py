@@ -93,11 +93,15 @@ def sunat_endpoints() -> Endpoints:
     return Endpoints(bill=bill_override or bill, consult=consult_override or consult)
 
 
-def consult_supported(document_type: str) -> bool:
-    """True when SUNAT can answer getStatusCdr for this type here (a consult URL and 01/07/08)."""
+def consult_supported(document_type: str, series: str = "") -> bool:
+    """True when SUNAT can answer getStatusCdr for this document here: a consult URL, and a
+    factura or a note of a factura (01, or 07/08 of an F series). Notes of boletas (B series)
+    travel like boletas: re-sent, with "already registered" (1033) read as registered."""
     try:
         endpoints = sunat_endpoints()
     except ImproperlyConfigured:
+        return False
+    if document_type in ("07", "08") and series.startswith("B"):
         return False
     return bool(endpoints.consult) and document_type in CONSULT_TYPES
 

@@ -19,7 +19,16 @@ What it checks, in SUNAT's order, answering a SOAP fault (HTTP 500, ``soap-env:C
 * already registered: the same document again 1033 (summaries: 0402);
 * when saxonche is installed, SUNAT's own SFS stylesheet for the type: its first error as a fault
   (0100–1999) or as a CDR rejection (2000–3999, the number is registered as rejected), its
-  observations as CDR notes.
+  observations as CDR notes;
+* SUNAT's server-side rules on the documents a note or a summary names, as a CDR rejection of
+  the note or of the summary's ticket (the note or summary is registered as rejected): a credit
+  note must modify a document SUNAT holds (2119), not voided (2120), not rejected (2121) —
+  debit notes 2209/2207/2208; an RA may not list boletas (2308) and must name registered (2105),
+  live (2106) documents that were not rejected (2398); an RC ConditionCode 3 line must name a
+  document SUNAT holds (2663) that is neither voided nor rejected (2987). An accepted RA or RC
+  voids its ConditionCode 3 documents (``GET /_registry`` lists them under ``voided``); an RC's
+  other lines count as informed. :meth:`FakeSunat.hold` registers a document as received
+  earlier, for tests.
 
 Accepted (or CDR-rejected) documents are registered once, in memory and thread-safe. sendBill
 answers the CDR zip ``R-{name}.zip`` holding ``R-{name}.xml`` (an ApplicationResponse with
@@ -75,7 +84,8 @@ LIMA = ZoneInfo("America/Lima")
 SERVICE_NS = "http://service.sunat.gob.pe"
 CBC = "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2"
 CAC = "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2"
-NS = {"cbc": CBC, "cac": CAC}
+SAC = "urn:sunat:names:specification:ubl:peru:schema:xsd:SunatAggregateComponents-1"
+NS = {"cbc": CBC, "cac": CAC, "sac": SAC}
 
 BILL_NAME_RE = re.compile(r"^(?P<ruc>\d{11})-(?P<type>01|03|07|08)-(?P<series>[A-Z0-9]{4})-(?P<number>\d{1,8})$")
 SUMMARY_NAME_RE = re.compile(r"^(?P<ruc>\d{11})-(?P<type>RC|RA)-(?P<series>\d{8})-(?P<number>\d{1,5})$")
@@ -117,6 +127,21 @@ _TYPE_NAMES = {
     "RA": "Comunicacion de baja",
 }
 RANDOM_FAULTS = ("0109", "0130", "http-503", "timeout")
+
+# SUNAT's server-side rules on what a note or a void names, by the named document's state:
+# "missing" (SUNAT does not hold it), "rejected" (registered as rejected), "voided" (annulled by
+# an accepted RA or RC line). Each is a CDR rejection of the note or of the summary's ticket.
+NOTE_RULES = {
+    "07": {"missing": "2119", "voided": "2120", "rejected": "2121"},
+    "08": {"missing": "2209", "voided": "2207", "rejected": "2208"},
+}
+RA_RULES = {"missing": "2105", "voided": "2106", "rejected": "2398"}
+# RC ConditionCode 3 (anular): 2663 "El documento indicado no existe no puede ser modificado"
+# is what SUNAT answers for a boleta it was never told about (thegreenter/demo#72); 2987 "El
+# comprobante ya fue informado y se encuentra anulado o rechazado" for one already voided or
+# rejected.
+RC_VOID_RULES = {"missing": "2663", "voided": "2987", "rejected": "2987"}
+BOLETA_IN_RA = "2308"  # "DocumentTypeCode - El valor del tipo de documento es invalido"
 
 
 class Fault(Exception):
@@ -238,11 +263,21 @@ class FakeSunat:
             self.forced: deque[str] = deque()
             self.requests = 0
             self._ticket_seq = 0
+            self.voided: dict[str, str] = {}  # document name -> the RA/RC that annulled it
+            self.informed: set[str] = set()  # boletas and notes added by an accepted RC (1, 2)
 
     def force(self, *modes: str) -> None:
         """Make the next SOAP requests (any operation) fail with ``modes``, in order."""
         with self._lock:
             self.forced.extend(modes)
+
+    def hold(self, name: str, *, code: str = "0") -> None:
+        """Register ``{RUC}-{TT}-{SERIE}-{NUM}`` as if SUNAT had received it earlier (``code``
+        ``"0"`` accepted, 2000–3999 rejected): for tests whose documents name an older one."""
+        match = BILL_NAME_RE.match(name)
+        if match is None:
+            raise ValueError(f"not a document name: {name}")
+        self._register(name=name, match=match, code=code, notes=[], digest="", references=[])
 
     def credentials_add(self, username: str, password: str) -> None:
         with self._lock:
@@ -255,6 +290,7 @@ class FakeSunat:
                 "receptions": dict(self.receptions),
                 "tickets": {t: {"name": v.name, "polls_left": v.polls_left} for t, v in self.tickets.items()},
                 "requests": self.requests,
+                "voided": dict(self.voided),
             }
 
     def close(self) -> None:
@@ -378,8 +414,10 @@ class FakeSunat:
             raise Fault("0160")
         return xml
 
-    def _check_document(self, name: str, match: re.Match, xml: bytes) -> tuple[str, list[str], str]:
-        """XSD, name vs content, signature, SFS rules. Returns (code, notes, digest).
+    def _check_document(self, name: str, match: re.Match, xml: bytes) -> tuple[str, list[str], str, list]:
+        """XSD, name vs content, signature, SFS rules. Returns (code, notes, digest, references):
+        ``references`` are the documents a note or a summary names (see :meth:`_references`),
+        checked against the registry by :meth:`_register`.
 
         Raises :class:`Fault` for faults; returns a 2000–3999 code for a CDR rejection.
         """
@@ -436,14 +474,106 @@ class FakeSunat:
             if result.error is not None:
                 code = result.error.code
                 if code.isdigit() and 2000 <= int(code) <= 3999:
-                    return code, [], digest
+                    return code, [], digest, []
                 raise Fault(code if code.isdigit() and code != "0000" else "0306", result.error.message)
             notes = [f"{o.code} - {o.message}" for o in result.observations]
-        return "0", notes, digest
+        return "0", notes, digest, self._references(root, document_type=document_type, ruc=match.group("ruc"))
+
+    @staticmethod
+    def _references(root: etree._Element, *, document_type: str, ruc: str) -> list[tuple[str, str, str]]:
+        """``(type, name, condition)`` of every document a note modifies or a summary reports:
+        a note's BillingReference (condition ""), an RA's lines ("3"), an RC's lines (their
+        ConditionCode)."""
+
+        def name(doc_type: str, series: str, number: str) -> str:
+            return f"{ruc}-{doc_type}-{series}-{int(number) if number.isdigit() else number}"
+
+        if document_type in NOTE_RULES:
+            reference = root.find("cac:BillingReference/cac:InvoiceDocumentReference", NS)
+            if reference is None:
+                return []
+            ref_type = (reference.findtext("cbc:DocumentTypeCode", namespaces=NS) or "").strip()
+            series, _, number = (reference.findtext("cbc:ID", namespaces=NS) or "").strip().partition("-")
+            return [(ref_type, name(ref_type, series, number), "")]
+        if document_type == "RA":
+            return [
+                (
+                    doc_type := (line.findtext("cbc:DocumentTypeCode", namespaces=NS) or "").strip(),
+                    name(
+                        doc_type,
+                        (line.findtext("sac:DocumentSerialID", namespaces=NS) or "").strip(),
+                        (line.findtext("sac:DocumentNumberID", namespaces=NS) or "").strip(),
+                    ),
+                    "3",
+                )
+                for line in root.findall("sac:VoidedDocumentsLine", NS)
+            ]
+        if document_type == "RC":
+            references = []
+            for line in root.findall("sac:SummaryDocumentsLine", NS):
+                doc_type = (line.findtext("cbc:DocumentTypeCode", namespaces=NS) or "").strip()
+                series, _, number = (line.findtext("cbc:ID", namespaces=NS) or "").strip().partition("-")
+                condition = (line.findtext("cac:Status/cbc:ConditionCode", namespaces=NS) or "").strip()
+                references.append((doc_type, name(doc_type, series, number), condition))
+            return references
+        return []
+
+    def _state(self, name: str) -> str:
+        """``held``, ``rejected``, ``voided`` or ``missing``. The caller holds the lock."""
+        if name in self.voided:
+            return "voided"
+        registered = self.registry.get(name)
+        if registered is not None:
+            return "held" if registered.accepted else "rejected"
+        return "held" if name in self.informed else "missing"
+
+    def _server_rules(self, *, document_type: str, references: list[tuple[str, str, str]]) -> str | None:
+        """The rejection code SUNAT's server-side checks give (the first failing reference), or
+        None. The caller holds the lock, so the check and the registration are one step."""
+        for ref_type, ref_name, condition in references:
+            state = self._state(ref_name)
+            if document_type in NOTE_RULES:
+                if state != "held":
+                    return NOTE_RULES[document_type][state]
+            elif document_type == "RA":
+                if ref_type == "03":
+                    return BOLETA_IN_RA
+                if state != "held":
+                    return RA_RULES[state]
+            elif document_type == "RC" and condition == "3" and state != "held":
+                return RC_VOID_RULES[state]
+        return None
+
+    def _apply_summary(self, *, name: str, document_type: str, references: list[tuple[str, str, str]]) -> None:
+        """An accepted RA or RC takes effect: its ConditionCode 3 lines are voided, its other RC
+        lines informed. The caller holds the lock."""
+        for _ref_type, ref_name, condition in references:
+            if condition == "3":
+                self.voided[ref_name] = name
+            elif document_type == "RC":
+                self.informed.add(ref_name)
 
     def _register(
-        self, *, name: str, match: re.Match, code: str, notes: list[str], digest: str
+        self, *, name: str, match: re.Match, code: str, notes: list[str], digest: str, references: list
     ) -> Registered:
+        """Register ``name`` once. Under the lock, with the duplicate check: SUNAT's rules on the
+        documents it names (:meth:`_server_rules`) and, for an accepted summary, their effect."""
+        document_type = match.group("type")
+        registered = self._registered(name=name, match=match, code=code, notes=notes, digest=digest)
+        with self._lock:
+            if name in self.registry:  # a concurrent duplicate won the race
+                raise Fault("0402" if document_type in ("RC", "RA") else "1033")
+            rejection = self._server_rules(document_type=document_type, references=references) if code == "0" else None
+            if rejection is not None:
+                registered = self._registered(name=name, match=match, code=rejection, notes=[], digest=digest)
+            elif registered.accepted and document_type in ("RC", "RA"):
+                self._apply_summary(name=name, document_type=document_type, references=references)
+            self.registry[name] = registered
+        return registered
+
+    @staticmethod
+    def _registered(*, name: str, match: re.Match, code: str, notes: list[str], digest: str) -> Registered:
+        """The record and CDR zip of ``name`` answered with ``code``."""
         document_type = match.group("type")
         if document_type in ("RC", "RA"):
             reference = f"{document_type}-{match.group('series')}-{match.group('number')}"
@@ -456,7 +586,7 @@ class FakeSunat:
             from sunat.codes import code_message
 
             description = code_message(code) or f"La {label} numero {reference}, ha sido rechazada"
-        registered = Registered(
+        return Registered(
             name=name,
             ruc=match.group("ruc"),
             document_type=document_type,
@@ -471,11 +601,6 @@ class FakeSunat:
             digest=digest,
             registered_at=_now_lima().isoformat(),
         )
-        with self._lock:
-            if name in self.registry:  # a concurrent duplicate won the race
-                raise Fault("0402" if document_type in ("RC", "RA") else "1033")
-            self.registry[name] = registered
-        return registered
 
     def _receive(self, username: str, fields: dict[str, str], *, summary: bool) -> tuple[str, re.Match, bytes]:
         file_name = fields.get("fileName", "")
@@ -497,14 +622,14 @@ class FakeSunat:
 
     def _send_bill(self, username: str, fields: dict[str, str]) -> list[tuple[str, str]]:
         name, match, xml = self._receive(username, fields, summary=False)
-        code, notes, digest = self._check_document(name, match, xml)
-        registered = self._register(name=name, match=match, code=code, notes=notes, digest=digest)
+        code, notes, digest, references = self._check_document(name, match, xml)
+        registered = self._register(name=name, match=match, code=code, notes=notes, digest=digest, references=references)
         return [("applicationResponse", base64.b64encode(registered.cdr_zip).decode("ascii"))]
 
     def _send_summary(self, username: str, fields: dict[str, str]) -> list[tuple[str, str]]:
         name, match, xml = self._receive(username, fields, summary=True)
-        code, notes, digest = self._check_document(name, match, xml)
-        registered = self._register(name=name, match=match, code=code, notes=notes, digest=digest)
+        code, notes, digest, references = self._check_document(name, match, xml)
+        registered = self._register(name=name, match=match, code=code, notes=notes, digest=digest, references=references)
         with self._lock:
             self._ticket_seq += 1
             ticket = f"{int(time.time() * 1000)}{self._ticket_seq:04d}"

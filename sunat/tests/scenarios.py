@@ -7,11 +7,12 @@ each test gets a fresh snapshot; ``scenario(name)`` builds one.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
-from sales.money import document_totals, line_amounts
+from sales.money import LineAmounts, document_totals, line_amounts, q2
 from sunat.snapshot import (
     Customer,
     DocumentSnapshot,
@@ -25,6 +26,8 @@ from sunat.snapshot import (
     Totals,
     VoidedLine,
     VoidedSnapshot,
+    summary_line_from,
+    void_snapshot_build,
 )
 
 D = Decimal
@@ -299,6 +302,145 @@ def voided_ra() -> VoidedSnapshot:
     )
 
 
+# ------------------------------------------------------------------- credit notes of returns
+
+
+def returned_line(number: int, spec, *, before: Decimal, after: Decimal) -> tuple[Line, str, LineAmounts]:
+    """One line of a return's credit note, with the contract's formula (ARCHITECTURE.md, "Returns
+    → credit notes"), the way the till builds it: ``spec`` is the sold line (its quantity the sold
+    one); ``before`` and ``after`` are the line's returned quantity before and after this return.
+
+    amount = q2(price × after) − q2(price × before); gravado base = q2(line_base × after / sold)
+    − q2(line_base × before / sold), exonerado/inafecto base = amount; IGV = amount − base;
+    ICBPER = q2(rate × after) − q2(rate × before). Any sequence of notes adds up to the line.
+    """
+    description, sku, unit, price, sold, affectation, bag = spec
+    rate = ICBPER_RATE if bag else ZERO
+    sold_amounts = line_amounts(price=price, quantity=sold, affectation=affectation, icbper_rate=rate)
+    amount = q2(price * after) - q2(price * before)
+    if affectation == "10":
+        base = q2(sold_amounts.base * after / sold) - q2(sold_amounts.base * before / sold)
+    else:
+        base = amount
+    amounts = LineAmounts(
+        amount=amount,
+        base=base,
+        igv=amount - base,
+        icbper=q2(rate * after) - q2(rate * before),
+        unit_value=sold_amounts.unit_value,
+    )
+    line = Line(
+        number=number,
+        code=sku,
+        description=description,
+        unit_code=unit,
+        quantity=after - before,
+        unit_price=price,
+        unit_value=amounts.unit_value,
+        line_value=amounts.base,
+        affectation=affectation,
+        igv=amounts.igv,
+        icbper=amounts.icbper,
+        icbper_unit=rate,
+    )
+    return line, affectation, amounts
+
+
+def return_note(
+    *, original: DocumentSnapshot, series: str, number: int, reason_code: str, description: str, returns
+) -> DocumentSnapshot:
+    """A credit note (07) of ``original`` for ``returns``: ``[(spec, before, after), …]``."""
+    lines: list[Line] = []
+    paid: list[tuple[str, object]] = []
+    for spec_, before, after in returns:
+        line, affectation, amounts = returned_line(len(lines) + 1, spec_, before=D(before), after=D(after))
+        lines.append(line)
+        paid.append((affectation, amounts))
+    totals = document_totals(paid)
+    return DocumentSnapshot(
+        document_type="07",
+        series=series,
+        number=number,
+        issued_at=issued_at(),
+        supplier=SUPPLIER,
+        customer=original.customer,
+        lines=tuple(lines),
+        totals=Totals(
+            gravadas=totals.gravadas,
+            exoneradas=totals.exoneradas,
+            inafectas=totals.inafectas,
+            igv=totals.igv,
+            icbper=totals.icbper,
+            total=totals.total,
+        ),
+        reference=Reference(
+            document_type=original.document_type, number=original.full_number, reason_code=reason_code, description=description
+        ),
+    )
+
+
+SOLD = [ARROZ, LIBRO, PAPA, QUESO, BOLSA, HUEVOS, GASEOSA]  # gravado, exonerado, inafecto, KGM, ICBPER
+# A first partial return (reason 07) of SOLD: some units, part of the weighed lines, one bag.
+FIRST_RETURN = {"ARROZ COSTEÑO 750G": "1", "PAPA AMARILLA (KG)": "0.500", "QUESO FRESCO (KG)": "0.200",
+                "BOLSA PLÁSTICA": "1", "LIBRO ESCOLAR": "1", "HUEVOS (KG)": "1.075"}
+
+
+def sold_boleta() -> DocumentSnapshot:
+    return _boleta(21, SOLD, customer=DNI_CUSTOMER)
+
+
+def sold_factura() -> DocumentSnapshot:
+    return _factura(22, SOLD)
+
+
+def _note_series(original: DocumentSnapshot) -> str:
+    return "BC01" if original.document_type == "03" else "FC01"
+
+
+def note_whole(original: DocumentSnapshot, *, reason_code: str, number: int = 11) -> DocumentSnapshot:
+    """Everything returned at once: reason 01 (anulación de la operación) or 06 (devolución total)."""
+    text = {"01": "ANULACIÓN DE LA OPERACIÓN", "06": "DEVOLUCIÓN TOTAL"}[reason_code]
+    return return_note(
+        original=original, series=_note_series(original), number=number, reason_code=reason_code, description=text,
+        returns=[(s, "0", s[4]) for s in SOLD],
+    )
+
+
+def note_first_partial(original: DocumentSnapshot, *, number: int = 12) -> DocumentSnapshot:
+    return return_note(
+        original=original, series=_note_series(original), number=number, reason_code="07",
+        description="DEVOLUCIÓN POR ÍTEM: PRODUCTO EN MAL ESTADO",
+        returns=[(s, "0", FIRST_RETURN[s[0]]) for s in SOLD if s[0] in FIRST_RETURN],
+    )
+
+
+def note_rest(original: DocumentSnapshot, *, reason_code: str = "07", number: int = 13) -> DocumentSnapshot:
+    """What the first partial return left: the rest of every line (before = first return)."""
+    return return_note(
+        original=original, series=_note_series(original), number=number, reason_code=reason_code,
+        description="DEVOLUCIÓN DEL RESTO",
+        returns=[(s, FIRST_RETURN.get(s[0], "0"), s[4]) for s in SOLD if D(FIRST_RETURN.get(s[0], "0")) < s[4]],
+    )
+
+
+def rc_void(*documents: DocumentSnapshot) -> SummarySnapshot:
+    """A Resumen Diario voiding ``documents`` (ConditionCode 3), as ``sunat_void_issue`` builds
+    each line."""
+    single = void_snapshot_build(original=documents[0], reason="", issue_date=issued_at().astimezone(UTC).date(), sequence=1)
+    return dataclasses.replace(single, lines=tuple(summary_line_from(d, condition="3") for d in documents))
+
+
+def ra_void(*documents: DocumentSnapshot) -> VoidedSnapshot:
+    """A Comunicación de Baja of ``documents``, each line as ``sunat_void_issue`` builds it."""
+    day = issued_at().astimezone(UTC).date()
+    lines = [
+        void_snapshot_build(original=d, reason="ERROR EN LA VENTA", issue_date=day, sequence=1).lines[0] for d in documents
+    ]
+    return dataclasses.replace(
+        void_snapshot_build(original=documents[0], reason="", issue_date=day, sequence=1), lines=tuple(lines)
+    )
+
+
 SCENARIOS: dict[str, Callable[[], object]] = {
     "boleta-gravado": lambda: _boleta(1, [ARROZ, GASEOSA]),
     "boleta-exonerado": lambda: _boleta(2, [LIBRO]),
@@ -323,11 +465,39 @@ SCENARIOS: dict[str, Callable[[], object]] = {
     "rc-condiciones-1-2-3": summary_rc,
     "rc-anulacion": lambda: summary_rc([(_boleta(20, [ARROZ]), "3")]),
     "ra-facturas": voided_ra,
+    # Credit notes of returns (contract formula), of a boleta and of a factura.
+    "nc-boleta-01-anulacion": lambda: note_whole(sold_boleta(), reason_code="01"),
+    "nc-boleta-06-devolucion-total": lambda: note_whole(sold_boleta(), reason_code="06"),
+    "nc-boleta-07-parcial": lambda: note_first_partial(sold_boleta()),
+    "nc-boleta-07-resto": lambda: note_rest(sold_boleta()),
+    "nc-boleta-06-resto": lambda: note_rest(sold_boleta(), reason_code="06"),
+    "nc-factura-01-anulacion": lambda: note_whole(sold_factura(), reason_code="01"),
+    "nc-factura-06-devolucion-total": lambda: note_whole(sold_factura(), reason_code="06"),
+    "nc-factura-07-parcial": lambda: note_first_partial(sold_factura()),
+    "nc-factura-07-resto": lambda: note_rest(sold_factura()),
+    # Voids as sunat_void_issue builds them.
+    "rc-anulacion-boleta": lambda: rc_void(sold_boleta()),
+    "rc-anulacion-nota-de-boleta": lambda: rc_void(note_first_partial(sold_boleta())),
+    "rc-anulacion-boleta-y-nota": lambda: rc_void(sold_boleta(), note_first_partial(sold_boleta())),
+    "ra-anulacion-factura": lambda: ra_void(sold_factura()),
+    "ra-anulacion-factura-y-nota": lambda: ra_void(sold_factura(), note_first_partial(sold_factura())),
 }
 
 
 def scenario(name: str):
     return SCENARIOS[name]()
+
+
+def referenced_names(snapshot) -> list[str]:
+    """The file names (``{RUC}-{TT}-{SERIE}-{NUM}``) of the documents ``snapshot`` names and
+    SUNAT must already hold: a note's original, an RA's lines, an RC's ConditionCode 3 lines."""
+    ruc = snapshot.supplier.ruc
+    if isinstance(snapshot, DocumentSnapshot):
+        ref = snapshot.reference
+        return [f"{ruc}-{ref.document_type}-{ref.number}"] if ref else []
+    if isinstance(snapshot, VoidedSnapshot):
+        return [f"{ruc}-{line.document_type}-{line.series}-{line.number}" for line in snapshot.lines]
+    return [f"{ruc}-{line.document_type}-{line.number}" for line in snapshot.lines if line.condition == "3"]
 
 
 # ------------------------------------------------------------------------- test helpers
@@ -385,3 +555,20 @@ def signed(name_or_snapshot):
     snapshot = scenario(name_or_snapshot) if isinstance(name_or_snapshot, str) else name_or_snapshot
     document = document_sign(xml=ubl.build(snapshot), certificate=dev_certificate())
     return snapshot, document, ubl.file_name(snapshot) + ".xml"
+
+
+def signed_bytes_sunat_rejects(document) -> None:
+    """Store, as ``document``'s signed bytes, a version SUNAT's rules reject in a CDR (a factura
+    to a DNI: 2800), as if the builder had a bug. For tests of a rejected original."""
+    from sunat import xml as ubl
+    from sunat.certificates import company_certificate_load
+    from sunat.models import SunatDocument
+    from sunat.signing import document_sign
+
+    document = SunatDocument.objects.select_related("company").get(pk=document.pk)
+    unsigned = ubl.build(DocumentSnapshot.from_json(document.snapshot))
+    customer = b'<cbc:ID schemeID="6">20100066603</cbc:ID>'
+    assert customer in unsigned, "the scenario's factura customer"
+    broken = unsigned.replace(customer, b'<cbc:ID schemeID="1">45678912</cbc:ID>')
+    signed_ = document_sign(xml=broken, certificate=company_certificate_load(company=document.company))
+    SunatDocument.objects.filter(pk=document.pk).update(signed_xml=signed_.xml, xml_hash=signed_.digest_value)

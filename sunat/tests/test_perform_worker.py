@@ -36,9 +36,15 @@ def test_worker_burst_with_faults_registers_every_document_exactly_once(fake_sun
     if reason:
         pytest.skip(reason)
     settings.SUNAT_RETRY_DELAYS = [0.0, 0.0, 0.0, 0.0, 0.0, 0.0]
+    settings.SUNAT_WAIT_FOR_ORIGINAL_SECONDS = 0.0  # a waiting note is due again at once
     company = supplier_company_create()
+    documents = []
     with transaction.atomic():
-        documents = [sunat_document_issue(company=company, store=None, snapshot=scenario(n)) for n in NAMES]
+        for name in NAMES:
+            snapshot = scenario(name)
+            # The notes modify factura-contado (F001-11): they wait until SUNAT holds it.
+            original = documents[0] if snapshot.document_type in ("07", "08") else None
+            documents.append(sunat_document_issue(company=company, store=None, snapshot=snapshot, original=original))
     fake_sunat.fake.force(
         "timeout-after-register", "0109", "drop-after-register", "http-503", "timeout", "0130", "timeout-after-register"
     )

@@ -81,6 +81,9 @@ def test_endpoints_by_environment(settings):
     assert sunat_endpoints().consult == "https://e-factura.sunat.gob.pe/ol-it-wsconscpegem/billConsultService"
     assert consult_supported("01") and consult_supported("07") and consult_supported("08")
     assert not consult_supported("03") and not consult_supported("RC")
+    # Notes of facturas are asked for; notes of boletas travel like boletas.
+    assert consult_supported("07", "FC01") and consult_supported("08", "FD01")
+    assert not consult_supported("07", "BC01") and not consult_supported("08", "BD01")
     settings.SUNAT_ENV = "fake"
     with pytest.raises(ImproperlyConfigured):
         sunat_endpoints()

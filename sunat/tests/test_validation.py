@@ -89,6 +89,35 @@ def test_gravado_line_of_one_centimo_is_rejected_3111():
     assert "IGV" in result.error.message
 
 
+def test_note_line_with_quantity_zero_is_refused_2580():
+    """A returned line with nothing returned: the builder refuses it; forced through, SUNAT's
+    rule rejects it (2580)."""
+    from sunat.tests.scenarios import note_first_partial, sold_boleta
+
+    note = note_first_partial(sold_boleta())
+    zero = dataclasses.replace(note, lines=(dataclasses.replace(note.lines[0], quantity=Decimal("0")), *note.lines[1:]))
+    with pytest.raises(ValueError, match="2580"):
+        ubl.build(zero)
+    root = etree.fromstring(ubl.build(note))
+    root.find(f"{{{CAC}}}CreditNoteLine/{{{CBC}}}CreditedQuantity").text = "0"
+    result = validate_sfs(etree.tostring(root, xml_declaration=True, encoding="UTF-8"), file_name=ubl.file_name(note) + ".xml")
+    assert result.error.code == "2580"
+
+
+def test_weighed_and_partial_note_lines_raise_no_observation():
+    """3-decimal quantities and a partial return (reason 07) of a boleta: SUNAT's NC rules say
+    nothing (CreditedQuantity takes up to 10 decimals; the ±1 recomputations hold)."""
+    from sunat.tests.scenarios import note_first_partial, sold_boleta
+
+    note = note_first_partial(sold_boleta())
+    quantities = {line.description: line.quantity for line in note.lines}
+    assert quantities["QUESO FRESCO (KG)"] == Decimal("0.200") and quantities["HUEVOS (KG)"] == Decimal("1.075")
+    _s, document, file_name = signed(note)
+    root = etree.fromstring(document.xml)
+    assert "1.075" in [q.text for q in root.iter(f"{{{CBC}}}CreditedQuantity")]
+    assert validate_sfs(document.xml, file_name=file_name).clean
+
+
 def test_wrong_igv_total_is_rejected_3291():
     snapshot = _factura(32, [spec("ARROZ", "4.20", "2")])
     bad = dataclasses.replace(snapshot, totals=dataclasses.replace(snapshot.totals, igv=Decimal("5.00")))

@@ -16,6 +16,12 @@ Choices checked against SUNAT's SFS rule stylesheets (every scenario in
   scheme 9996 GRA; their IGV is in the 9996 subtotal and not in the charged ``TaxAmount``;
   legend 1002.
 * Facturas carry ``FormaPago`` (Contado, or Credito + ``Cuota001``…); boletas never (3128).
+* Credit notes of returns: ``CreditedQuantity`` keeps the weighed 3 decimals (SUNAT's rule 2139
+  allows up to 10) and a partial return (reason 07) of a boleta raises nothing; the ±1
+  recomputations (4288: line value vs unit value × quantity) hold for the contract's formula,
+  because a returned line keeps the sold line's unit value and its base is a slice of the sold
+  base. A line with quantity 0 is rejected (2580): the builder refuses it. Reasons 04, 05 and 08
+  are not for boletas (4367); the till uses 01, 06 and 07.
 """
 
 from __future__ import annotations
@@ -157,6 +163,9 @@ def _check_customer(snapshot: DocumentSnapshot) -> None:
     if not invoice_like and anonymous and snapshot.totals.total > BOLETA_ANONYMOUS_LIMIT:
         raise ValueError("una boleta mayor a S/ 700.00 requiere el tipo y número de documento del cliente")
     for line in snapshot.lines:
+        if line.quantity <= 0:
+            # A note line with nothing returned (CreditedQuantity 0) is rejected (2580).
+            raise ValueError(f"línea {line.number}: la cantidad debe ser mayor que cero (SUNAT 2580)")
         taxed = line.affectation.startswith("1")
         if taxed and line.line_value > 0 and line.igv == 0:
             raise ValueError(

@@ -9,10 +9,7 @@ receptions it counted per file name; "never on two workers at once" on the attem
 from __future__ import annotations
 
 import dataclasses
-import json
-import socket
 import time
-import urllib.request
 
 import pytest
 from django.db import transaction
@@ -21,83 +18,9 @@ from stores.models import Company
 from sunat.models import SunatDocument
 from sunat.services import document_file_name, sunat_document_issue
 from worker.testing import simulation_tables_create
-from worker.tests.procs import kill_all, manage, rows, scalar, stop, wait_for, worker, worker_env
+from worker.tests.procs import rows, scalar, stop, wait_for, worker
 
-pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def _skip_reason() -> str | None:
-    try:
-        from sunat.tests.scenarios import schemas_missing_reason
-    except ImportError as exc:  # the sunat app's test helpers are not there yet
-        return f"sunat test scenarios not available: {exc}"
-    return schemas_missing_reason()
-
-
-@pytest.fixture(autouse=True)
-def _needs_sunat():
-    reason = _skip_reason()
-    if reason:
-        pytest.skip(reason)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class FakeSunatProcess:
-    def __init__(self, *args: str) -> None:
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.proc = manage("fake_sunat", "--port", str(self.port), *args)
-        if not wait_for(self._up, timeout=30, interval=0.1):
-            self.proc.kill()
-            raise RuntimeError(f"fake_sunat did not start: {self.proc.communicate(timeout=5)}")
-
-    def _up(self) -> bool:
-        try:
-            self.registry()
-            return True
-        except OSError:
-            if self.proc.poll() is not None:
-                raise RuntimeError(self.proc.communicate()) from None
-            return False
-
-    def registry(self) -> dict:
-        with urllib.request.urlopen(f"{self.url}/_registry", timeout=5) as resp:
-            return json.loads(resp.read())
-
-    def force(self, *modes: str) -> None:
-        req = urllib.request.Request(f"{self.url}/_force", data=json.dumps(list(modes)).encode(), method="POST")
-        urllib.request.urlopen(req, timeout=5).read()
-
-    def env(self, **extra: str) -> dict[str, str]:
-        values = {
-            "SUNAT_ENV": "fake",
-            "SUNAT_ENDPOINT": f"{self.url}/ol-ti-itcpfegem/billService",
-            "SUNAT_CONSULT_ENDPOINT": f"{self.url}/ol-it-wsconscpegem/billConsultService",
-            "SUNAT_READ_TIMEOUT": "1",
-            "SUNAT_CONNECT_TIMEOUT": "1",
-            "SUNAT_TICKET_POLL_SECONDS": "0",
-        }
-        values.update(extra)
-        return worker_env(**values)
-
-
-@pytest.fixture
-def procs():
-    started: list = []
-    yield started
-    kill_all(started)
-
-
-@pytest.fixture
-def company() -> Company:
-    from sunat.tests.scenarios import supplier_company_create
-
-    return supplier_company_create()
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("needs_sunat")]
 
 
 def issue_many(company: Company, n: int, *, kinds: tuple[str, ...] = ("boleta-mixta", "factura-contado")) -> list:
@@ -112,7 +35,7 @@ def issue_many(company: Company, n: int, *, kinds: tuple[str, ...] = ("boleta-mi
     return docs
 
 
-def assert_registered_exactly_once(fake: FakeSunatProcess, docs: list) -> None:
+def assert_registered_exactly_once(fake, docs: list) -> None:
     registry = fake.registry()
     names = {document_file_name(d) for d in docs}
     assert names <= set(registry["documents"]), sorted(names - set(registry["documents"]))[:5]
@@ -129,9 +52,9 @@ def assert_no_job_ran_twice_at_once() -> None:
 
 
 @pytest.mark.slow
-def test_500_sales_two_workers_fault_rate_30_percent_all_accepted_each_once(company, procs):
-    fake = FakeSunatProcess("--fault-rate", "0.3", "--seed", "7", "--timeout-sleep", "1.5")
-    procs.append(fake.proc)
+def test_500_sales_two_workers_fault_rate_30_percent_all_accepted_each_once(sunat_company, procs, fake_sunat_process):
+    company = sunat_company
+    fake = fake_sunat_process("--fault-rate", "0.3", "--seed", "7", "--timeout-sleep", "1.5")
     simulation_tables_create()
     docs = issue_many(company, 500)
     # Short delays, and enough of them that no document exhausts its retries by chance: after a
@@ -165,14 +88,14 @@ def test_500_sales_two_workers_fault_rate_30_percent_all_accepted_each_once(comp
 
 @pytest.mark.slow
 @pytest.mark.parametrize("mode", ["request_in_flight", "after_send_before_finish"])
-def test_kill_9_mid_send_then_another_worker_registers_nothing_twice(company, procs, mode):
+def test_kill_9_mid_send_then_another_worker_registers_nothing_twice(sunat_company, procs, fake_sunat_process, mode):
+    company = sunat_company
     if mode == "request_in_flight":
         # The double answers after 3 s; the worker dies while its request is being handled.
-        fake = FakeSunatProcess("--latency-ms", "3000", "--timeout-sleep", "30")
+        fake = fake_sunat_process("--latency-ms", "3000", "--timeout-sleep", "30")
     else:
-        fake = FakeSunatProcess("--timeout-sleep", "30")
+        fake = fake_sunat_process("--timeout-sleep", "30")
         fake.force(*["timeout-after-register"] * 4)  # registered, then the answer never comes
-    procs.append(fake.proc)
     docs = issue_many(company, 4)
     a = worker("--concurrency", "4", perform="",
                env=fake.env(SUNAT_READ_TIMEOUT="60", SUNAT_LEASE_SECONDS="2"))

@@ -17,7 +17,7 @@ from sunat.models import SunatJob
 from sunat.services import sunat_document_issue
 from worker.testing import simulation_tables_create
 from worker.tests.factories import company_create, documents_issue, snapshot_for, store_create
-from worker.tests.procs import kill_all, rows, scalar, stop, wait_for, worker, worker_env
+from worker.tests.procs import rows, scalar, stop, wait_for, worker, worker_env
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -28,13 +28,6 @@ def shop(db):
     store = store_create(company)
     simulation_tables_create()
     return company, store
-
-
-@pytest.fixture
-def procs():
-    started: list = []
-    yield started
-    kill_all(started)
 
 
 def _statuses() -> dict[str, int]:

@@ -1,4 +1,4 @@
-"""Writes of the sunat app. Issuing runs inside the caller's transaction."""
+"""Performing one SUNAT job: build and sign once, send or verify, store SUNAT's answer."""
 
 from __future__ import annotations
 
@@ -11,73 +11,16 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import connection, transaction
 from django.utils import timezone
 
-from bodegapos.rows import rows_insert, rows_send
-from stores.models import Company, Store
-
-from .cdr import Cdr
-from .codes import Category, Classification, Source, code_message, response_classify
-from .files import zip_bytes
-from .models import DocumentStatus, JobKind, JobStatus, SunatAttempt, SunatDocument, SunatJob
-from .outcomes import JobOutcome, NextStep
-from .snapshot import DocumentSnapshot, SummarySnapshot, VoidedSnapshot
-from .soap import SunatClient, SunatFault, SunatTransportError, consult_supported
+from ..cdr import Cdr
+from ..codes import Category, Classification, Source, code_message, response_classify
+from ..files import zip_bytes
+from ..models import DocumentStatus, JobKind, JobStatus, SunatAttempt, SunatDocument, SunatJob
+from ..outcomes import JobOutcome, NextStep
+from ..snapshot import DocumentSnapshot, SummarySnapshot, VoidedSnapshot
+from ..soap import SunatClient, SunatFault, SunatTransportError, consult_supported
 
 NOTIFY_CHANNEL = "sunat_jobs"  # the channel of the sunat_jobs_notify trigger (sunat 0004)
 logger = logging.getLogger("sunat")
-
-
-def sunat_document_issue(
-    *, company: Company, store: Store | None, snapshot: DocumentSnapshot, request_id: str = ""
-) -> SunatDocument:
-    """Record a document as pending and enqueue its first job, in the caller's transaction.
-
-    Must be called inside ``transaction.atomic()``: the document and its job commit (or roll
-    back) with the sale. The job's insert trigger (``sunat_jobs_notify``) sends ``NOTIFY``, which
-    is transactional too, so the worker wakes up only after the commit. No network call happens
-    here.
-    """
-    assert transaction.get_connection().in_atomic_block, "sunat_document_issue needs the caller's transaction"
-    document = SunatDocument(
-        company=company,
-        store=store,
-        document_type=snapshot.document_type,
-        series=snapshot.series,
-        number=snapshot.number,
-        issued_at=snapshot.issued_at,
-        snapshot=snapshot.to_json(),
-        total=snapshot.totals.total,
-    )
-    rows_insert([document])  # a sale's hot path: see bodegapos.rows
-    rows_send([SunatJob(company=company, document=document, kind=JobKind.SEND_DOCUMENT, request_id=request_id[:64])])
-    return document
-
-
-# --------------------------------------------------------------------------- summaries (RC / RA)
-
-
-def sunat_summary_issue(
-    *, company: Company, snapshot: SummarySnapshot | VoidedSnapshot, request_id: str = ""
-) -> SunatDocument:
-    """Record a Resumen Diario (RC) or Comunicación de Baja (RA) as pending and enqueue it.
-
-    Like :func:`sunat_document_issue`: inside the caller's transaction (the job's trigger
-    notifies the workers at commit), no network. The document's
-    series is ``RC-YYYYMMDD`` / ``RA-YYYYMMDD`` (generation date) and its number the day's
-    correlative, so the file name is ``{RUC}-RC-YYYYMMDD-N``.
-    """
-    assert transaction.get_connection().in_atomic_block, "sunat_summary_issue needs the caller's transaction"
-    document = SunatDocument.objects.create(
-        company=company,
-        store=None,
-        document_type=snapshot.document_type,
-        series=f"{snapshot.document_type}-{snapshot.issue_date:%Y%m%d}",
-        number=snapshot.sequence,
-        issued_at=timezone.now(),
-        snapshot=snapshot.to_json(),
-        total=0,
-    )
-    SunatJob.objects.create(company=company, document=document, kind=JobKind.SEND_SUMMARY, request_id=request_id[:64])
-    return document
 
 
 # --------------------------------------------------------------------------- build and sign
@@ -120,9 +63,9 @@ def sunat_document_sign(*, document: SunatDocument) -> SunatDocument:
     """
     if document.signed_xml:
         return document
-    from .certificates import company_certificate_load
-    from .signing import document_sign
-    from .xml import build
+    from ..certificates import company_certificate_load
+    from ..signing import document_sign
+    from ..xml import build
 
     certificate = company_certificate_load(company=document.company)
     signed = document_sign(xml=build(_snapshot_of(document)), certificate=certificate)
@@ -216,6 +159,90 @@ class _Run:
                 for name, value in fields.items():
                     setattr(self.document, name, value)
                 SunatDocument.objects.filter(pk=self.document.pk).update(**fields, updated_at=timezone.now())
+                if fields.get("status", DocumentStatus.PENDING) != DocumentStatus.PENDING:
+                    _dependents_wake(document=self.document)
+
+
+def _dependents_wake(*, document: SunatDocument) -> int:
+    """Make the pending jobs of the documents waiting for ``document`` (its notes and voids) due
+    now, and notify the workers at commit. Called inside the transaction that settles
+    ``document`` (accepted, observed, rejected or error), so a waiting job learns at once that it
+    may go, or that it must stop (``_original_gate``)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """UPDATE sunat_jobs j SET run_at = now(), updated_at = now()
+               FROM sunat_sunatdocument d
+               WHERE d.company_id = %(company)s AND d.original_id = %(original)s
+                 AND j.company_id = %(company)s AND j.document_id = d.id
+                 AND j.status = 'pending' AND j.run_at > now()""",
+            {"company": document.company_id, "original": document.pk},
+        )
+        woken = cursor.rowcount
+        if woken:
+            cursor.execute("SELECT pg_notify(%s, %s)", [NOTIFY_CHANNEL, str(document.company_id)])
+    return woken
+
+
+_TYPE_LABELS = {"01": "la factura", "03": "la boleta", "07": "la nota de crédito", "08": "la nota de débito"}
+
+
+def _original_gate(run: _Run) -> JobOutcome | None:
+    """May this note or void go to SUNAT now? None when it has no original or SUNAT holds the
+    original (accepted or observed).
+
+    Otherwise, while the original still has a live job (pending, running, paused): SNOOZE, not
+    an attempt, for ``SUNAT_WAIT_FOR_ORIGINAL_SECONDS`` or until the original's pending job is
+    due, whichever is later (the original's settlement makes this job due at once anyway:
+    ``_dependents_wake``). An original that SUNAT rejected, or that ended in error with no live
+    job, stops this document: its status becomes ``error`` and the job FIX, with a message
+    naming the original. One read of the original and its live job, no lock; nothing is sent.
+    """
+    document = run.document
+    if document.original_id is None:
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """SELECT o.document_type, o.series, o.number, o.status, o.response_code, o.response_description,
+                      j.status, GREATEST(%(wait)s, EXTRACT(EPOCH FROM (j.run_at - now())))::float8
+               FROM sunat_sunatdocument o
+               LEFT JOIN sunat_jobs j ON j.company_id = o.company_id AND j.document_id = o.id
+                                     AND j.status IN ('pending', 'running', 'paused')
+               WHERE o.id = %(original)s AND o.company_id = %(company)s""",
+            {
+                "wait": float(settings.SUNAT_WAIT_FOR_ORIGINAL_SECONDS),
+                "original": document.original_id,
+                "company": document.company_id,
+            },
+        )
+        doc_type, series, number, status, code, description, job_status, delay = cursor.fetchone()
+    if status in (DocumentStatus.ACCEPTED, DocumentStatus.OBSERVED):
+        return None
+    original = f"{_TYPE_LABELS.get(doc_type, doc_type)} {series}-{number}"
+    if status != DocumentStatus.REJECTED and job_status is not None:
+        wait = float(settings.SUNAT_WAIT_FOR_ORIGINAL_SECONDS) if job_status != JobStatus.PENDING else float(delay)
+        logger.info("sunat.original.waiting", extra={"document_id": document.pk, "original_id": document.original_id})
+        return JobOutcome(
+            step=NextStep.SNOOZE,
+            code="original",
+            message=f"Esperando que SUNAT reciba {original}.",
+            delay_seconds=wait,
+        )
+    what = "Esta anulación" if document.document_type in SUMMARY_TYPES else "Esta nota"
+    answer = f" ({code} - {description})" if code else ""
+    if status == DocumentStatus.REJECTED:
+        message = f"SUNAT rechazó {original}{answer}: {what.lower()} no se envía."
+    else:
+        message = f"{original[0].upper()}{original[1:]} no llegó a SUNAT{answer}: {what.lower()} no se envía."
+    message = f"{message} Corrija o anule {original} y emita el documento de nuevo."
+    classification = Classification(
+        category=Category.FIX, step=NextStep.FIX, status=DocumentStatus.ERROR, code="original", message=message
+    )
+    run.settle(
+        operation="original",
+        classification=classification,
+        fields={"status": DocumentStatus.ERROR, "response_code": "original", "response_description": message},
+    )
+    return JobOutcome(step=NextStep.FIX, code="original", message=message)
 
 
 def _outcome(classification: Classification, *, delay: float | None = None) -> JobOutcome:
@@ -319,7 +346,7 @@ def _registered(run: _Run, client: SunatClient, classification: Classification) 
     """1033/4000: SUNAT already has the document. Fetch its CDR where SUNAT offers one."""
     document = run.document
     run.settle(operation="sendBill", classification=classification)
-    if consult_supported(document.document_type):
+    if consult_supported(document.document_type, document.series):
         outcome = _consult(run, client)
         if outcome is not None:
             return outcome
@@ -440,14 +467,17 @@ def sunat_job_perform(*, job: SunatJob) -> JobOutcome:
 
     Runs in autocommit mode; **no transaction is open during any HTTP call** (asserted). Steps:
     sign once and store the exact bytes in their own short transaction before the first send
-    (:func:`sunat_document_sign`); then, by kind and document type:
+    (:func:`sunat_document_sign`; a note's receipt gets its hash at once); then, for a note or a
+    void whose ``original`` SUNAT does not hold yet, wait (SNOOZE) or stop (FIX) without sending
+    (:func:`_original_gate`); then, by kind and document type:
 
     * 01/03/07/08 ``send``: sendBill the stored bytes; CDR → accepted/observed/rejected; 1033/4000
       → already registered (fetch the CDR with getStatusCdr where SUNAT offers it, else record
       "registrado sin CDR");
     * ``verify`` (or a previous send left unconfirmed by a timeout or a crash): getStatusCdr when
-      SUNAT can answer (production/fake, 01/07/08) and send only when SUNAT has nothing;
-      otherwise re-send the same bytes, taking 1033/4000 as already registered;
+      SUNAT can answer (production/fake; facturas and their notes) and send only when SUNAT has
+      nothing; boletas and their notes re-send the same bytes, taking 1033/4000 as already
+      registered;
     * RC/RA: sendSummary → ticket stored on the document → SNOOZE; with a ticket, getStatus: 98
       → SNOOZE (not an attempt), 0/99 → the CDR decides.
 
@@ -461,7 +491,7 @@ def sunat_job_perform(*, job: SunatJob) -> JobOutcome:
     if document.status in _FINAL_STATUSES and document.response_code:
         return JobOutcome(step=NextStep.DONE, code=document.response_code, message="ya resuelto por SUNAT")
 
-    from .certificates import CertificateError
+    from ..certificates import CertificateError
 
     run.start()
     try:
@@ -488,6 +518,11 @@ def sunat_job_perform(*, job: SunatJob) -> JobOutcome:
         )
         return JobOutcome(step=NextStep.FIX, code="build", message=message)
 
+    if not (document.document_type in SUMMARY_TYPES and document.ticket):  # not sent yet
+        waiting = _original_gate(run)
+        if waiting is not None:
+            return waiting
+
     try:
         client = SunatClient.for_company(document.company)
     except ImproperlyConfigured as exc:
@@ -496,7 +531,7 @@ def sunat_job_perform(*, job: SunatJob) -> JobOutcome:
         if document.document_type in SUMMARY_TYPES:
             return _perform_summary(run, client)
         verifying = job.kind == JobKind.VERIFY or document.unconfirmed_send_at is not None
-        if verifying and consult_supported(document.document_type):
+        if verifying and consult_supported(document.document_type, document.series):
             outcome = _consult(run, client)
             if outcome is not None:
                 return outcome

@@ -1,0 +1,108 @@
+"""Reads of SUNAT documents for the other apps (the sales side never queries ``SunatDocument``).
+
+Each function is one short query in the caller's connection and takes no locks. Reads that a
+page repeats while it waits (the hash) read one column, so they are cheap enough to poll.
+``company_id``, where given, is added to the filter (hot queries filter by company as well).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from .models import DocumentStatus, SunatDocument
+from .qr import qr_payload_from_snapshot
+from .snapshot import DocumentSnapshot
+
+VOID_TYPES = ("RA", "RC")
+
+
+def _scoped(company_id: int | None):
+    queryset = SunatDocument.objects.all()
+    return queryset.filter(company_id=company_id) if company_id is not None else queryset
+
+
+def sunat_document_statuses(*, document_ids: Iterable[int], company_id: int | None = None) -> dict[int, str]:
+    """``{document_id: status}`` for these documents, in one query (missing ids are left out)."""
+    ids = [int(i) for i in document_ids if i is not None]
+    if not ids:
+        return {}
+    return dict(_scoped(company_id).filter(pk__in=ids).values_list("pk", "status"))
+
+
+def sunat_void_state(*, original_id: int, company_id: int | None = None) -> str | None:
+    """The SUNAT state of the voids of a document: None (never voided), ``"voided"`` (a void
+    SUNAT accepted, with or without observations) or ``"voiding"`` (a void pending, in error or
+    rejected: a rejected void keeps the sale voiding until a person acts)."""
+    statuses = set(
+        _scoped(company_id).filter(original_id=original_id, document_type__in=VOID_TYPES).values_list("status", flat=True)
+    )
+    if not statuses:
+        return None
+    if statuses & {DocumentStatus.ACCEPTED, DocumentStatus.OBSERVED}:
+        return "voided"
+    return "voiding"
+
+
+def sunat_document_hash(*, document_id: int, company_id: int | None = None) -> str:
+    """The signature's DigestValue of a document ("" until the worker signs it). One column: a
+    receipt may poll it for a moment while the worker signs."""
+    return _scoped(company_id).filter(pk=document_id).values_list("xml_hash", flat=True).first() or ""
+
+
+def sunat_status_label(status: str) -> str:
+    """The Spanish label of a document status (``"Aceptado"``, ``"Pendiente"``, …)."""
+    try:
+        return DocumentStatus(status).label
+    except ValueError:
+        return status
+
+
+@dataclass(frozen=True)
+class SunatReceipt:
+    """What a printed receipt (a sale's or a credit note's) shows about its SUNAT document."""
+
+    document_id: int
+    document_type: str  # 01, 03, 07, 08
+    number: str  # "BC01-12"
+    status: str
+    status_label: str
+    xml_hash: str
+    qr_payload: str  # RUC|TIPO|SERIE|NUMERO|IGV|TOTAL|FECHA|TIPO_DOC|NUM_DOC|HASH|
+    response_code: str
+    response_description: str
+    reference_type: str  # notes: the modified document's type (01/03) and number ("B001-8")
+    reference_number: str
+    reason_code: str  # notes: catalog 09/10
+    reason: str
+
+
+def sunat_receipt_get(*, document_id: int, company_id: int | None = None) -> SunatReceipt | None:
+    """The receipt data of a 01/03/07/08 document, from its frozen snapshot and current state
+    (None when it does not exist)."""
+    row = (
+        _scoped(company_id)
+        .filter(pk=document_id)
+        .values("pk", "document_type", "series", "number", "status", "xml_hash", "snapshot", "response_code",
+                "response_description")
+        .first()
+    )
+    if row is None:
+        return None
+    snapshot = DocumentSnapshot.from_json(row["snapshot"])
+    reference = snapshot.reference
+    return SunatReceipt(
+        document_id=row["pk"],
+        document_type=row["document_type"],
+        number=f"{row['series']}-{row['number']}",
+        status=row["status"],
+        status_label=sunat_status_label(row["status"]),
+        xml_hash=row["xml_hash"],
+        qr_payload=qr_payload_from_snapshot(snapshot=snapshot, xml_hash=row["xml_hash"]),
+        response_code=row["response_code"],
+        response_description=row["response_description"],
+        reference_type=reference.document_type if reference else "",
+        reference_number=reference.number if reference else "",
+        reason_code=reference.reason_code if reference else "",
+        reason=reference.description if reference else "",
+    )

@@ -1,0 +1,231 @@
+"""Issuing: documents, summaries and voids are recorded inside the caller's transaction.
+
+Every function here writes a ``SunatDocument`` and its first ``SunatJob`` in the caller's
+``transaction.atomic()`` (asserted) and makes no network call; the job's insert trigger
+(``sunat_jobs_notify``) wakes the workers at commit, and a rollback leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from bodegapos.rows import rows_insert, rows_send
+from stores.models import Company, Store
+
+from ..models import DocumentStatus, JobKind, SunatDocument, SunatJob
+from ..snapshot import DocumentSnapshot, SummarySnapshot, VoidedSnapshot, void_kind, void_snapshot_build
+
+LIMA = ZoneInfo("America/Lima")
+VOIDABLE_TYPES = ("01", "03", "07", "08")
+SUMMARY_SEQUENCE_MAX = 99_999  # RC-YYYYMMDD-N / RA-YYYYMMDD-N: N has at most 5 digits
+
+
+def _assert_in_transaction(what: str) -> None:
+    assert transaction.get_connection().in_atomic_block, f"{what} needs the caller's transaction"
+
+
+def sunat_document_issue(
+    *,
+    company: Company,
+    store: Store | None,
+    snapshot: DocumentSnapshot,
+    request_id: str = "",
+    original: SunatDocument | None = None,
+) -> SunatDocument:
+    """Record a document as pending and enqueue its first job, in the caller's transaction.
+
+    Must be called inside ``transaction.atomic()``: the document and its job commit (or roll
+    back) with the sale. The job's insert trigger (``sunat_jobs_notify``) sends ``NOTIFY``, which
+    is transactional too, so the worker wakes up only after the commit. No network call happens
+    here.
+
+    A note (07/08) passes the ``SunatDocument`` it modifies as ``original`` (same company; its
+    number must be the snapshot's ``reference``): the worker sends the note only once SUNAT holds
+    the original (``sunat_job_perform``).
+    """
+    _assert_in_transaction("sunat_document_issue")
+    if original is not None:
+        _check_original(company=company, snapshot=snapshot, original=original)
+    document = SunatDocument(
+        company=company,
+        store=store,
+        document_type=snapshot.document_type,
+        series=snapshot.series,
+        number=snapshot.number,
+        issued_at=snapshot.issued_at,
+        snapshot=snapshot.to_json(),
+        total=snapshot.totals.total,
+        original=original,
+    )
+    rows_insert([document])  # a sale's hot path: see bodegapos.rows
+    rows_send([SunatJob(company=company, document=document, kind=JobKind.SEND_DOCUMENT, request_id=request_id[:64])])
+    return document
+
+
+def _check_original(*, company: Company, snapshot: DocumentSnapshot, original: SunatDocument) -> None:
+    if original.company_id != company.pk:
+        raise ValueError("el documento original pertenece a otra empresa")
+    reference = snapshot.reference
+    if snapshot.document_type not in ("07", "08") or reference is None:
+        raise ValueError("solo una nota (07/08) con su documento de referencia tiene original")
+    if (original.document_type, original.full_number) != (reference.document_type, reference.number):
+        raise ValueError(
+            f"la nota modifica {reference.document_type} {reference.number}, "
+            f"pero el original es {original.document_type} {original.full_number}"
+        )
+
+
+# --------------------------------------------------------------------------- summaries (RC / RA)
+
+
+def sunat_summary_sequence_next(*, company: Company, kind: str, issue_date: date) -> int:
+    """The next correlative of ``company``'s ``kind`` (RC or RA) generated on ``issue_date``.
+
+    One ``INSERT … ON CONFLICT DO UPDATE … RETURNING`` on ``sunat_summary_sequences`` inside the
+    caller's transaction (asserted): the counter row stays locked until that transaction ends,
+    so concurrent callers wait for each other and get distinct numbers, and a rollback returns
+    its number (gap-free). The first caller of a day inserts the row; a concurrent first caller
+    waits on the unique index and then takes the update path.
+    """
+    _assert_in_transaction("sunat_summary_sequence_next")
+    if kind not in ("RC", "RA"):
+        raise ValueError(f"tipo de resumen inválido: {kind!r}")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """INSERT INTO sunat_summary_sequences (company_id, kind, issue_date, last) VALUES (%s, %s, %s, 1)
+               ON CONFLICT (company_id, kind, issue_date)
+               DO UPDATE SET last = sunat_summary_sequences.last + 1
+               RETURNING last""",
+            [company.pk, kind, issue_date],
+        )
+        (sequence,) = cursor.fetchone()
+    if sequence > SUMMARY_SEQUENCE_MAX:
+        raise ValueError(f"se agotaron los correlativos {kind} del {issue_date:%d/%m/%Y}")
+    return sequence
+
+
+def sunat_summary_issue(
+    *,
+    company: Company,
+    snapshot: SummarySnapshot | VoidedSnapshot,
+    request_id: str = "",
+    store: Store | None = None,
+    original: SunatDocument | None = None,
+) -> SunatDocument:
+    """Record a Resumen Diario (RC) or Comunicación de Baja (RA) as pending and enqueue it.
+
+    Like :func:`sunat_document_issue`: inside the caller's transaction (the job's trigger
+    notifies the workers at commit), no network. The document's series is ``RC-YYYYMMDD`` /
+    ``RA-YYYYMMDD`` (generation date) and its number the day's correlative
+    (``snapshot.sequence``, taken from :func:`sunat_summary_sequence_next`), so the file name is
+    ``{RUC}-RC-YYYYMMDD-N``. ``original`` is the document a void annuls.
+    """
+    _assert_in_transaction("sunat_summary_issue")
+    document = SunatDocument.objects.create(
+        company=company,
+        store=store,
+        document_type=snapshot.document_type,
+        series=f"{snapshot.document_type}-{snapshot.issue_date:%Y%m%d}",
+        number=snapshot.sequence,
+        issued_at=timezone.now(),
+        snapshot=snapshot.to_json(),
+        total=0,
+        original=original,
+    )
+    SunatJob.objects.create(company=company, document=document, kind=JobKind.SEND_SUMMARY, request_id=request_id[:64])
+    return document
+
+
+# --------------------------------------------------------------------------- voids
+
+
+class VoidRefused(Exception):
+    """``sunat_void_issue`` refused: ``code`` (``window``, ``rejected``, ``voided``,
+    ``voiding``, ``type``) and a Spanish ``message`` for the user."""
+
+    def __init__(self, *, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def _issue_date_lima(document: SunatDocument) -> date:
+    return timezone.localtime(document.issued_at, LIMA).date()
+
+
+def _void_refusal(*, original: SunatDocument, on: date) -> tuple[str, str] | None:
+    """(code, Spanish reason) when ``original`` may not be voided on ``on``, else None."""
+    number = original.full_number
+    if original.document_type not in VOIDABLE_TYPES:
+        return "type", "Solo se anulan facturas, boletas y sus notas."
+    if original.status == DocumentStatus.REJECTED:
+        return "rejected", f"SUNAT rechazó el comprobante {number}: no se puede anular."
+    window = int(settings.SUNAT_VOID_WINDOW_DAYS)
+    issued = _issue_date_lima(original)
+    days = (on - issued).days
+    if days > window:
+        return (
+            "window",
+            f"El comprobante {number} se emitió el {issued:%d/%m/%Y}: pasaron {days} días y solo se anula "
+            f"dentro de {window}. Emita una nota de crédito con motivo 01 (anulación de la operación).",
+        )
+    void = (
+        SunatDocument.objects.filter(company_id=original.company_id, original=original, document_type__in=("RA", "RC"))
+        .exclude(status=DocumentStatus.REJECTED)
+        .order_by("-id")
+        .first()
+    )
+    if void is not None:
+        if void.status in (DocumentStatus.ACCEPTED, DocumentStatus.OBSERVED):
+            return "voided", f"El comprobante {number} ya fue anulado ({void.full_number})."
+        return "voiding", f"El comprobante {number} ya tiene una anulación en curso ({void.full_number})."
+    return None
+
+
+def sunat_void_refusal(*, original: SunatDocument, on: date) -> str | None:
+    """The one home of the void rules: None when ``original`` may be voided on ``on`` (a Lima
+    date), else the Spanish reason.
+
+    Refused: a document that is not a factura, boleta or note; one SUNAT rejected; one issued
+    more than ``SUNAT_VOID_WINDOW_DAYS`` before ``on`` (Lima dates; the message says to issue a
+    credit note with reason 01 instead); one that already has a void that SUNAT did not reject
+    (pending, in error waiting for a person, or accepted). Whether the sale has returns is the
+    sales side's rule.
+    """
+    refusal = _void_refusal(original=original, on=on)
+    return refusal[1] if refusal else None
+
+
+def sunat_void_issue(
+    *, company: Company, store: Store | None, original: SunatDocument, reason: str, request_id: str = ""
+) -> SunatDocument:
+    """Void ``original``: record its RA (a factura or an F-series note) or its RC with one
+    ConditionCode 3 line (a boleta or a B-series note) and the ``SEND_SUMMARY`` job.
+
+    Inside the caller's transaction (asserted), no network. Locks ``original``'s row (``FOR NO
+    KEY UPDATE``) so that two voids of one document are decided one after the other, then takes
+    the day's correlative (:func:`sunat_summary_sequence_next`, gap-free), so call it once per
+    transaction (two voids in one transaction could deadlock against another such transaction).
+    The snapshot comes from ``original.snapshot`` alone: issue date today in Lima, ReferenceDate
+    the original's Lima issue date, the original's totals, buyer and reference. The worker sends
+    it once SUNAT holds the original. Raises :class:`VoidRefused` when
+    :func:`sunat_void_refusal` says no.
+    """
+    _assert_in_transaction("sunat_void_issue")
+    if original.company_id != company.pk:
+        raise ValueError("el documento a anular pertenece a otra empresa")
+    locked = SunatDocument.objects.select_for_update(no_key=True).get(pk=original.pk, company_id=company.pk)
+    today = timezone.localdate(timezone.now(), LIMA)
+    refusal = _void_refusal(original=locked, on=today)
+    if refusal is not None:
+        raise VoidRefused(code=refusal[0], message=refusal[1])
+    voided = DocumentSnapshot.from_json(locked.snapshot)
+    kind = void_kind(document_type=voided.document_type, series=voided.series)
+    sequence = sunat_summary_sequence_next(company=company, kind=kind, issue_date=today)
+    snapshot = void_snapshot_build(original=voided, reason=reason, issue_date=today, sequence=sequence)
+    return sunat_summary_issue(company=company, snapshot=snapshot, request_id=request_id, store=store, original=locked)
