@@ -28,6 +28,10 @@ from .services.catalog import store_product_save
 from .models import (
     CashMovement,
     CashSession,
+    Refund,
+    SaleReturn,
+    SaleReturnLine,
+    SaleVoid,
     Customer,
     IcbperRate,
     MovementKind,
@@ -320,3 +324,63 @@ class CashMovementAdmin(ReadOnlyAdminMixin, TenantScopedAdmin):
     list_select_related = ("store", "register", "created_by", "approved_by")
     search_fields = ("reason",)
     ordering = ("-created_at",)
+
+
+class SaleReturnLineInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = SaleReturnLine
+    extra = 0
+    fields = ("line_no", "sale_line", "quantity", "restock", "base", "igv", "icbper", "amount")
+
+
+class RefundInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = Refund
+    extra = 0
+    fields = ("kind", "method", "amount", "handed", "session")
+
+
+@admin.register(SaleReturn)
+class SaleReturnAdmin(ReadOnlyAdminMixin, TenantScopedAdmin):
+    """Credit notes of returns, written only at the till; their SUNAT state is in the sunat admin."""
+
+    tenant_store_field = "store"
+    tenant_company_field = "company"
+    list_display = ("__str__", "sale", "reason_code", "total", "issued_at", "store", "cashier", "approved_by")
+    list_filter = ("reason_code", "store")
+    list_select_related = ("sale", "store", "cashier", "approved_by")
+    search_fields = ("series", "sale__series", "reason")
+    date_hierarchy = "issued_at"
+    ordering = ("-issued_at",)
+    exclude = ("company", "public_id", "document_series")
+    inlines = (SaleReturnLineInline, RefundInline)
+
+
+@admin.register(SaleVoid)
+class SaleVoidAdmin(ReadOnlyAdminMixin, TenantScopedAdmin):
+    """Voids requested at the till; the sale is "voided" once SUNAT accepts the RA/RC document."""
+
+    tenant_store_field = "store"
+    tenant_company_field = "company"
+    list_display = ("sale", "reason", "requested_at", "store", "requested_by", "approved_by", "sunat_document")
+    list_filter = ("store",)
+    list_select_related = ("sale", "store", "requested_by", "approved_by", "sunat_document")
+    search_fields = ("sale__series", "reason")
+    ordering = ("-requested_at",)
+    exclude = ("company", "public_id")
+    inlines = (RefundInline,)
+
+
+@admin.register(Refund)
+class RefundAdmin(ReadOnlyAdminMixin, TenantScopedAdmin):
+    tenant_store_field = "store"
+    tenant_company_field = "company"
+    list_display = ("sale", "kind", "method", "amount", "handed", "store", "session")
+    list_filter = ("kind", "method", "store")
+    list_select_related = ("sale", "store", "session")
+
+
+@admin.register(SaleReturnLine)
+class SaleReturnLineAdmin(ReadOnlyAdminMixin, TenantScopedAdmin):
+    tenant_store_field = "store"
+    tenant_company_field = "company"
+    list_display = ("sale_return", "line_no", "sale_line", "quantity", "restock", "amount")
+    list_select_related = ("sale_return", "sale_line")

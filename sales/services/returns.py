@@ -113,8 +113,8 @@ def sale_return_quote(*, sale_lines: dict[int, SaleLine], lines: Sequence[Return
         before = line.returned_quantity
         after = before + item.quantity
         if after > line.quantity:
+            # Priced as asked (so the refunds can be checked first, as the contract orders), refused after.
             over.append(OVER_LEFT.format(n=item.line, left=format((line.quantity - before).normalize(), "f"), name=line.description))
-            after = min(after, line.quantity)
         amounts = money.return_line_amounts(
             unit_price=line.unit_price,
             sold_quantity=line.quantity,
@@ -124,7 +124,7 @@ def sale_return_quote(*, sale_lines: dict[int, SaleLine], lines: Sequence[Return
             returned_before=before,
             returned_after=after,
         )
-        if after > before and (amounts.amount == 0 or (line.affectation == money.GRAVADO and amounts.igv == 0)):
+        if amounts.amount == 0 or (line.affectation == money.GRAVADO and amounts.igv == 0):
             errors.append(TOO_SMALL.format(n=item.line, name=line.description))
             continue
         quoted.append(QuotedLine(sale_line=line, quantity=item.quantity, restock=item.restock, amounts=amounts))
