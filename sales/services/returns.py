@@ -201,16 +201,19 @@ def sale_return_create(
 ) -> SaleReturn:
     """Return ``lines`` of ``sale`` through ``register``'s open session; one transaction.
 
-    Checks, in the contract's order: 400s (unknown line, units, SUNAT 3111, refunds that do not add
-    up or exceed what a method paid), then 409s (quantities over what is left, a sale SUNAT
-    rejected, voiding or voided; no open session on ``register``); a cashier needs ``approver``
-    (403). Writes the return and its lines, the refunds, the lines' returned quantities, the
+    A cashier needs ``approver`` (403). The caller runs the 400 checks first
+    (:func:`sale_return_validate`: unknown line, units, SUNAT 3111, refunds that do not add up or
+    exceed what a method paid); under the locks a quantity over what is left is a 409 (two
+    returns racing), then the same 400s again, then the 409s of state (a sale SUNAT rejected,
+    voiding or voided; no open session on ``register``). Writes the return and its lines, the refunds, the lines' returned quantities, the
     restocked lines' ``return`` stock movements, the credit note's ``SunatDocument`` (sent once
     SUNAT holds the sale's) and the audit event. Locks: see the module's docstring.
     """
     if register.store_id != sale.store_id:
         raise TillError.single("register", OTHER_STORE)
     manager = store_user_is_manager(user=user, store=register.store)
+    if approver is None and not manager:
+        raise TillError.single("approval", APPROVAL_REQUIRED, status=403)
     with transaction.atomic():
         locked = _sale_lock(sale)
         sale_lines = {
@@ -218,11 +221,11 @@ def sale_return_create(
             for line in SaleLine.objects.select_for_update(of=("self",)).filter(company_id=sale.company_id, sale=locked).order_by("line_no")
         }
         quote = sale_return_quote(sale_lines=sale_lines, lines=lines)
-        plan = _refunds_plan(sale=locked, total=quote.totals.total, refunds=refunds)
-        if approver is None and not manager:
-            raise TillError.single("approval", APPROVAL_REQUIRED, status=403)
+        # Under the locks, what is left to return comes first: a return that raced another one
+        # for the same quantities is a 409 (the caller ran every 400 check before it started).
         if quote.over_left:
             raise TillError({"lines": list(quote.over_left)}, 409)
+        plan = _refunds_plan(sale=locked, total=quote.totals.total, refunds=refunds)
         state = sale_state(sale=locked)
         if state in SALE_STATE:
             raise TillError.single("sale", SALE_STATE[state], status=409)
