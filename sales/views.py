@@ -24,8 +24,7 @@ from django.views.decorators.http import require_GET
 
 from stores.selectors import NotFound, register_access, register_key, register_list_for_user
 from stores.validators import DOC_TYPE_CHOICES
-from sunat.models import DocumentStatus, SunatDocument
-from sunat.qr import qr_payload, qr_svg
+from sunat.qr import qr_svg
 from sunat.words import amount_in_words
 
 from . import money
@@ -36,7 +35,7 @@ from .selectors.sessions import cash_session_get_for_user, cash_session_open_get
 from .services.errors import TillError
 from stores.models import Company
 from stores.selectors import store_user_is_manager
-from sunat.selectors import sunat_receipt_get
+from sunat.selectors import sunat_document_hash, sunat_receipt_get, sunat_status_label
 
 LIMA = ZoneInfo("America/Lima")
 BOLETA_ID_THRESHOLD = Decimal("700.00")  # a boleta above this needs the buyer's ID (SUNAT)
@@ -124,7 +123,7 @@ def sales_page(request: HttpRequest) -> HttpResponse:
     rows = sale_list_for_till(user=request.user, register=register, day=None, q=q)
     for row in rows:
         row["status_label"] = STATUS_LABELS[row["status"]]
-        row["sunat_label"] = DocumentStatus(row["sunat_status"]).label
+        row["sunat_label"] = sunat_status_label(row["sunat_status"])
         row["issued_time"] = row["issued_at"][11:16]
     session = cash_session_open_get(register_id=register.pk, company_id=register.company_id)
     return render(
@@ -238,7 +237,7 @@ def _wait_for_hash(*, document_id: int, current: str) -> str:
         if pooled:
             connection.close()  # returns it to the pool; the next query takes one again
         time.sleep(HASH_POLL_INTERVAL)
-        value = SunatDocument.objects.filter(pk=document_id).values_list("xml_hash", flat=True).first()
+        value = sunat_document_hash(document_id=document_id)
         if value:
             return value
     return ""
@@ -247,24 +246,20 @@ def _wait_for_hash(*, document_id: int, current: str) -> str:
 @login_required
 @require_GET
 def receipt_page(request: HttpRequest, sale_id: UUID) -> HttpResponse:
-    """The 80 mm receipt. Waits briefly for the signature hash; prints without it past that."""
+    """The 80 mm receipt. Waits briefly for the signature hash; prints without it past that. The
+    SUNAT side (hash, QR, status) comes from ``sunat.selectors``; the company from its printed
+    fields only (no secret is read or decrypted)."""
     sale = sale_receipt_get(user=request.user, public_id=sale_id)  # Http404 alike for other stores
-    document = sale.sunat_document
-    if document is not None:
-        document.xml_hash = _wait_for_hash(document_id=document.pk, current=document.xml_hash)
-        if document.xml_hash:
-            # Status may have moved together with the hash; re-read it cheaply.
-            document.status = (
-                SunatDocument.objects.filter(pk=document.pk).values_list("status", flat=True).first() or document.status
-            )
+    receipt = None
+    if sale.sunat_document_id:
+        _wait_for_hash(document_id=sale.sunat_document_id, current="")
+        receipt = sunat_receipt_get(document_id=sale.sunat_document_id, company_id=sale.company_id)
     payments = sorted(sale.payments.all(), key=lambda p: (PAYMENT_ORDER.get(p.method, 9), p.pk))
     lines = list(sale.lines.all())
-    qr = None
-    if document is not None:
-        qr = qr_svg(qr_payload(document=document))
+    notes = sorted(sale.returns.all(), key=lambda r: (r.issued_at, r.pk))
     context = {
         "sale": sale,
-        "company": sale.company,
+        "company": _letterhead(sale.company_id),
         "store": sale.store,
         "register": sale.register,
         "title": DOCUMENT_TITLES.get(sale.document_type, "COMPROBANTE ELECTRÓNICO"),
@@ -275,11 +270,12 @@ def receipt_page(request: HttpRequest, sale_id: UUID) -> HttpResponse:
         "payments": payments,
         "tendered_total": sum(((p.tendered if p.tendered is not None else p.amount) for p in payments), Decimal("0.00")),
         "in_words": amount_in_words(sale.total),
-        "document": document,
-        "xml_hash": document.xml_hash if document is not None else "",
-        "sunat_status": DocumentStatus(document.status).label if document is not None else "Sin comprobante",
-        "sunat_status_code": document.status if document is not None else "",
-        "qr_svg": qr,
+        "receipt": receipt,
+        "xml_hash": receipt.xml_hash if receipt is not None else "",
+        "sunat_status": receipt.status_label if receipt is not None else "Sin comprobante",
+        "sunat_status_code": receipt.status if receipt is not None else "",
+        "qr_svg": qr_svg(receipt.qr_payload) if receipt is not None else None,
+        "notes": notes,
     }
     return render(request, "sales/receipt.html", context)
 

@@ -49,14 +49,14 @@ def sale_get_for_user(
 def sale_receipt_get(
     *, user: AbstractBaseUser, public_id: uuid.UUID | str | None = None, sale_id: uuid.UUID | str | None = None
 ) -> Sale:
-    """The sale for its receipt, in three queries: the sale with company, store, register, cashier
-    and SUNAT document joined; its lines (ordered); its payments. Http404 alike for other stores
-    and missing sales."""
+    """The sale for its receipt, in four queries: the sale with store, register and cashier joined
+    (not the company, whose secrets a receipt never needs); its lines (ordered); its payments; its
+    credit notes. Http404 alike for other stores and missing sales."""
     try:
         return (
             sale_list_for_user(user=user)
-            .select_related("company", "store", "register", "cashier", "sunat_document")
-            .prefetch_related("lines", "payments")
+            .select_related("store", "register", "cashier")
+            .prefetch_related("lines", "payments", "returns")
             .get(public_id=public_id if public_id is not None else sale_id)
         )
     except (Sale.DoesNotExist, ValueError, TypeError, ValidationError):

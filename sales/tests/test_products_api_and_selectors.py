@@ -76,11 +76,27 @@ def test_sale_selectors_hide_other_stores_like_missing_sales(cashier, store, oth
             sale_receipt_get(user=user, public_id=public_id)
 
 
-def test_receipt_selector_uses_three_queries(cashier, store, django_assert_num_queries):
+def test_receipt_selector_uses_four_queries(cashier, store, django_assert_num_queries):
     sale = _sale(cashier, store)
-    with django_assert_num_queries(3):
+    with django_assert_num_queries(4):
         receipt = sale_receipt_get(user=cashier, public_id=sale.public_id)
         lines, payments = list(receipt.lines.all()), list(receipt.payments.all())
-        assert receipt.sunat_document.status == "pending" and receipt.store.code == "0000"
+        assert receipt.store.code == "0000" and list(receipt.returns.all()) == []
     assert [line.quantity for line in lines] == [Decimal("2.000")]
     assert payments[0].change == Decimal("1.00")
+
+
+def test_the_receipt_page_never_reads_the_companys_secrets(client, cashier, store):
+    """#14: the receipt prints the company's name, RUC and address; the SOL password and the
+    certificate are neither selected nor decrypted."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    sale = _sale(cashier, store)
+    client.force_login(cashier)
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(f"/pos/receipts/{sale.public_id}/")
+    assert response.status_code == 200 and store.company.ruc in response.content.decode()
+    read = " ".join(q["sql"] for q in queries.captured_queries)
+    for column in ("sol_password", '"certificate"', "certificate_password"):
+        assert column not in read, column
