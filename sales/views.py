@@ -22,7 +22,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from stores.selectors import NotFound, register_access, register_key, register_list_for_user
+from stores.selectors import NotFound, RegisterInactive, register_access, register_key, register_list_for_user
 from stores.validators import DOC_TYPE_CHOICES
 from sunat.qr import qr_svg
 from sunat.words import amount_in_words
@@ -57,18 +57,9 @@ def _current_icbper_rate() -> Decimal:
 @require_GET
 def pos_page(request: HttpRequest) -> HttpResponse:
     """The checkout page for the cashier's register (``?register=CODE`` when they have several)."""
-    code = request.GET.get("register") or None
-    try:
-        register = register_access(user=request.user, code=code)
-    except NotFound:
-        registers = list(register_list_for_user(user=request.user).select_related("store").order_by("store__code", "code"))
-        status = 404 if code else (200 if registers else 403)
-        return render(
-            request,
-            "sales/pos_choose_register.html",
-            {"registers": registers, "unknown_code": code},
-            status=status,
-        )
+    register, choose = _register_or_choose(request)
+    if choose is not None:
+        return choose
     session = cash_session_open_get(register_id=register.pk, company_id=register.company_id)
     config = {
         "productsUrl": "/api/v1/products",
@@ -102,6 +93,8 @@ def _register_or_choose(request: HttpRequest) -> tuple[object, HttpResponse | No
     code = request.GET.get("register") or None
     try:
         return register_access(user=request.user, code=code), None
+    except RegisterInactive as exc:
+        return None, render(request, "sales/pos_choose_register.html", {"inactive": exc.message}, status=403)
     except NotFound:
         registers = list(register_list_for_user(user=request.user).select_related("store").order_by("store__code", "code"))
         status = 404 if code else (200 if registers else 403)

@@ -70,6 +70,8 @@ class CompanyAdminForm(forms.ModelForm):
             "province",
             "district",
             "sol_user",
+            "is_active",
+            "cash_difference_threshold",
         )
 
     def clean_certificate_file(self):
@@ -123,7 +125,7 @@ class CompanyAdminForm(forms.ModelForm):
 class CompanyAdmin(TenantScopedAdmin):
     form = CompanyAdminForm
     tenant_company_field = "pk"
-    list_display = ("ruc", "legal_name", "trade_name", "sol_configured", "certificate_expires_at", "sunat_paused_at")
+    list_display = ("ruc", "legal_name", "trade_name", "is_active", "sol_configured", "certificate_expires_at", "sunat_paused_at")
     search_fields = ("ruc", "legal_name", "trade_name")
     list_filter = ("department",)
     readonly_fields = (
@@ -136,7 +138,8 @@ class CompanyAdmin(TenantScopedAdmin):
         "created_at",
     )
     fieldsets = (
-        (None, {"fields": ("ruc", "legal_name", "trade_name")}),
+        (None, {"fields": ("ruc", "legal_name", "trade_name", "is_active")}),
+        ("Caja", {"fields": ("cash_difference_threshold",)}),
         ("Domicilio fiscal", {"fields": ("address", "ubigeo", "department", "province", "district")}),
         ("Clave SOL", {"fields": ("sol_user", "sol_configured", "new_sol_password")}),
         (

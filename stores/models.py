@@ -57,6 +57,9 @@ class Company(models.Model):
         default=Decimal("5.00"),
         help_text="Un cierre de caja con una diferencia mayor en cualquier medio de pago requiere la autorización de un supervisor.",
     )
+    is_active = models.BooleanField(
+        "activa", default=True, help_text="Una empresa desactivada no vende en ninguna de sus tiendas."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -14,6 +14,26 @@ class NotFound(Exception):
     """Raised for objects outside the user's stores and for objects that do not exist alike."""
 
 
+class RegisterInactive(NotFound):
+    """The user's register exists, but it, its store or its company is deactivated: it sells
+    nothing. ``message`` says why, in Spanish."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def register_inactive_reason(register: Register) -> str | None:
+    """Why ``register`` (with its store and company loaded) cannot sell, or None."""
+    if not register.company.is_active:
+        return f"La empresa {register.company.legal_name} está desactivada: sus cajas no venden."
+    if not register.store.is_active:
+        return f"La tienda {register.store.code} {register.store.name} está desactivada: sus cajas no venden."
+    if not register.is_active:
+        return f"La caja {register.code} de la tienda {register.store.code} está desactivada."
+    return None
+
+
 def _membership_grants(*, user: AbstractBaseUser, store_ref: str, company_ref: str) -> Exists:
     """The tenancy rule, as one ``EXISTS`` on the outer row's store and company: the user is a
     member of that store, or an admin of that company."""
@@ -41,12 +61,15 @@ def company_list_for_user(*, user: AbstractBaseUser) -> QuerySet[Company]:
     return Company.objects.filter(memberships__user=user).distinct()
 
 
-def register_list_for_user(*, user: AbstractBaseUser) -> QuerySet[Register]:
-    """Active registers of the user's stores: the rule of :func:`store_list_for_user`, applied to
-    the register's store (one ``EXISTS``)."""
+def register_list_for_user(*, user: AbstractBaseUser, active: bool = True) -> QuerySet[Register]:
+    """The registers of the user's stores (the rule of :func:`store_list_for_user`, applied to the
+    register's store: one ``EXISTS``); with ``active``, only those whose register, store and
+    company are all active (the ones that sell)."""
     if not user.is_authenticated:
         return Register.objects.none()
-    registers = Register.objects.filter(is_active=True)
+    registers = Register.objects.all()
+    if active:
+        registers = registers.filter(is_active=True, store__is_active=True, company__is_active=True)
     if user.is_superuser:
         return registers
     return registers.filter(_membership_grants(user=user, store_ref="store_id", company_ref="store__company_id"))
@@ -71,28 +94,46 @@ def register_access(*, user: AbstractBaseUser, code: str | None, generation: int
 
     With ``code``, it must be one of the user's registers: ``"CAJA1"`` when that code names only
     one of them, or ``"0001/CAJA1"`` (store code / register code) for a user of several stores,
-    whose stores reuse register codes. Without it, the user must have exactly one. Raises
-    :class:`NotFound` otherwise.
+    whose stores reuse register codes. Without it, the user must have exactly one active register.
+    Raises :class:`NotFound` otherwise, and :class:`RegisterInactive` (with the reason) when the
+    register, its store or its company is deactivated.
 
     ``generation`` (:func:`bodegapos.generation.generation_read`, read before this call) lets the
     answer come from a per-process cache, exact to the last commit, and saves the tenancy query
     (~3 ms of ORM work, a quarter of a checkout's CPU). Without it, the query always runs.
     """
     key = (user.pk, bool(getattr(user, "is_superuser", False)), code or None)
-    if user.is_authenticated and (cached := _REGISTERS.get(key, generation=generation)) is not None:
-        return cached
-    registers = register_list_for_user(user=user).select_related("store", "company").defer(*_COMPANY_SECRETS)
+    found: Register | None = None
+    if user.is_authenticated:
+        found = _REGISTERS.get(key, generation=generation)
+    if found is None:
+        found = _register_find(user=user, code=code)
+        if user.is_authenticated:
+            _REGISTERS.put(key, found, generation=generation)
+    reason = register_inactive_reason(found)
+    if reason:
+        raise RegisterInactive(reason)
+    return found
+
+
+def _register_find(*, user: AbstractBaseUser, code: str | None) -> Register:
+    """The register ``code`` names among all of the user's registers (active or not: a
+    deactivated one is refused with its reason, not as missing), or the user's only active one."""
+    registers = register_list_for_user(user=user, active=not code).select_related("store", "company").defer(*_COMPANY_SECRETS)
     if code:
         store_code, _, register_code = code.rpartition("/")
         registers = registers.filter(code=register_code)
         if store_code:
             registers = registers.filter(store__code=store_code)
     found = list(registers[:2])
-    if len(found) != 1:
-        raise NotFound(code)
-    if user.is_authenticated:
-        _REGISTERS.put(key, found[0], generation=generation)
-    return found[0]
+    if len(found) == 1:
+        return found[0]
+    if not code and not found:
+        # No active register: name the reason when the user's one register is deactivated.
+        inactive = list(register_list_for_user(user=user, active=False).select_related("store", "company").defer(*_COMPANY_SECRETS)[:2])
+        if len(inactive) == 1:
+            return inactive[0]
+    raise NotFound(code)
 
 
 def store_user_is_manager(*, user: AbstractBaseUser, store: Store) -> bool:

@@ -17,20 +17,17 @@ from sales import money
 from sales.models import Sale
 from sales.schemas import checkout_body_parse
 from sales.selectors import store_product_search
-from sales.services.checkout import REGISTER_NOT_FOUND, sale_checkout
+from sales.services.checkout import sale_checkout
 from sales.services.errors import TillError
-from stores.selectors import NotFound, register_access
 
 from . import api_view, errors_response, json_response
+from .sessions import register_for
 
 @api_view(("GET",))
 def products(request: HttpRequest) -> JsonResponse:
-    try:
-        register = register_access(user=request.user, code=request.GET.get("register") or None)
-    except NotFound:
-        return errors_response({"register": [REGISTER_NOT_FOUND]}, 400)
+    register = register_for(user=request.user, code=request.GET.get("register"))
     rows = store_product_search(store=register.store, q=request.GET.get("q", "")[:100])
-    return JsonResponse(
+    return json_response(
         [
             {
                 "id": sp.product_id,
@@ -44,9 +41,7 @@ def products(request: HttpRequest) -> JsonResponse:
                 "icbper": sp.product.is_plastic_bag,
             }
             for sp in rows
-        ],
-        safe=False,
-        json_dumps_params={"ensure_ascii": False},
+        ]
     )
 
 

@@ -23,7 +23,7 @@ from sales.services.errors import TillError
 from sales.services.idempotency import Answer, idempotent_replay, idempotent_run
 from sales.services.sessions import cash_movement_create, cash_session_close, cash_session_open
 from stores.models import Register, Store
-from stores.selectors import NotFound, register_access
+from stores.selectors import NotFound, RegisterInactive, register_access
 from stores.services import approval_parse, approval_verify
 
 from . import api_view, json_response
@@ -32,9 +32,12 @@ NO_OPEN_SESSION = "La caja no tiene un turno abierto."
 
 
 def register_for(*, user: AbstractBaseUser, code: str | None) -> Register:
-    """The user's register named by ``code`` (or their only one); a 400 otherwise."""
+    """The user's register named by ``code`` (or their only one); a 400 otherwise, a 403 with the
+    reason when it, its store or its company is deactivated."""
     try:
         return register_access(user=user, code=code or None)
+    except RegisterInactive as exc:
+        raise TillError.single("register", exc.message, status=403) from None
     except NotFound:
         raise TillError.single("register", REGISTER_NOT_FOUND) from None
 

@@ -38,7 +38,7 @@ from sales.services.errors import TillError, constraint_violated
 from sales.services.numbering import series_number_take
 from sales.services.snapshots import sale_snapshot_build
 from stores.models import Company, Register, Store
-from stores.selectors import NotFound, register_access, register_key
+from stores.selectors import NotFound, RegisterInactive, register_access, register_key
 from stores.validators import DOC_TYPE_RUC, compact_identity, validate_identity
 from sunat.services import sunat_document_issue
 
@@ -104,6 +104,8 @@ def sale_checkout(
     code = register_key(register) if isinstance(register, Register) else register
     try:
         register_obj = register_access(user=cashier, code=code, generation=generation)
+    except RegisterInactive as exc:
+        raise TillError.single("register", exc.message, status=403) from None
     except NotFound:
         raise TillError.single("register", REGISTER_NOT_FOUND) from None
     company, store = register_obj.company, register_obj.store
@@ -432,11 +434,15 @@ def _sale_complete(
 
     customer_row = None
     if not buyer.is_anonymous:
+        # A new buyer is added to the company's customers; a known one is linked, never changed:
+        # the sale keeps what the cashier typed as its buyer snapshot, and changing a customer is
+        # a manager's job in the admin. (The conflict "update" rewrites the key with itself, so
+        # the one statement returns the row's id either way.)
         customer_row = Customer.objects.bulk_create(
             [Customer(company=company, doc_type=buyer.doc_type, doc_number=buyer.doc_number, name=buyer.name, address=buyer.address)],
             update_conflicts=True,
             unique_fields=["company", "doc_type", "doc_number"],
-            update_fields=["name", "address"],
+            update_fields=["doc_number"],
         )[0]
 
     sale = Sale(
