@@ -168,8 +168,11 @@ def test_an_ra_of_a_rejected_factura_is_rejected_2398(fake_sunat):
     assert_rejected(fake_sunat, name_of(void), send_summary(void)[1], "2398")
 
 
-def test_an_ra_with_a_boleta_is_rejected_2308(fake_sunat):
-    """The builder refuses boletas in an RA; the bytes are forced here to show SUNAT's answer."""
+@pytest.mark.parametrize("sfs", [True, False], ids=["sfs-stylesheet", "server-rule"])
+def test_an_ra_with_a_boleta_is_rejected_2308(fake_sunat, sfs):
+    """The builder refuses boletas in an RA; the bytes are forced here to show SUNAT's answer.
+    SUNAT's RA stylesheet says 2308 itself; without it, the double's server rule does."""
+    fake_sunat.fake.config.validate_sfs = sfs
     boleta = sold_boleta()
     send_bill(boleta)
     void = ra_void(sold_factura())
