@@ -42,17 +42,13 @@ from sunat.tests.scenarios import (
 )
 from worker import queue
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(schemas_missing_reason() is not None, reason=str(schemas_missing_reason())),
+]
 
 OWNER = "test-worker"
 LIMA = ZoneInfo("America/Lima")
-
-
-@pytest.fixture(autouse=True)
-def _schemas():
-    reason = schemas_missing_reason()
-    if reason:
-        pytest.skip(reason)
 
 
 @pytest.fixture
