@@ -81,6 +81,7 @@ class SunatDocumentAdmin(TenantScopedAdmin):
         "document_type",
         "series",
         "number",
+        "original",
         "issued_at",
         "total",
         "status",

@@ -159,7 +159,8 @@ class _Run:
                 for name, value in fields.items():
                     setattr(self.document, name, value)
                 SunatDocument.objects.filter(pk=self.document.pk).update(**fields, updated_at=timezone.now())
-                if fields.get("status", DocumentStatus.PENDING) != DocumentStatus.PENDING:
+                settled = fields.get("status", DocumentStatus.PENDING) != DocumentStatus.PENDING
+                if settled and self.document.document_type not in SUMMARY_TYPES:  # summaries have no dependents
                     _dependents_wake(document=self.document)
 
 
@@ -227,22 +228,32 @@ def _original_gate(run: _Run) -> JobOutcome | None:
             message=f"Esperando que SUNAT reciba {original}.",
             delay_seconds=wait,
         )
-    what = "Esta anulación" if document.document_type in SUMMARY_TYPES else "Esta nota"
+    what = "esta anulación" if document.document_type in SUMMARY_TYPES else "esta nota"
     answer = f" ({code} - {description})" if code else ""
     if status == DocumentStatus.REJECTED:
-        message = f"SUNAT rechazó {original}{answer}: {what.lower()} no se envía."
+        message = (
+            f"SUNAT rechazó {original}{answer}: {what} no se envía "
+            "(SUNAT no admite notas ni anulaciones de un comprobante rechazado)."
+        )
     else:
-        message = f"{original[0].upper()}{original[1:]} no llegó a SUNAT{answer}: {what.lower()} no se envía."
-    message = f"{message} Corrija o anule {original} y emita el documento de nuevo."
+        message = (
+            f"{original[0].upper()}{original[1:]} no llegó a SUNAT{answer}: {what} no se envía. "
+            f"Cuando SUNAT reciba {original}, reintente este envío."
+        )
+    return _fix(run, operation="original", code="original", message=message)
+
+
+def _fix(run: _Run, *, operation: str, code: str, message: str) -> JobOutcome:
+    """Stop for a person: the document ends ``error`` with ``code`` and ``message``, the job FIX."""
     classification = Classification(
-        category=Category.FIX, step=NextStep.FIX, status=DocumentStatus.ERROR, code="original", message=message
+        category=Category.FIX, step=NextStep.FIX, status=DocumentStatus.ERROR, code=code, message=message
     )
     run.settle(
-        operation="original",
+        operation=operation,
         classification=classification,
-        fields={"status": DocumentStatus.ERROR, "response_code": "original", "response_description": message},
+        fields={"status": DocumentStatus.ERROR, "response_code": code, "response_description": message},
     )
-    return JobOutcome(step=NextStep.FIX, code="original", message=message)
+    return JobOutcome(step=NextStep.FIX, code=code, message=message)
 
 
 def _outcome(classification: Classification, *, delay: float | None = None) -> JobOutcome:
@@ -507,16 +518,7 @@ def sunat_job_perform(*, job: SunatJob) -> JobOutcome:
         run.settle(operation="sign", classification=classification)
         return JobOutcome(step=NextStep.PAUSE_COMPANY, code="certificate", message=str(exc))
     except (ValueError, TypeError, KeyError) as exc:
-        message = f"No se pudo generar el XML: {exc}"
-        classification = Classification(
-            category=Category.FIX, step=NextStep.FIX, status=DocumentStatus.ERROR, code="build", message=message
-        )
-        run.settle(
-            operation="sign",
-            classification=classification,
-            fields={"status": DocumentStatus.ERROR, "response_code": "build", "response_description": message},
-        )
-        return JobOutcome(step=NextStep.FIX, code="build", message=message)
+        return _fix(run, operation="sign", code="build", message=f"No se pudo generar el XML: {exc}")
 
     if not (document.document_type in SUMMARY_TYPES and document.ticket):  # not sent yet
         waiting = _original_gate(run)

@@ -69,11 +69,17 @@ HUEVOS = ("HUEVOS (KG)", "P007", "KGM", D("7.80"), D("2.150"), "30", False)
 
 
 def paid_line(number: int, spec) -> tuple[Line, str, object]:
-    description, sku, unit, price, quantity, affectation, bag = spec
+    _description, _sku, _unit, price, quantity, affectation, bag = spec
     amounts = line_amounts(
         price=price, quantity=quantity, affectation=affectation, icbper_rate=ICBPER_RATE if bag else ZERO
     )
-    line = Line(
+    return line_of(number, spec, quantity=quantity, amounts=amounts), affectation, amounts
+
+
+def line_of(number: int, spec, *, quantity: Decimal, amounts: LineAmounts) -> Line:
+    """The snapshot line of ``spec`` for ``quantity`` with its ``sales.money`` amounts."""
+    description, sku, unit, price, _sold, affectation, bag = spec
+    return Line(
         number=number,
         code=sku,
         description=description,
@@ -87,7 +93,6 @@ def paid_line(number: int, spec) -> tuple[Line, str, object]:
         icbper=amounts.icbper,
         icbper_unit=ICBPER_RATE if bag else ZERO,
     )
-    return line, affectation, amounts
 
 
 def free_line(number: int, *, description: str, value_with_igv: Decimal, quantity: Decimal, affectation: str) -> Line:
@@ -127,6 +132,31 @@ def make_document(
         paid.append((affectation, amounts))
     for kwargs in free:
         lines.append(free_line(len(lines) + 1, **kwargs))
+    return assemble(
+        document_type=document_type,
+        series=series,
+        number=number,
+        lines=lines,
+        paid=paid,
+        customer=customer,
+        payment_terms=payment_terms,
+        reference=reference,
+    )
+
+
+def assemble(
+    *,
+    document_type: str,
+    series: str,
+    number: int,
+    lines: list[Line],
+    paid: list[tuple[str, object]],
+    customer: Customer,
+    payment_terms: PaymentTerms | None = None,
+    reference: Reference | None = None,
+) -> DocumentSnapshot:
+    """A snapshot of ``lines`` whose header totals are ``sales.money``'s sums of ``paid``
+    (``(affectation, amounts)`` of the paid lines) plus the free lines' referential values."""
     totals = document_totals(paid)
     free_lines = [line for line in lines if line.is_free]
     snapshot_totals = Totals(
@@ -244,29 +274,6 @@ def debit_note_boleta() -> DocumentSnapshot:
     )
 
 
-def _summary_line(snapshot: DocumentSnapshot, condition: str) -> SummaryLine:
-    t = snapshot.totals
-    customer = snapshot.customer
-    anonymous = customer.doc_number in ("", "-")
-    reference = snapshot.reference
-    return SummaryLine(
-        document_type=snapshot.document_type,
-        number=snapshot.full_number,
-        condition=condition,
-        total=t.total,
-        gravadas=t.gravadas,
-        exoneradas=t.exoneradas,
-        inafectas=t.inafectas,
-        gratuitas=t.gratuitas,
-        igv=t.igv,
-        icbper=t.icbper,
-        customer_doc_type="" if anonymous else customer.doc_type,
-        customer_doc_number="" if anonymous else customer.doc_number,
-        reference_type=reference.document_type if reference else "",
-        reference_number=reference.number if reference else "",
-    )
-
-
 def summary_rc(condition_lines=None) -> SummarySnapshot:
     day = issued_at().astimezone(UTC).date()
     if condition_lines is None:
@@ -284,7 +291,7 @@ def summary_rc(condition_lines=None) -> SummarySnapshot:
         reference_date=day,
         issue_date=day,
         sequence=1,
-        lines=tuple(_summary_line(s, c) for s, c in condition_lines),
+        lines=tuple(summary_line_from(s, condition=c) for s, c in condition_lines),
     )
 
 
@@ -314,7 +321,7 @@ def returned_line(number: int, spec, *, before: Decimal, after: Decimal) -> tupl
     − q2(line_base × before / sold), exonerado/inafecto base = amount; IGV = amount − base;
     ICBPER = q2(rate × after) − q2(rate × before). Any sequence of notes adds up to the line.
     """
-    description, sku, unit, price, sold, affectation, bag = spec
+    _description, _sku, _unit, price, sold, affectation, bag = spec
     rate = ICBPER_RATE if bag else ZERO
     sold_amounts = line_amounts(price=price, quantity=sold, affectation=affectation, icbper_rate=rate)
     amount = q2(price * after) - q2(price * before)
@@ -329,21 +336,7 @@ def returned_line(number: int, spec, *, before: Decimal, after: Decimal) -> tupl
         icbper=q2(rate * after) - q2(rate * before),
         unit_value=sold_amounts.unit_value,
     )
-    line = Line(
-        number=number,
-        code=sku,
-        description=description,
-        unit_code=unit,
-        quantity=after - before,
-        unit_price=price,
-        unit_value=amounts.unit_value,
-        line_value=amounts.base,
-        affectation=affectation,
-        igv=amounts.igv,
-        icbper=amounts.icbper,
-        icbper_unit=rate,
-    )
-    return line, affectation, amounts
+    return line_of(number, spec, quantity=after - before, amounts=amounts), affectation, amounts
 
 
 def return_note(
@@ -356,23 +349,13 @@ def return_note(
         line, affectation, amounts = returned_line(len(lines) + 1, spec_, before=D(before), after=D(after))
         lines.append(line)
         paid.append((affectation, amounts))
-    totals = document_totals(paid)
-    return DocumentSnapshot(
+    return assemble(
         document_type="07",
         series=series,
         number=number,
-        issued_at=issued_at(),
-        supplier=SUPPLIER,
+        lines=lines,
+        paid=paid,
         customer=original.customer,
-        lines=tuple(lines),
-        totals=Totals(
-            gravadas=totals.gravadas,
-            exoneradas=totals.exoneradas,
-            inafectas=totals.inafectas,
-            igv=totals.igv,
-            icbper=totals.icbper,
-            total=totals.total,
-        ),
         reference=Reference(
             document_type=original.document_type, number=original.full_number, reason_code=reason_code, description=description
         ),

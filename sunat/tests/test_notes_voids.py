@@ -42,17 +42,13 @@ from sunat.tests.scenarios import (
 )
 from worker import queue
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(schemas_missing_reason() is not None, reason=str(schemas_missing_reason())),
+]
 
 OWNER = "test-worker"
 LIMA = ZoneInfo("America/Lima")
-
-
-@pytest.fixture(autouse=True)
-def _schemas():
-    reason = schemas_missing_reason()
-    if reason:
-        pytest.skip(reason)
 
 
 @pytest.fixture
@@ -320,6 +316,22 @@ def test_concurrent_voids_in_threads_get_distinct_gap_free_correlatives(company)
     assert sorted(results.values()) == [1, 2, 3]
     assert sorted(SunatDocument.objects.filter(document_type="RA").values_list("number", flat=True)) == [1, 2, 3]
     assert SummarySequence.objects.get(kind="RA").last == 3
+
+
+def test_the_database_refuses_an_original_of_another_company(company):
+    from django.db import IntegrityError
+
+    from stores.models import Company
+
+    other = Company.objects.create(ruc="20100066603", legal_name="OTRA S.A.C.", address="JR. X 1", ubigeo="150101")
+    theirs = issue(other, dataclasses.replace(sold_factura(), supplier=dataclasses.replace(sold_factura().supplier, ruc=other.ruc)))
+    note = issue(company, note_first_partial(sold_factura()), original=issue(company, sold_factura()))
+    with pytest.raises(IntegrityError, match="sunat_document_original_same_company"), transaction.atomic():
+        SunatDocument.objects.filter(pk=note.pk).update(original=theirs)  # only through the single-column FK
+    with pytest.raises(ValueError, match="otra empresa"), transaction.atomic():
+        sunat_void_issue(company=company, store=None, original=theirs, reason="X")
+    # Correlatives are per company: the other company's first void of the day is 1 too.
+    assert void(company, reload(note)).number == 1 and void(other, theirs).number == 1
 
 
 def _document_issued_at(company, when: datetime) -> SunatDocument:
