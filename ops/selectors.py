@@ -35,8 +35,8 @@ def _db_now():  # noqa: ANN202
 def sunat_queue_summary() -> dict[str, Any]:
     """Pending count, oldest pending age, dead and failed jobs, paused companies, documents
     unsent after 24 h and facturas close to SUNAT's 3-day limit."""
-    from stores.models import Company
     from sunat.models import DocumentStatus, JobStatus, SunatDocument, SunatJob
+    from sunat.selectors import sunat_paused_company_count
 
     now = _db_now()
     by_status = dict(SunatJob.objects.values_list("status").annotate(n=Count("id")).values_list("status", "n"))
@@ -54,7 +54,7 @@ def sunat_queue_summary() -> dict[str, Any]:
         "failed": by_status.get(JobStatus.FAILED, 0),
         "paused": by_status.get(JobStatus.PAUSED, 0),
         "oldest_pending_seconds": int((now - oldest).total_seconds()) if oldest else 0,
-        "paused_companies": Company.objects.filter(sunat_paused_at__isnull=False).count(),
+        "paused_companies": sunat_paused_company_count(),
         "unsent_after_24h": unsent.count(),
         "facturas_near_limit": facturas.filter(issued_at__gte=now - FACTURA_LIMIT).count(),
         "facturas_past_limit": facturas.filter(issued_at__lt=now - FACTURA_LIMIT).count(),
@@ -101,11 +101,11 @@ def worker_heartbeats() -> dict[str, dict[str, Any]]:
 
 def certificate_status() -> list[dict[str, Any]]:
     """Days to expiry of each company's signing certificate (no secrets: RUC and dates only)."""
-    from stores.models import Company
+    from sunat.selectors import sunat_certificate_expiries
 
     today = timezone.now()
     rows = []
-    for ruc, expires in Company.objects.values_list("ruc", "certificate_expires_at").order_by("ruc")[:200]:
+    for ruc, expires in sunat_certificate_expiries(limit=200):
         days = None if expires is None else int((expires - today).total_seconds() // 86400)
         rows.append({"ruc": ruc, "expires_at": expires.isoformat() if expires else None, "days_left": days})
     return rows

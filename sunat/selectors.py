@@ -1,4 +1,5 @@
-"""Reads of SUNAT documents for the other apps (the sales side never queries ``SunatDocument``).
+"""Reads of SUNAT state for the other apps (the sales side never queries ``SunatDocument``, ops
+never queries SUNAT accounts).
 
 Each function is one short query in the caller's connection and takes no locks. Reads that a
 page repeats while it waits (the hash) read one column, so they are cheap enough to poll.
@@ -9,8 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 
-from .models import DocumentStatus, SunatDocument
+from django.db.models import OuterRef, Subquery
+
+from stores.models import Company
+
+from .models import DocumentStatus, SunatAccount, SunatDocument
 from .qr import qr_payload_from_snapshot
 from .snapshot import DocumentSnapshot
 
@@ -42,6 +48,12 @@ def sunat_void_state(*, original_id: int, company_id: int | None = None) -> str 
     if statuses & {DocumentStatus.ACCEPTED, DocumentStatus.OBSERVED}:
         return "voided"
     return "voiding"
+
+
+def sunat_document_is_demo(*, document_id: int, company_id: int | None = None) -> bool:
+    """True when the document is demo history (``seed_demo --history-days``): SUNAT never saw
+    it, so the till neither returns nor voids its sale. False for a missing document."""
+    return _scoped(company_id).filter(pk=document_id, is_demo=True).exists()
 
 
 def sunat_document_hash(*, document_id: int, company_id: int | None = None) -> str:
@@ -105,4 +117,21 @@ def sunat_receipt_get(*, document_id: int, company_id: int | None = None) -> Sun
         reference_number=reference.number if reference else "",
         reason_code=reference.reason_code if reference else "",
         reason=reference.description if reference else "",
+    )
+
+
+# --------------------------------------------------------------------------- accounts (ops)
+
+
+def sunat_paused_company_count() -> int:
+    """How many companies have their SUNAT sends paused (a configuration error waits for a person)."""
+    return SunatAccount.objects.filter(paused_at__isnull=False).count()
+
+
+def sunat_certificate_expiries(*, limit: int = 200) -> list[tuple[str, datetime | None]]:
+    """``(RUC, certificate expiry)`` of every company by RUC (at most ``limit``); None for a
+    company without a certificate (or without a SUNAT account). No secret is read."""
+    expiry = SunatAccount.objects.filter(company_id=OuterRef("pk")).values("certificate_expires_at")[:1]
+    return list(
+        Company.objects.annotate(expires=Subquery(expiry)).order_by("ruc").values_list("ruc", "expires")[:limit]
     )
