@@ -130,7 +130,10 @@ SENTRY_DSN = env("SENTRY_DSN", default="")
 SENTRY_TRACES_SAMPLE_RATE = env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0)
 LOG_FORMAT = env("LOG_FORMAT", default="json")
 LOG_LEVEL = env("LOG_LEVEL", default="INFO")
+# /metrics and the details of /health?deep=true want "Authorization: Bearer <METRICS_TOKEN>" when it
+# is set; unset, they are open here and refused in production (METRICS_TOKEN_REQUIRED, prod.py).
 METRICS_TOKEN = env("METRICS_TOKEN", default="")
+METRICS_TOKEN_REQUIRED = False
 # Failed sign-ins (successful ones count against none): per (client IP, username), per client IP
 # over all usernames, per username over all IPs. The admin's login shares them.
 RATELIMIT_LOGIN = env("RATELIMIT_LOGIN", default="10/5m")

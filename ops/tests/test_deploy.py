@@ -21,6 +21,7 @@ PROD_ENV = {
     "FIELD_ENCRYPTION_KEY": "oYb8D25oMlQBKox7VoyD77WejT4lyT2TYHhitCOFHYw=",
     "ALLOWED_HOSTS": "pos.example.com",
     "ADMIN_URL": "gestion-7f3k/",
+    "METRICS_TOKEN": "m" * 32,
 }
 
 
@@ -51,6 +52,15 @@ def test_production_settings_values():
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["True", "True", "True", "('HTTP_X_FORWARDED_PROTO',", "'https')", "gestion-7f3k/", "False", "4"]
+
+
+def test_check_deploy_warns_when_production_has_no_metrics_token():
+    env = _clean_env(**{k: v for k, v in PROD_ENV.items() if k != "METRICS_TOKEN"})
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--settings=bodegapos.settings.prod", "--fail-level", "WARNING"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode != 0 and "ops.W001" in result.stdout + result.stderr
 
 
 def test_production_settings_refuse_missing_secret():

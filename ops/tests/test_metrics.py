@@ -50,6 +50,37 @@ def test_metrics_token(client, settings):
     assert ok.status_code == 200 and ok["Content-Type"].startswith("text/plain")
 
 
+@pytest.mark.django_db
+def test_production_refuses_metrics_without_a_token(client, settings):
+    settings.METRICS_TOKEN_REQUIRED = True  # production settings
+    settings.METRICS_TOKEN = ""
+    refused = client.get("/metrics")
+    assert refused.status_code == 403 and "METRICS_TOKEN" in refused.json()["detail"]
+    assert b"bodegapos_" not in refused.content
+    settings.METRICS_TOKEN = "s3cret"
+    assert client.get("/metrics").status_code == 401
+    assert client.get("/metrics", headers={"Authorization": "Bearer s3cret"}).status_code == 200
+
+
+def test_production_settings_require_the_metrics_token():
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from ops.tests.test_deploy import PROD_ENV, _clean_env
+
+    code = "import django;django.setup();from django.conf import settings as s;print(s.METRICS_TOKEN_REQUIRED)"
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[2],
+        env={**_clean_env(**PROD_ENV), "DJANGO_SETTINGS_MODULE": "bodegapos.settings.prod"},
+        capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "True"
+    assert os.environ.get("DJANGO_SETTINGS_MODULE", "bodegapos.settings.test") != "bodegapos.settings.prod"
+
+
 def test_route_label_is_low_cardinality(rf):
     request = rf.post("/api/v1/checkout")
     assert metrics.route_label(request) == "checkout"
