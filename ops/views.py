@@ -11,7 +11,7 @@ from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_GET
 
 from ops import health
-from ops.errors import is_pool_exhausted, pool_exhausted_response
+from ops.errors import unavailable_response
 
 
 TOKEN_MISSING = "Métricas deshabilitadas: defina METRICS_TOKEN y envíe Authorization: Bearer <token>."
@@ -70,11 +70,11 @@ def metrics_view(request: HttpRequest) -> HttpResponse:
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
-    """``handler500``: an exhausted pool becomes a 503 with ``Retry-After``; anything else a
-    plain 500 page (JSON under ``/api/``)."""
+    """``handler500``: an exhausted pool or a lost database becomes a 503 with ``Retry-After``
+    (``ops.errors``); anything else a plain 500 page (JSON under ``/api/``)."""
     exc = sys.exc_info()[1]
-    if is_pool_exhausted(exc):
-        return pool_exhausted_response(request, exc)
+    if exc is not None and (unavailable := unavailable_response(request, exc)) is not None:
+        return unavailable
     if request.path.startswith("/api/"):
         return JsonResponse({"detail": "Error interno del servidor."}, status=500)
     return HttpResponse(
