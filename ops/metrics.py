@@ -3,11 +3,12 @@
 Design (documented in docs/runbook.md): web counters and histograms live in each process's
 registry; when ``PROMETHEUS_MULTIPROC_DIR`` is set (gunicorn with several workers, see
 gunicorn.conf.py) prometheus-client's multiprocess mode aggregates them across workers. Everything
-that describes shared state — SUNAT jobs by status, oldest pending age, documents by status and
-SUNAT return code, SUNAT exchanges by operation, outcome and return code (from the attempt
-history every worker writes), worker heartbeats — is computed from the database at scrape time by
+that describes shared state — live SUNAT jobs by status, oldest pending age, unsettled documents,
+SUNAT exchanges of the last hour by operation, outcome and return code (from the attempt history
+every worker writes), worker heartbeats — is computed from the database at scrape time by
 :class:`DatabaseCollector`, so it is right no matter which process answers the scrape and no
-matter which process (web or worker) changed the data.
+matter which process (web or worker) changed the data. Each of its reads is bounded by live rows
+or by a time window on an index (``ops.selectors``), so a scrape costs the same after years.
 
 Helper other apps call: ``process_memory_observed(component=...)`` — each web process sets its
 RSS gauge; workers report theirs with their heartbeat.
@@ -27,7 +28,7 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.core import GaugeMetricFamily
 
 MULTIPROC = bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
 
@@ -162,21 +163,27 @@ class DatabaseCollector:
         oldest.add_metric([], snap["oldest_pending_seconds"])
         yield oldest
         docs = GaugeMetricFamily(
-            "bodegapos_sunat_documents",
-            "SUNAT documents by status and SUNAT return code (sends by outcome, from the database).",
-            labels=["status", "code"],
+            "bodegapos_sunat_documents_unsettled",
+            "SUNAT documents not yet settled by SUNAT (pending, error): live rows, not the history.",
+            labels=["status"],
         )
-        for (status, code), count in snap["documents_by_status_code"].items():
-            docs.add_metric([status, code or "-"], count)
+        for status, count in snap["documents_unsettled"].items():
+            docs.add_metric([status], count)
         yield docs
-        sends = CounterMetricFamily(
-            "bodegapos_sunat_sends",
-            "Exchanges with SUNAT by operation, outcome and return code (the workers' attempt history).",
+        unsent = GaugeMetricFamily(
+            "bodegapos_sunat_documents_unsent_after_24h", "Pending SUNAT documents issued more than 24 h ago."
+        )
+        unsent.add_metric([], snap["documents_unsent_after_24h"])
+        yield unsent
+        exchanges = GaugeMetricFamily(
+            "bodegapos_sunat_exchanges_last_hour",
+            "Exchanges with SUNAT started in the last hour by operation, outcome and SUNAT return code "
+            "(the workers' attempt history).",
             labels=["operation", "outcome", "code"],
         )
-        for (operation, outcome, code), count in snap["sends_by_outcome_code"].items():
-            sends.add_metric([operation, outcome or "-", code or "-"], count)
-        yield sends
+        for (operation, outcome, code), count in snap["exchanges_recent"].items():
+            exchanges.add_metric([operation, outcome or "-", code or "-"], count)
+        yield exchanges
         beats = GaugeMetricFamily(
             "bodegapos_worker_heartbeat_age_seconds", "Seconds since each SUNAT worker's last heartbeat.",
             labels=["worker"],
