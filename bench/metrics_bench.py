@@ -152,12 +152,12 @@ def generate(url: str, *, documents: int, stores: int) -> dict:
                                             description, category)
             SELECT company_id, id, NULL::bigint, 'sendBill', issued_at + interval '1 second', 180 + id %% 400,
                    CASE status WHEN 'rejected' THEN '2800' WHEN 'error' THEN 'read-timeout' ELSE '0' END, '',
-                   CASE status WHEN 'error' THEN 'transient' ELSE status END
+                   CASE status WHEN 'error' THEN 'retry' ELSE status END
             FROM sunat_sunatdocument WHERE status <> 'pending'
             UNION ALL
             SELECT company_id, id, NULL::bigint, op.operation, issued_at + op.delay, 30000, op.code, '', op.category
             FROM sunat_sunatdocument
-            CROSS JOIN (VALUES ('sendBill', interval '0 seconds', 'read-timeout', 'transient'),
+            CROSS JOIN (VALUES ('sendBill', interval '0 seconds', 'read-timeout', 'retry'),
                                ('getStatusCdr', interval '61 seconds', '0', 'accepted')) AS op(operation, delay, code, category)
             WHERE status = 'accepted' AND id %% 20 = 1
             """,

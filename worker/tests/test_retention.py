@@ -23,7 +23,7 @@ def _attempts(document, *ages_days: float) -> None:
     for n, age in enumerate(ages_days):
         SunatAttempt.objects.create(
             company=document.company, document=document, operation="sendBill",
-            started_at=now - timedelta(days=age, seconds=n), code="0109", category="transient",
+            started_at=now - timedelta(days=age, seconds=n), code="0109", category="retry",
         )
 
 
