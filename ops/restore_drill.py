@@ -75,8 +75,9 @@ def source_params() -> dict[str, str]:
         "dbname": config.get("NAME") or "",
         "user": config.get("USER") or "",
         "password": config.get("PASSWORD") or "",
-        "host": config.get("HOST") or "",
-        "port": str(config.get("PORT") or ""),
+        # A Unix socket directory comes as the URL's ?host=…, which lands in OPTIONS.
+        "host": options.get("host") or config.get("HOST") or "",
+        "port": str(options.get("port") or config.get("PORT") or ""),
         "sslmode": options.get("sslmode", ""),
     }
     return {k: v for k, v in params.items() if v}
