@@ -151,3 +151,33 @@ def test_a_discarded_job_raises_no_alert(chain):
     assert health.check_sunat_queue()["status"] == "ok"
     SunatJob.objects.create(company=company, document=_document(company, number=2), status=JobStatus.DEAD)
     assert health.check_sunat_queue()["status"] == "degraded"
+
+
+@pytest.mark.django_db
+def test_deep_health_details_need_the_metrics_token(client, chain, settings):
+    """The public answer is the status and its code; RUCs, certificate expiry and queue details
+    need ``Authorization: Bearer $METRICS_TOKEN``."""
+    company = chain["company"]
+    company.certificate_expires_at = timezone.now() + timedelta(days=300)
+    company.save()
+    settings.METRICS_TOKEN = "s3cret"
+    public = client.get("/health?deep=true")
+    assert public.status_code == 200 and public.json() == {"status": "degraded"}  # no live worker
+    assert company.ruc not in public.content.decode()
+    wrong = client.get("/health?deep=true", headers={"Authorization": "Bearer nope"})
+    assert wrong.json() == {"status": "degraded"}
+    full = client.get("/health?deep=true", headers={"Authorization": "Bearer s3cret"}).json()
+    assert full["status"] == "degraded"
+    assert full["checks"]["certificate"]["companies"][0]["ruc"] == company.ruc
+    # Production without a token shows nobody the details.
+    settings.METRICS_TOKEN = ""
+    settings.METRICS_TOKEN_REQUIRED = True
+    assert client.get("/health?deep=true").json() == {"status": "degraded"}
+
+
+@pytest.mark.django_db
+def test_public_deep_health_keeps_the_503_when_down(client, settings, monkeypatch):
+    settings.METRICS_TOKEN = "s3cret"
+    monkeypatch.setattr(health, "check_database", lambda: {"status": "down", "error": "OperationalError"})
+    response = client.get("/health?deep=true")
+    assert response.status_code == 503 and response.json() == {"status": "down"}
