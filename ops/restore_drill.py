@@ -6,8 +6,7 @@ database.
    :data:`DRILL_TABLES`, so the counts are exactly what the dump holds, however busy the chain is.
 2. Restore it with ``pg_restore`` into a fresh database on the same server (``<name>_drill_<time>``).
 3. Against the restored database, in a process of its own: count the same tables, run each of
-   :data:`VERIFY_COMMANDS` that exists (``migrate --check``; ``audit_verify`` once the audit app
-   provides it) and the deep health check (``/health?deep=true``'s view: ``down`` fails the drill).
+   :data:`VERIFY_COMMANDS` that exists (``migrate --check``, ``audit_verify``) and the deep health check (``/health?deep=true``'s view: ``down`` fails the drill).
 4. Drop the scratch database (``--keep`` keeps it) and print what it found and how long it took.
 
 The dump and the restore go straight to PostgreSQL (``DIRECT_URL`` when set), never through
@@ -34,7 +33,7 @@ from django.db import connection
 
 # The tables whose row counts must survive the round trip: sales, SUNAT documents and (once the
 # audit log is merged) audit events. One list: add a table here and the drill counts it.
-DRILL_TABLES: tuple[str, ...] = ("sales_sale", "sunat_sunatdocument")
+DRILL_TABLES: tuple[str, ...] = ("sales_sale", "sunat_sunatdocument", "stores_auditevent", "sales_cashsession")
 # manage.py commands run against the restored database when they exist; a non-zero exit fails it.
 VERIFY_COMMANDS: tuple[tuple[str, ...], ...] = (("migrate", "--check"), ("audit_verify",))
 

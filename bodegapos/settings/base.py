@@ -170,8 +170,6 @@ SUNAT_CONNECT_TIMEOUT = env.float("SUNAT_CONNECT_TIMEOUT", default=5.0)
 SUNAT_READ_TIMEOUT = env.float("SUNAT_READ_TIMEOUT", default=30.0)
 # RC/RA: seconds between getStatus polls of a ticket that answered 98 (in process).
 SUNAT_TICKET_POLL_SECONDS = env.float("SUNAT_TICKET_POLL_SECONDS", default=5.0)
-# Voids (RA / RC ConditionCode 3) are allowed while (today in Lima - issue date) <= this.
-SUNAT_VOID_WINDOW_DAYS = env.int("SUNAT_VOID_WINDOW_DAYS", default=7)
 # A note or void whose original SUNAT does not hold yet waits this long between checks (the
 # original's settlement also makes it due at once).
 SUNAT_WAIT_FOR_ORIGINAL_SECONDS = env.float("SUNAT_WAIT_FOR_ORIGINAL_SECONDS", default=5.0)
