@@ -184,6 +184,10 @@ class DatabaseCollector:
         if snap["worker_rss"]:
             yield _labelled("bodegapos_worker_resident_memory_bytes", "RSS the worker reported with its heartbeat.",
                             ["worker"], snap["worker_rss"])
+        yield _gauge("bodegapos_sunat_voids_rejected", "Voids (RA/RC) SUNAT rejected that nobody has settled since.",
+                     snap["voids_rejected"])
+        yield _gauge("bodegapos_cash_sessions_open_over_24h", "Registers whose cash session is open longer than 24 h.",
+                     snap["cash_sessions_open_long"])
         yield _gauge("bodegapos_db_connections", "Server connections (pg_stat_activity).", snap["db_connections"])
         yield _gauge("bodegapos_db_max_connections", "PostgreSQL max_connections.", snap["db_max_connections"])
 

@@ -23,6 +23,8 @@ UNSENT_AFTER = timedelta(hours=24)
 FACTURA_LIMIT = timedelta(days=3)
 FACTURA_WARN_AFTER = timedelta(days=2)
 CERTIFICATE_WARN_DAYS = 30
+# A register's cash session open longer than this is a shift somebody forgot to close.
+SESSION_OPEN_ALERT = timedelta(hours=24)
 
 
 def _db_now():  # noqa: ANN202
@@ -46,6 +48,21 @@ UNSETTLED_DOCUMENTS_SQL = """
            count(*) FILTER (WHERE document_type = '01' AND issued_at < now() - %(warn)s AND issued_at >= now() - %(limit)s),
            count(*) FILTER (WHERE document_type = '01' AND issued_at < now() - %(limit)s)
     FROM sunat_sunatdocument WHERE status IN ('pending', 'error')"""
+# Voids (RA / RC) SUNAT rejected whose original has no accepted void since: each needs a person
+# (ops migration 0003's partial index; the subquery reads the original's few voids).
+VOIDS_REJECTED_SQL = """
+    SELECT count(*) FROM sunat_sunatdocument v
+    WHERE v.document_type IN ('RA', 'RC') AND v.status = 'rejected'
+      AND NOT EXISTS (
+          SELECT 1 FROM sunat_sunatdocument a
+          WHERE a.original_id = v.original_id AND a.document_type IN ('RA', 'RC')
+            AND a.status IN ('accepted', 'observed'))"""
+# Open cash sessions (the partial unique index on open sessions holds only them).
+SESSIONS_OPEN_LONG_SQL = """
+    SELECT st.code, r.code, s.opened_at FROM sales_cashsession s
+    JOIN stores_store st ON st.id = s.store_id JOIN stores_register r ON r.id = s.register_id
+    WHERE s.status = 'open' AND s.opened_at < now() - %(after)s
+    ORDER BY s.opened_at LIMIT 50"""
 # The exchanges of the last METRICS_WINDOW (index on started_at): a window, not a sum over the
 # history, which the retention loop deletes from anyway.
 METRICS_WINDOW = timedelta(hours=1)
@@ -75,6 +92,19 @@ def sunat_unsettled_documents() -> dict[str, int]:
             "facturas_past_limit": past}
 
 
+def sunat_voids_rejected() -> int:
+    """Voids SUNAT rejected that nobody has settled since (no accepted void of the same original)."""
+    return _rows(VOIDS_REJECTED_SQL)[0][0]
+
+
+def cash_sessions_open_long() -> list[dict[str, Any]]:
+    """Registers whose cash session has been open longer than ``SESSION_OPEN_ALERT`` (oldest first)."""
+    return [
+        {"store": store, "register": register, "opened_at": opened_at.isoformat(timespec="seconds")}
+        for store, register, opened_at in _rows(SESSIONS_OPEN_LONG_SQL, {"after": SESSION_OPEN_ALERT})
+    ]
+
+
 def sunat_queue_summary() -> dict[str, Any]:
     """Pending count, oldest pending age, dead and failed jobs, paused companies, documents
     unsent after 24 h and facturas close to SUNAT's 3-day limit."""
@@ -95,6 +125,7 @@ def sunat_queue_summary() -> dict[str, Any]:
         "unsent_after_24h": documents["unsent_after_24h"],
         "facturas_near_limit": documents["facturas_near_limit"],
         "facturas_past_limit": documents["facturas_past_limit"],
+        "voids_rejected": sunat_voids_rejected(),
         "by_status": by_status,
     }
 
@@ -185,4 +216,6 @@ def metrics_snapshot() -> dict[str, Any]:
         "worker_rss": {k: v["rss_bytes"] for k, v in beats.items() if v.get("rss_bytes")},
         "db_connections": conns["connections"],
         "db_max_connections": conns["max_connections"],
+        "voids_rejected": sunat_voids_rejected(),
+        "cash_sessions_open_long": len(cash_sessions_open_long()),
     }

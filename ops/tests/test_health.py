@@ -181,3 +181,35 @@ def test_public_deep_health_keeps_the_503_when_down(client, settings, monkeypatc
     monkeypatch.setattr(health, "check_database", lambda: {"status": "down", "error": "OperationalError"})
     response = client.get("/health?deep=true")
     assert response.status_code == 503 and response.json() == {"status": "down"}
+
+
+@pytest.mark.django_db
+def test_a_register_open_longer_than_24_hours_degrades(chain):
+    from sales.models import CashSession
+    from sales.tests.factories import session_ensure
+
+    register, cashier = chain["registers"][0], chain["users"][0]
+    session = session_ensure(register=register, user=cashier)
+    assert health.check_cash_sessions()["status"] == "ok"
+    CashSession.objects.filter(pk=session.pk).update(opened_at=timezone.now() - timedelta(hours=25))
+    result = health.check_cash_sessions()
+    assert result["status"] == "degraded" and result["registers"][0]["register"] == register.code
+    assert health.health_deep()[0] == "degraded"
+
+
+@pytest.mark.django_db
+def test_a_void_sunat_rejected_degrades_until_a_void_of_the_same_document_is_accepted(chain):
+    company = chain["company"]
+    original = _document(company, number=7, status="accepted")
+    rejected = SunatDocument.objects.create(
+        company=company, document_type="RC", series="RC-20261201", number=1, issued_at=timezone.now(), snapshot={},
+        status="rejected", original=original,
+    )
+    queue = health.check_sunat_queue()
+    assert queue["status"] == "degraded" and queue["voids_rejected"] == 1 and any("anulaciones" in r for r in queue["reasons"])
+    SunatDocument.objects.create(
+        company=company, document_type="RC", series="RC-20261201", number=2, issued_at=timezone.now(), snapshot={},
+        status="accepted", original=original,
+    )
+    assert health.check_sunat_queue()["voids_rejected"] == 0
+    assert rejected.pk

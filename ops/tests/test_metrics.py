@@ -50,6 +50,8 @@ def test_metrics_text_has_the_families(client, chain):
         "bodegapos_process_resident_memory_bytes",  # this (web) process sets its own
         'bodegapos_worker_resident_memory_bytes{worker="w1@host"} 9.7517568e+07',  # the worker's, from its heartbeat
         "bodegapos_db_max_connections",
+        "bodegapos_sunat_voids_rejected 0.0",
+        "bodegapos_cash_sessions_open_over_24h 0.0",
     ):
         assert name in body, name
     assert 'status="done"' not in body
@@ -132,6 +134,8 @@ def test_multiprocess_mode_aggregates_across_processes(tmp_path):
         ("OLDEST_DUE_SQL", None, ["sunat_jobs_claim_idx", "sunat_jobs_live_status_idx"]),  # both hold live rows only
         ("UNSETTLED_DOCUMENTS_SQL", "unsettled", ["sunat_doc_unsettled_idx"]),
         ("RECENT_EXCHANGES_SQL", "window", ["sunat_attempt_started_idx"]),
+        ("VOIDS_REJECTED_SQL", None, ["sunat_doc_voids_rejected_idx"]),
+        ("SESSIONS_OPEN_LONG_SQL", "sessions", ["cash_session_one_open_per_register", "cash_session_store_idx"]),
     ],
 )
 def test_each_scrape_read_can_use_its_index(sql, params, indexes):
@@ -146,6 +150,7 @@ def test_each_scrape_read_can_use_its_index(sql, params, indexes):
         None: None,
         "unsettled": {"unsent": selectors.UNSENT_AFTER, "warn": selectors.FACTURA_WARN_AFTER, "limit": selectors.FACTURA_LIMIT},
         "window": {"window": selectors.METRICS_WINDOW},
+        "sessions": {"after": selectors.SESSION_OPEN_ALERT},
     }[params]
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_seqscan = off")  # empty tables: only an index can win now
