@@ -45,7 +45,7 @@ def test_claim_plan_uses_partial_index_without_sort(company, store):
         [company.id, docs[0].id],
     )
     _sql("ANALYZE sunat_jobs")
-    _sql("ANALYZE stores_company")
+    _sql("ANALYZE sunat_accounts")
     _sql("ANALYZE sunat_sunatdocument")
     claim = queue.CLAIM_SQL.replace("%(limit)s", "3").replace("%(owner)s", "'x'").replace("%(lease)s", "60")
     with transaction.atomic(), connection.cursor() as cursor:
