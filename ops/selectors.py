@@ -143,7 +143,7 @@ def _first_field(model, names: tuple[str, ...]) -> str | None:  # noqa: ANN001
 
 
 def worker_heartbeats() -> dict[str, dict[str, Any]]:
-    """``{worker name: {"age_seconds", "rss_bytes"}}`` from ``worker.WorkerHeartbeat`` rows; empty
+    """``{worker name: {"age_seconds", "rss_bytes", "jobs_lost"}}`` from ``worker.WorkerHeartbeat`` rows; empty
     when the worker app has no such model yet (treated as "no live worker")."""
     model = _heartbeat_model()
     if model is None:
@@ -163,6 +163,7 @@ def worker_heartbeats() -> dict[str, dict[str, Any]]:
         result[name] = {
             "age_seconds": max(0, int((now - beat).total_seconds())),
             "rss_bytes": int(getattr(row, rss_field) or 0) if rss_field else None,
+            "jobs_lost": int(getattr(row, "jobs_lost", 0) or 0),
         }
     return result
 
@@ -214,6 +215,7 @@ def metrics_snapshot() -> dict[str, Any]:
         "exchanges_recent": exchanges,
         "worker_heartbeats": {k: v["age_seconds"] for k, v in beats.items()},
         "worker_rss": {k: v["rss_bytes"] for k, v in beats.items() if v.get("rss_bytes")},
+        "worker_jobs_lost": {k: v["jobs_lost"] for k, v in beats.items()},
         "db_connections": conns["connections"],
         "db_max_connections": conns["max_connections"],
         "voids_rejected": sunat_voids_rejected(),

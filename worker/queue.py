@@ -460,13 +460,13 @@ def worker_beat(
         cursor.execute(
             """INSERT INTO worker_workerheartbeat
                    (name, host, pid, concurrency, listening, started_at, beat_at, stopped_at,
-                    jobs_done, jobs_retried, jobs_failed, jobs_reaped, rss_bytes)
+                    jobs_done, jobs_retried, jobs_failed, jobs_reaped, jobs_lost, rss_bytes)
                VALUES (%(name)s, %(host)s, %(pid)s, %(concurrency)s, %(listening)s, now(), now(), NULL,
-                       %(done)s, %(retried)s, %(failed)s, %(reaped)s, %(rss)s)
+                       %(done)s, %(retried)s, %(failed)s, %(reaped)s, %(lost)s, %(rss)s)
                ON CONFLICT (name) DO UPDATE SET beat_at = now(), listening = EXCLUDED.listening,
                    jobs_done = EXCLUDED.jobs_done, jobs_retried = EXCLUDED.jobs_retried,
                    jobs_failed = EXCLUDED.jobs_failed, jobs_reaped = EXCLUDED.jobs_reaped,
-                   rss_bytes = EXCLUDED.rss_bytes""",
+                   jobs_lost = EXCLUDED.jobs_lost, rss_bytes = EXCLUDED.rss_bytes""",
             {
                 "name": name,
                 "host": host[:100],
@@ -477,6 +477,7 @@ def worker_beat(
                 "retried": counters.get("retried", 0),
                 "failed": counters.get("failed", 0),
                 "reaped": counters.get("reaped", 0),
+                "lost": counters.get("lost", 0),
                 "rss": rss_bytes,
             },
         )
