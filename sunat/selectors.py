@@ -87,6 +87,7 @@ class SunatReceipt:
     reference_number: str
     reason_code: str  # notes: catalog 09/10
     reason: str
+    is_demo: bool = False  # demo history: SUNAT never saw it (print it as such)
 
 
 def sunat_receipt_get(*, document_id: int, company_id: int | None = None) -> SunatReceipt | None:
@@ -96,7 +97,7 @@ def sunat_receipt_get(*, document_id: int, company_id: int | None = None) -> Sun
         _scoped(company_id)
         .filter(pk=document_id)
         .values("pk", "document_type", "series", "number", "status", "xml_hash", "snapshot", "response_code",
-                "response_description")
+                "response_description", "is_demo")
         .first()
     )
     if row is None:
@@ -117,6 +118,7 @@ def sunat_receipt_get(*, document_id: int, company_id: int | None = None) -> Sun
         reference_number=reference.number if reference else "",
         reason_code=reference.reason_code if reference else "",
         reason=reference.description if reference else "",
+        is_demo=row["is_demo"],
     )
 
 
