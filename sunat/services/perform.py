@@ -502,8 +502,6 @@ def sunat_job_perform(*, job: SunatJob) -> JobOutcome:
     run = _Run(job=job, document=document)
     if document.status in _FINAL_STATUSES and document.response_code:
         return JobOutcome(step=NextStep.DONE, code=document.response_code, message="ya resuelto por SUNAT")
-    if document.is_demo:  # never queued; a stray job must not send what SUNAT never saw
-        return JobOutcome(step=NextStep.DONE, code="demo", message="historial de demostración: no se envía")
 
     from ..certificates import CertificateError
 

@@ -57,6 +57,7 @@ def test_a_demo_document_is_settled_as_accepted_with_no_job_and_a_hash(company):
 
 @pytest.mark.django_db(transaction=True)  # perform runs outside any transaction, as in the worker
 def test_a_stray_job_of_a_demo_document_sends_nothing(company):
+    """Settled documents are never sent again: a demo one is settled (accepted, code ``demo``)."""
     demo = issue(company, days_ago(sold_boleta(), 1), demo=True)
     stray = SunatJob.objects.create(company=company, document=demo)
     outcome = sunat_job_perform(job=stray)
