@@ -34,7 +34,7 @@ STORE_VIA_DOCUMENT = {"sunat.sunatjob", "sunat.sunatattempt"}
 
 
 def _fk_targets(model) -> dict[str, type]:
-    return {f.name: f.related_model for f in model._meta.concrete_fields if f.many_to_one}
+    return {f.name: f.related_model for f in model._meta.concrete_fields if f.many_to_one or f.one_to_one}
 
 
 def tenant_models():
