@@ -24,7 +24,7 @@ from typing import Any
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, Group, Permission
-from django.db import models, transaction
+from django.db import DEFAULT_DB_ALIAS, models, transaction
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 
@@ -160,6 +160,17 @@ def _group_with_permissions(name: str) -> Group:
         query |= Q(content_type__app_label=app_label, codename__in=codenames)
     group.permissions.set(Permission.objects.filter(query))
     return group
+
+
+def staff_groups_refresh(*, using: str = DEFAULT_DB_ALIAS, **_signal) -> None:
+    """Give the staff groups that exist exactly their ``STAFF_GROUP_PERMISSIONS`` (``post_migrate``:
+    permissions of models added by a release reach the groups at ``migrate``; a group is created
+    by the first membership that needs it). Only for the main database."""
+    if using != DEFAULT_DB_ALIAS:
+        return
+    for name in STAFF_GROUP_PERMISSIONS:
+        if Group.objects.filter(name=name).exists():
+            _group_with_permissions(name)
 
 
 def membership_staff_sync(*, user: AbstractBaseUser) -> None:

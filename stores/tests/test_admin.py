@@ -284,3 +284,15 @@ def test_every_stores_and_sales_model_has_a_tenant_scoped_admin():
             assert model in admin.site._registry, f"{model._meta.label} has no admin"
             if model._meta.label_lower not in national:
                 assert isinstance(admin.site._registry[model], TenantScopedAdmin), model._meta.label
+
+
+def test_migrate_gives_existing_staff_groups_the_permissions_a_release_added(two_companies):
+    from django.contrib.auth.models import Group
+    from django.core.management import call_command
+
+    membership_staff_sync(user=staff(company=two_companies["a"]))
+    group = Group.objects.get(name=COMPANY_ADMIN_GROUP)
+    group.permissions.clear()  # as a group made by a release without the newer models
+    call_command("migrate", verbosity=0)
+    granted = {f"{p.content_type.app_label}.{p.codename}" for p in group.permissions.select_related("content_type")}
+    assert {"stores.change_company", "sunat.change_sunataccount"} <= granted
