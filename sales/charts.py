@@ -24,18 +24,19 @@ STYLE = Style(
     foreground_subtle="#66707a",
     colors=("#1769aa", "#f5b83d", "#2e7d32", "#c62828", "#6a1b9a", "#00838f"),
     font_family="system-ui, -apple-system, 'Segoe UI', Roboto, Arial, sans-serif",
-    label_font_size=12,
-    major_label_font_size=12,
-    value_font_size=11,
-    legend_font_size=12,
-    title_font_size=14,
+    label_font_size=13,
+    major_label_font_size=13,
+    value_font_size=12,
+    legend_font_size=13,
+    title_font_size=15,
 )
 BASE = {
     "style": STYLE,
     "js": [],  # no external tooltip script
     "disable_xml_declaration": True,
-    "width": 720,
-    "height": 300,
+    "width": 520,
+    "height": 280,
+    "truncate_label": 14,
     "margin": 8,
     "print_values": False,
     "value_formatter": lambda v: money.as_soles(Decimal(str(v))) if v is not None else "",
@@ -72,7 +73,10 @@ def chart_payment_mix(*, payments: dict[str, Decimal], labels: dict[str, str]) -
 
 def chart_weeks(*, labels: Sequence[str], this_week: Sequence[Decimal], last_week: Sequence[Decimal]) -> str:
     """Lines of the last 7 days against the 7 before (aligned by weekday)."""
-    chart = pygal.Line(**BASE, title="Últimos 7 días vs. los 7 anteriores", legend_at_bottom=True, dots_size=4)
+    chart = pygal.Line(
+        **BASE, title="Últimos 7 días vs. los 7 anteriores", legend_at_bottom=True, dots_size=4,
+        y_labels_major_count=5, show_minor_y_labels=False, x_label_rotation=30,
+    )
     chart.x_labels = list(labels)
     chart.add("Últimos 7 días", _floats(this_week))
     chart.add("7 días anteriores", _floats(last_week), stroke_style={"dasharray": "6, 4"})
