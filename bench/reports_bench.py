@@ -71,6 +71,10 @@ def busy():
             BUSY.unlink()
 
 
+DOCUMENT_COLUMNS = """(id, document_type, series, number, issued_at, snapshot, status, total, xml_hash, signed_xml, signed_at,
+    cdr_zip, response_code, response_description, observations, ticket, created_at, updated_at, company_id, store_id,
+    unconfirmed_send_at, original_id)"""
+
 GENERATE = [
     (
         "sessions",
@@ -158,9 +162,7 @@ GENERATE = [
     (
         "documents",
         """
-        INSERT INTO sunat_sunatdocument (id, document_type, series, number, issued_at, snapshot, status, total, xml_hash, signed_xml,
-                                         signed_at, cdr_zip, response_code, response_description, observations, ticket, created_at,
-                                         updated_at, company_id, store_id, unconfirmed_send_at, original_id)
+        INSERT INTO sunat_sunatdocument {DOCUMENT_COLUMNS}
         SELECT s.doc_id, s.document_type, s.series, s.number, s.issued_at, '{}'::jsonb,
                CASE WHEN s.issued_at > now() - interval '1 hour' THEN 'pending' WHEN s.id %% 1000 = 7 THEN 'error'
                     WHEN s.id %% 500 = 3 THEN 'rejected' WHEN s.id %% 100 = 11 THEN 'observed' ELSE 'accepted' END,
@@ -226,9 +228,7 @@ GENERATE = [
         ALTER TABLE g_returns ADD COLUMN number int;
         UPDATE g_returns g SET number = x.number
         FROM (SELECT id, row_number() OVER (PARTITION BY series_id ORDER BY issued_at, id) AS number FROM g_returns) x WHERE x.id = g.id;
-        INSERT INTO sunat_sunatdocument (id, document_type, series, number, issued_at, snapshot, status, total, xml_hash, signed_xml,
-                                         signed_at, cdr_zip, response_code, response_description, observations, ticket, created_at,
-                                         updated_at, company_id, store_id, unconfirmed_send_at, original_id)
+        INSERT INTO sunat_sunatdocument {DOCUMENT_COLUMNS}
         SELECT doc_id, '07', series, number, issued_at, '{}'::jsonb, 'accepted', amount + icbper, md5(id::text), NULL, issued_at, NULL,
                '0', '', '[]'::jsonb, '', issued_at, issued_at, company_id, store_id, NULL, original_id
         FROM g_returns;
@@ -260,9 +260,7 @@ GENERATE = [
                s.id AS sale_id, s.store_id, s.company_id, s.register_id, s.session_id, s.cashier_id, s.sunat_document_id AS original_id,
                s.issued_at + interval '5 minutes' AS requested_at, s.total
         FROM sales_sale s WHERE s.id %% 500 = 123;
-        INSERT INTO sunat_sunatdocument (id, document_type, series, number, issued_at, snapshot, status, total, xml_hash, signed_xml,
-                                         signed_at, cdr_zip, response_code, response_description, observations, ticket, created_at,
-                                         updated_at, company_id, store_id, unconfirmed_send_at, original_id)
+        INSERT INTO sunat_sunatdocument {DOCUMENT_COLUMNS}
         SELECT doc_id, 'RC', 'RC-' || to_char(requested_at AT TIME ZONE 'America/Lima', 'YYYYMMDD'),
                row_number() OVER (PARTITION BY (requested_at AT TIME ZONE 'America/Lima')::date ORDER BY requested_at, id),
                requested_at, '{}'::jsonb, 'accepted', 0, md5(id::text), NULL, requested_at, NULL, '0', '', '[]'::jsonb, '',
@@ -320,7 +318,7 @@ def generate(url: str, *, stores: int, days: int, sales_per_day: int) -> dict:
         with conn.transaction():
             for name, sql in GENERATE:
                 t = time.perf_counter()
-                for statement in [s for s in sql.split(";\n") if s.strip()]:
+                for statement in [s for s in sql.replace("{DOCUMENT_COLUMNS}", DOCUMENT_COLUMNS).split(";\n") if s.strip()]:
                     conn.execute(statement, params)
                 timings[name] = round(time.perf_counter() - t, 1)
                 print(f"  {name}: {timings[name]} s", file=sys.stderr)

@@ -58,8 +58,8 @@ from stores.selectors import store_list_managed_by
 from sunat.selectors import sunat_document_status_counts, sunat_document_statuses, sunat_documents_unsettled, sunat_status_label
 
 from .history import local_day_bounds
+from .sessions import METHODS, zero_by_method
 
-METHODS: tuple[str, ...] = tuple(PaymentMethod.values)
 MAX_RANGE_DAYS = 366
 TOP_PRODUCTS = 10
 NOT_A_MANAGER = "Los reportes son para gerentes de tienda y administradores de la empresa."
@@ -124,10 +124,6 @@ def range_bounds(start: date, end: date) -> tuple[datetime, datetime]:
 # --------------------------------------------------------------------------- figures
 
 
-def _zero_by_method() -> dict[str, Decimal]:
-    return {m: money.ZERO for m in METHODS}
-
-
 @dataclass
 class Cut:
     """Count and money of one cut (a store, a cashier, an hour, a day)."""
@@ -158,8 +154,8 @@ class Figures:
     returns_total: Decimal = money.ZERO
     voids_count: int = 0
     voids_total: Decimal = money.ZERO
-    payments: dict[str, Decimal] = field(default_factory=_zero_by_method)
-    refunds: dict[str, Decimal] = field(default_factory=_zero_by_method)
+    payments: dict[str, Decimal] = field(default_factory=zero_by_method)
+    refunds: dict[str, Decimal] = field(default_factory=zero_by_method)
     rounding: Decimal = money.ZERO  # cash rounding on the sales (≥ 0: the customers' favour)
     by_store: dict[int, Cut] = field(default_factory=lambda: defaultdict(Cut))
     by_user: dict[int, Cut] = field(default_factory=lambda: defaultdict(Cut))
@@ -174,6 +170,31 @@ def _sum(value: Decimal | None) -> Decimal:
     return value if value is not None else money.ZERO
 
 
+def _grouped(model, *, tenancy: dict, when: str, lo: datetime, hi: datetime, user: str, total: str = "total", **extra) -> list[dict]:
+    """``model``'s rows in ``[lo, hi)`` by ``when``, grouped by store, user and Lima hour: count and
+    sum of ``total`` (plus ``extra`` aggregates), one query."""
+    return list(
+        model.objects.filter(**tenancy, **{f"{when}__gte": lo, f"{when}__lt": hi})
+        .annotate(hour=ExtractHour(when))
+        .values("store_id", user, "hour")
+        .annotate(n=Count("id"), total=Sum(total), **extra)
+        .order_by()
+    )
+
+
+def _tally(figures: Figures, rows: list[dict], *, user: str, count: str, amount: str) -> tuple[int, Decimal]:
+    """Add each grouped row to its store's, user's and hour's cut (``count`` and ``amount`` name the
+    :class:`Cut` fields); return the rows' total count and amount."""
+    n, total = 0, money.ZERO
+    for row in rows:
+        n += row["n"]
+        total += row["total"]
+        for cut in (figures.by_store[row["store_id"]], figures.by_user[row[user]], figures.by_hour[row["hour"]]):
+            setattr(cut, count, getattr(cut, count) + row["n"])
+            setattr(cut, amount, getattr(cut, amount) + row["total"])
+    return n, total
+
+
 def report_figures(*, scope: ReportScope, start: date, end: date) -> Figures:
     """The figures of the Lima days ``start`` … ``end`` over ``scope``'s stores: seven grouped
     queries (sales, payments, returns, voids, refunds of each, closed sessions)."""
@@ -181,21 +202,10 @@ def report_figures(*, scope: ReportScope, start: date, end: date) -> Figures:
     tenancy = {"company_id__in": scope.company_ids, "store_id__in": scope.store_ids}
     figures = Figures()
 
-    sales = (
-        Sale.objects.filter(**tenancy, issued_at__gte=lo, issued_at__lt=hi)
-        .annotate(hour=ExtractHour("issued_at"))
-        .values("store_id", "cashier_id", "hour")
-        .annotate(n=Count("id"), total=Sum("total"), igv=Sum("igv"), icbper=Sum("icbper"))
-        .order_by()
-    )
-    for row in sales:
-        figures.sales_count += row["n"]
-        figures.sales_total += row["total"]
-        figures.sales_igv += row["igv"]
-        figures.sales_icbper += row["icbper"]
-        for cut in (figures.by_store[row["store_id"]], figures.by_user[row["cashier_id"]], figures.by_hour[row["hour"]]):
-            cut.count += row["n"]
-            cut.sales += row["total"]
+    sales = _grouped(Sale, tenancy=tenancy, when="issued_at", lo=lo, hi=hi, user="cashier_id", igv=Sum("igv"), icbper=Sum("icbper"))
+    figures.sales_count, figures.sales_total = _tally(figures, sales, user="cashier_id", count="count", amount="sales")
+    figures.sales_igv = sum((row["igv"] for row in sales), money.ZERO)
+    figures.sales_icbper = sum((row["icbper"] for row in sales), money.ZERO)
 
     paid = (
         Payment.objects.filter(**tenancy, sale__issued_at__gte=lo, sale__issued_at__lt=hi)
@@ -210,33 +220,10 @@ def report_figures(*, scope: ReportScope, start: date, end: date) -> Figures:
         else:
             figures.payments[row["method"]] = row["amount"]
 
-    returns = (
-        SaleReturn.objects.filter(**tenancy, issued_at__gte=lo, issued_at__lt=hi)
-        .annotate(hour=ExtractHour("issued_at"))
-        .values("store_id", "cashier_id", "hour")
-        .annotate(n=Count("id"), total=Sum("total"))
-        .order_by()
-    )
-    for row in returns:
-        figures.returns_count += row["n"]
-        figures.returns_total += row["total"]
-        for cut in (figures.by_store[row["store_id"]], figures.by_user[row["cashier_id"]], figures.by_hour[row["hour"]]):
-            cut.returns += row["total"]
-            cut.returns_count += row["n"]
-
-    voids = (
-        SaleVoid.objects.filter(**tenancy, requested_at__gte=lo, requested_at__lt=hi)
-        .annotate(hour=ExtractHour("requested_at"))
-        .values("store_id", "requested_by_id", "hour")
-        .annotate(n=Count("id"), total=Sum("sale__total"))
-        .order_by()
-    )
-    for row in voids:
-        figures.voids_count += row["n"]
-        figures.voids_total += row["total"]
-        for cut in (figures.by_store[row["store_id"]], figures.by_user[row["requested_by_id"]], figures.by_hour[row["hour"]]):
-            cut.voids += row["total"]
-            cut.voids_count += row["n"]
+    returns = _grouped(SaleReturn, tenancy=tenancy, when="issued_at", lo=lo, hi=hi, user="cashier_id")
+    figures.returns_count, figures.returns_total = _tally(figures, returns, user="cashier_id", count="returns_count", amount="returns")
+    voids = _grouped(SaleVoid, tenancy=tenancy, when="requested_at", lo=lo, hi=hi, user="requested_by_id", total="sale__total")
+    figures.voids_count, figures.voids_total = _tally(figures, voids, user="requested_by_id", count="voids_count", amount="voids")
 
     for kind, when in ((RefundKind.RETURN, "sale_return__issued_at"), (RefundKind.VOID, "sale_void__requested_at")):
         refunded = (
