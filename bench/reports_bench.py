@@ -104,12 +104,13 @@ GENERATE = [
         "sales (temporary)",
         """
         CREATE TEMP TABLE g_sales AS
+        SELECT x.*, abs(hashtext(x.id::text)) AS h FROM (
         SELECT nextval(pg_get_serial_sequence('sales_sale', 'id')) AS id,
                nextval(pg_get_serial_sequence('sunat_sunatdocument', 'id')) AS doc_id,
                s.id AS session_id, s.store_id, s.register_id, s.company_id, s.idx, s.user_id AS cashier_id,
                s.opened_at + (g.n * interval '8 hours' / (%(per_session)s + 1)) + ((s.id * 7919 + g.n * 104729) %% 60) * interval '1 second' AS issued_at,
                CASE WHEN (s.id + g.n) %% 20 < 3 THEN '01' ELSE '03' END AS document_type
-        FROM g_sessions s CROSS JOIN generate_series(1, %(per_session)s) AS g(n);
+        FROM g_sessions s CROSS JOIN generate_series(1, %(per_session)s) AS g(n)) x;
         ALTER TABLE g_sales ADD COLUMN series text, ADD COLUMN series_id bigint, ADD COLUMN number int;
         UPDATE g_sales g SET series = ds.series, series_id = ds.id
         FROM stores_documentseries ds WHERE ds.register_id = g.register_id AND ds.document_type = g.document_type;
@@ -143,11 +144,11 @@ GENERATE = [
                    0.00::numeric AS icbper, 0.00::numeric AS icbper_rate
             FROM g_sales s CROSS JOIN generate_series(1, 3) AS l(n)
             JOIN g_products p ON p.store_id = s.store_id
-             AND p.k = ((s.id * 31 + l.n * 97 + (s.id %% 5) * (s.id %% 5) * 13) %% %(hot)s)
+             AND p.k = floor(%(hot)s * power(((s.h + l.n * 7919) %% 10007) / 10007.0, 2))::int  -- a few products sell most
             UNION ALL
             SELECT s.id, s.store_id, s.company_id, 4, b.store_product_id, b.product_id, b.sku, coalesce(b.barcode, ''), b.name,
                    b.unit_code, b.affectation, b.price, 1, b.price, 0.50, 0.50
-            FROM g_sales s JOIN g_bags b ON b.store_id = s.store_id WHERE s.id %% 10 = 0
+            FROM g_sales s JOIN g_bags b ON b.store_id = s.store_id WHERE s.h %% 10 = 0
         ) x;
         CREATE TEMP TABLE g_totals AS
         SELECT sale_id,
@@ -164,8 +165,8 @@ GENERATE = [
         """
         INSERT INTO sunat_sunatdocument {DOCUMENT_COLUMNS}
         SELECT s.doc_id, s.document_type, s.series, s.number, s.issued_at, '{}'::jsonb,
-               CASE WHEN s.issued_at > now() - interval '1 hour' THEN 'pending' WHEN s.id %% 1000 = 7 THEN 'error'
-                    WHEN s.id %% 500 = 3 THEN 'rejected' WHEN s.id %% 100 = 11 THEN 'observed' ELSE 'accepted' END,
+               CASE WHEN s.issued_at > now() - interval '1 hour' THEN 'pending' WHEN s.h %% 1000 = 7 THEN 'error'
+                    WHEN s.h %% 500 = 3 THEN 'rejected' WHEN s.h %% 100 = 11 THEN 'observed' ELSE 'accepted' END,
                t.total, md5(s.id::text), NULL, s.issued_at, NULL, '0', '', '[]'::jsonb, '', s.issued_at, s.issued_at,
                s.company_id, s.store_id, NULL, NULL
         FROM g_sales s JOIN g_totals t ON t.sale_id = s.id;
@@ -183,8 +184,8 @@ GENERATE = [
                CASE s.document_type WHEN '01' THEN '20100066603' ELSE '-' END,
                CASE s.document_type WHEN '01' THEN 'DISTRIBUIDORA EL SOL S.A.C.' ELSE 'CLIENTES VARIOS' END, '',
                coalesce(t.gravadas, 0), coalesce(t.exoneradas, 0), coalesce(t.inafectas, 0), t.igv, t.icbper, t.total,
-               CASE WHEN s.id %% 20 < 12 THEN t.total - trunc(t.total, 1) ELSE 0 END,
-               CASE WHEN s.id %% 20 < 12 THEN ceil(trunc(t.total, 1)) - trunc(t.total, 1) ELSE 0 END,
+               CASE WHEN s.h %% 20 < 12 THEN t.total - trunc(t.total, 1) ELSE 0 END,
+               CASE WHEN s.h %% 20 < 12 THEN ceil(trunc(t.total, 1)) - trunc(t.total, 1) ELSE 0 END,
                s.issued_at, '', s.cashier_id, s.company_id, NULL, s.series_id, s.register_id, s.store_id, s.doc_id, s.session_id
         FROM g_sales s JOIN g_totals t ON t.sale_id = s.id;
         """,
@@ -205,9 +206,9 @@ GENERATE = [
         "payments",
         """
         INSERT INTO sales_payment (method, amount, tendered, change, rounding, company_id, store_id, sale_id)
-        SELECT CASE WHEN id %% 20 < 12 THEN 'cash' WHEN id %% 20 < 16 THEN 'card' WHEN id %% 20 < 19 THEN 'yape' ELSE 'plin' END,
-               total, CASE WHEN id %% 20 < 12 THEN ceil(total - cash_rounding) END, change, cash_rounding, company_id, store_id, id
-        FROM sales_sale;
+        SELECT CASE WHEN h %% 20 < 12 THEN 'cash' WHEN h %% 20 < 16 THEN 'card' WHEN h %% 20 < 19 THEN 'yape' ELSE 'plin' END,
+               total, CASE WHEN h %% 20 < 12 THEN ceil(total - cash_rounding) END, change, cash_rounding, company_id, store_id, id
+        FROM (SELECT *, abs(hashtext(id::text)) AS h FROM sales_sale) s;
         """,
     ),
     (
@@ -224,7 +225,7 @@ GENERATE = [
         JOIN sales_payment p ON p.sale_id = s.id
         JOIN stores_documentseries ds ON ds.register_id = s.register_id AND ds.document_type = '07'
          AND left(ds.series, 1) = left(s.series, 1)
-        WHERE s.id %% 100 = 37;
+        WHERE abs(hashtext(s.id::text)) %% 100 = 37;
         ALTER TABLE g_returns ADD COLUMN number int;
         UPDATE g_returns g SET number = x.number
         FROM (SELECT id, row_number() OVER (PARTITION BY series_id ORDER BY issued_at, id) AS number FROM g_returns) x WHERE x.id = g.id;
@@ -259,7 +260,7 @@ GENERATE = [
                nextval(pg_get_serial_sequence('sunat_sunatdocument', 'id')) AS doc_id,
                s.id AS sale_id, s.store_id, s.company_id, s.register_id, s.session_id, s.cashier_id, s.sunat_document_id AS original_id,
                s.issued_at + interval '5 minutes' AS requested_at, s.total
-        FROM sales_sale s WHERE s.id %% 500 = 123;
+        FROM sales_sale s WHERE abs(hashtext(s.id::text)) %% 500 = 123 AND abs(hashtext(s.id::text)) %% 100 <> 37;
         INSERT INTO sunat_sunatdocument {DOCUMENT_COLUMNS}
         SELECT doc_id, 'RC', 'RC-' || to_char(requested_at AT TIME ZONE 'America/Lima', 'YYYYMMDD'),
                row_number() OVER (PARTITION BY (requested_at AT TIME ZONE 'America/Lima')::date ORDER BY requested_at, id),

@@ -170,6 +170,13 @@ def _sum(value: Decimal | None) -> Decimal:
     return value if value is not None else money.ZERO
 
 
+def _sales_of(scope: ReportScope, lo: datetime, hi: datetime) -> dict:
+    """The filter of a sale's child rows (lines, payments) by their sale's store and issue time:
+    spelled on the sale (not only on the child's own ``store_id``) so that the sales are found on
+    ``sale_store_issued_idx`` and their children by ``sale_id``."""
+    return {"sale__store_id__in": scope.store_ids, "sale__issued_at__gte": lo, "sale__issued_at__lt": hi}
+
+
 def _grouped(model, *, tenancy: dict, when: str, lo: datetime, hi: datetime, user: str, total: str = "total", **extra) -> list[dict]:
     """``model``'s rows in ``[lo, hi)`` by ``when``, grouped by store, user and Lima hour: count and
     sum of ``total`` (plus ``extra`` aggregates), one query."""
@@ -208,7 +215,7 @@ def report_figures(*, scope: ReportScope, start: date, end: date) -> Figures:
     figures.sales_icbper = sum((row["icbper"] for row in sales), money.ZERO)
 
     paid = (
-        Payment.objects.filter(**tenancy, sale__issued_at__gte=lo, sale__issued_at__lt=hi)
+        Payment.objects.filter(**tenancy, **_sales_of(scope, lo, hi))
         .values("method")
         .annotate(amount=Sum("amount"), rounding=Sum("rounding"))
         .order_by()
@@ -258,9 +265,7 @@ def top_products(*, scope: ReportScope, start: date, end: date, limit: int = TOP
     ``{"product_id", "barcode", "name", "quantity", "total"}`` (Decimals)."""
     lo, hi = range_bounds(start, end)
     rows = (
-        SaleLine.objects.filter(
-            company_id__in=scope.company_ids, store_id__in=scope.store_ids, sale__issued_at__gte=lo, sale__issued_at__lt=hi
-        )
+        SaleLine.objects.filter(company_id__in=scope.company_ids, store_id__in=scope.store_ids, **_sales_of(scope, lo, hi))
         .values("product_id")
         .annotate(barcode=Max("barcode"), name=Max("description"), quantity=Sum("quantity"), total=Sum(F("amount") + F("icbper")))
         .order_by("-total", "-quantity", "product_id")[:limit]
@@ -273,9 +278,7 @@ def slow_products(*, scope: ReportScope, start: date, end: date, limit: int = TO
     (nothing at all first), as ``{"product_id", "barcode", "name", "quantity", "stock"}``."""
     lo, hi = range_bounds(start, end)
     sold = dict(
-        SaleLine.objects.filter(
-            company_id__in=scope.company_ids, store_id__in=scope.store_ids, sale__issued_at__gte=lo, sale__issued_at__lt=hi
-        )
+        SaleLine.objects.filter(company_id__in=scope.company_ids, store_id__in=scope.store_ids, **_sales_of(scope, lo, hi))
         .values("product_id")
         .annotate(quantity=Sum("quantity"))
         .order_by()
