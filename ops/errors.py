@@ -1,15 +1,41 @@
-"""Recognising an exhausted connection pool and answering it with a fast 503."""
+"""Answering a request the database cannot serve with a fast 503 instead of a 500.
+
+Two causes, one answer (``503`` with ``Retry-After``; ``{"errors": {"database": [message]}}`` for
+the API and JSON callers, the Spanish ``503.html`` page otherwise):
+
+* the pool had no connection to lend within ``pool_timeout`` (:func:`is_pool_exhausted`);
+* the database went away under the request — a crash, a failover, a restart, the server
+  refusing connections (:func:`is_database_unavailable`).
+
+``ops.middleware.RequestContextMiddleware.process_exception`` answers errors raised in views;
+``ops.views.server_error`` (``handler500``) those raised elsewhere (middleware saving a session).
+"""
 
 from __future__ import annotations
 
 import structlog
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.template.loader import render_to_string
 from django.utils.cache import add_never_cache_headers
 
 log = structlog.get_logger("ops.db")
 
 POOL_MESSAGE = "El servicio está ocupado. Intenta de nuevo en unos segundos."
+DATABASE_MESSAGE = "La base de datos no está disponible en este momento. Intenta de nuevo en unos segundos."
+# A failover or a restart takes seconds; clients retry after this many.
+DATABASE_RETRY_AFTER = 5
+# SQLSTATEs that mean "this server cannot serve you now", beside class 08 (connection exception):
+# admin_shutdown, crash_shutdown, cannot_connect_now, too_many_connections.
+_UNAVAILABLE_SQLSTATES = {"57P01", "57P02", "57P03", "53300"}
+
+
+def _chain(exc: BaseException | None):  # noqa: ANN202
+    seen = 0
+    while exc is not None and seen < 10:
+        yield exc
+        exc = exc.__cause__ or exc.__context__
+        seen += 1
 
 
 def is_pool_exhausted(exc: BaseException | None) -> bool:
@@ -20,14 +46,31 @@ def is_pool_exhausted(exc: BaseException | None) -> bool:
     """
     from psycopg_pool import PoolTimeout, TooManyRequests
 
-    seen = 0
-    while exc is not None and seen < 10:
-        if isinstance(exc, (PoolTimeout, TooManyRequests)):
+    return any(
+        isinstance(e, (PoolTimeout, TooManyRequests)) or "couldn't get a connection" in str(e) for e in _chain(exc)
+    )
+
+
+def is_database_unavailable(exc: BaseException | None) -> bool:
+    """True when ``exc`` (or its cause chain) says the connection to PostgreSQL is gone or refused.
+
+    psycopg raises ``OperationalError`` without a SQLSTATE when the socket dies mid-statement
+    ("server closed the connection unexpectedly", "consuming input failed") or a connection is
+    refused, ``InterfaceError`` on a connection already closed, and a SQLSTATE of class 08 or one
+    of :data:`_UNAVAILABLE_SQLSTATES` when the server says so. Other operational errors (a
+    statement timeout, a deadlock, a lock timeout) are not an outage and stay 500.
+    """
+    import psycopg
+    from django.db import utils
+
+    for e in _chain(exc):
+        if isinstance(e, psycopg.InterfaceError):
             return True
-        if "couldn't get a connection" in str(exc):
-            return True
-        exc = exc.__cause__ or exc.__context__
-        seen += 1
+        if isinstance(e, psycopg.OperationalError):
+            sqlstate = getattr(e, "sqlstate", None)
+            return sqlstate is None or sqlstate.startswith("08") or sqlstate in _UNAVAILABLE_SQLSTATES
+        if isinstance(e, utils.InterfaceError) and e.__cause__ is None:
+            return True  # Django's own "connection already closed"
     return False
 
 
@@ -39,20 +82,27 @@ def retry_after_seconds() -> int:
     return max(1, min(30, int(timeout)))
 
 
-def pool_exhausted_response(request: HttpRequest, exc: BaseException) -> HttpResponse:
-    """503 with ``Retry-After``; JSON for the API and JSON callers, a short page otherwise."""
+def unavailable_response(request: HttpRequest, exc: BaseException) -> HttpResponse | None:
+    """The 503 for ``exc`` when it is a pool timeout or a lost database, else ``None``."""
     from ops import metrics
 
-    metrics.POOL_EXHAUSTED.inc()
-    log.warning("db_pool_exhausted", path=request.path, error=str(exc)[:200])
-    if request.path.startswith("/api/") or "application/json" in request.headers.get("Accept", ""):
-        response: HttpResponse = JsonResponse({"detail": POOL_MESSAGE}, status=503)
+    if is_pool_exhausted(exc):
+        metrics.POOL_EXHAUSTED.inc()
+        log.warning("db_pool_exhausted", path=request.path, error=str(exc)[:200])
+        message, retry_after, title = POOL_MESSAGE, retry_after_seconds(), "Servicio ocupado"
+    elif is_database_unavailable(exc):
+        log.error("db_unavailable", path=request.path, error=type(exc).__name__, detail=str(exc).strip()[:200])
+        message, retry_after, title = DATABASE_MESSAGE, DATABASE_RETRY_AFTER, "Servicio no disponible"
     else:
-        response = HttpResponse(
-            f"<!doctype html><html lang=\"es\"><title>Servicio ocupado</title><p>{POOL_MESSAGE}</p></html>",
-            status=503,
-            content_type="text/html; charset=utf-8",
+        return None
+    if request.path.startswith("/api/") or "application/json" in request.headers.get("Accept", ""):
+        response: HttpResponse = JsonResponse(
+            {"errors": {"database": [message]}}, status=503, json_dumps_params={"ensure_ascii": False}
         )
-    response["Retry-After"] = str(retry_after_seconds())
+    else:
+        # No request context: the page must render without the session or the user (no database).
+        body = render_to_string("503.html", {"title": title, "message": message, "retry_after": retry_after})
+        response = HttpResponse(body, status=503, content_type="text/html; charset=utf-8")
+    response["Retry-After"] = str(retry_after)
     add_never_cache_headers(response)
     return response

@@ -2,7 +2,8 @@
 
 ``down`` (HTTP 503) only for what makes the till unusable on this instance: the database round
 trip and unapplied migrations. Everything else (SUNAT backlog, no live worker, paused companies,
-certificates close to expiry, connections above 80 % of the limit) is ``degraded`` (HTTP 200):
+certificates close to expiry, connections above 80 % of the limit, voids SUNAT rejected, cash
+sessions open longer than 24 h) is ``degraded`` (HTTP 200):
 pulling web instances out of a load balancer for a SUNAT outage would turn it into a POS outage.
 """
 
@@ -99,6 +100,8 @@ def check_sunat_queue() -> dict[str, Any]:
         reasons.append("comprobantes sin enviar después de 24 h")
     if q["facturas_near_limit"] or q["facturas_past_limit"]:
         reasons.append("facturas cerca del plazo de 3 días")
+    if q["voids_rejected"]:
+        reasons.append("anulaciones rechazadas por SUNAT: revíselas en el admin")
     return {"status": DEGRADED if reasons else OK, **q, **({"reasons": reasons} if reasons else {})}
 
 
@@ -134,6 +137,17 @@ def check_certificate() -> dict[str, Any]:
     return {"status": OK, **result}
 
 
+def check_cash_sessions() -> dict[str, Any]:
+    """Registers whose cash session is open longer than 24 h: a shift nobody closed."""
+    try:
+        open_long = selectors.cash_sessions_open_long()
+    except Exception as exc:  # noqa: BLE001
+        return {"status": DEGRADED, "error": type(exc).__name__}
+    if open_long:
+        return {"status": DEGRADED, "reason": "cajas con turno abierto hace más de 24 h", "registers": open_long}
+    return {"status": OK, "registers": []}
+
+
 def health_deep() -> tuple[str, dict[str, Any]]:
     """Run every check; return ``(overall status, checks)``. Never raises."""
     checks: dict[str, Any] = {"database": check_database()}
@@ -145,6 +159,7 @@ def health_deep() -> tuple[str, dict[str, Any]]:
     checks["sunat_queue"] = check_sunat_queue()
     checks["worker"] = check_worker()
     checks["certificate"] = check_certificate()
+    checks["cash_sessions"] = check_cash_sessions()
     if checks["migrations"]["status"] == DOWN:
         return DOWN, checks
     overall = DEGRADED if any(c["status"] != OK for c in checks.values()) else OK

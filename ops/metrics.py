@@ -3,11 +3,12 @@
 Design (documented in docs/runbook.md): web counters and histograms live in each process's
 registry; when ``PROMETHEUS_MULTIPROC_DIR`` is set (gunicorn with several workers, see
 gunicorn.conf.py) prometheus-client's multiprocess mode aggregates them across workers. Everything
-that describes shared state — SUNAT jobs by status, oldest pending age, documents by status and
-SUNAT return code, SUNAT exchanges by operation, outcome and return code (from the attempt
-history every worker writes), worker heartbeats — is computed from the database at scrape time by
+that describes shared state — live SUNAT jobs by status, oldest pending age, unsettled documents,
+SUNAT exchanges of the last hour by operation, outcome and return code (from the attempt history
+every worker writes), worker heartbeats — is computed from the database at scrape time by
 :class:`DatabaseCollector`, so it is right no matter which process answers the scrape and no
-matter which process (web or worker) changed the data.
+matter which process (web or worker) changed the data. Each of its reads is bounded by live rows
+or by a time window on an index (``ops.selectors``), so a scrape costs the same after years.
 
 Helper other apps call: ``process_memory_observed(component=...)`` — each web process sets its
 RSS gauge; workers report theirs with their heartbeat.
@@ -27,7 +28,7 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.core import GaugeMetricFamily
 
 MULTIPROC = bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
 
@@ -136,71 +137,59 @@ def process_memory_observed(*, component: str) -> int:
     return rss
 
 
+def _gauge(name: str, documentation: str, value: float) -> GaugeMetricFamily:
+    family = GaugeMetricFamily(name, documentation)
+    family.add_metric([], value)
+    return family
+
+
+def _labelled(name: str, documentation: str, labels: list[str], values: dict) -> GaugeMetricFamily:
+    """A gauge family with one sample per ``values`` item (key: a label value or a tuple of them)."""
+    family = GaugeMetricFamily(name, documentation, labels=labels)
+    for key, value in values.items():
+        family.add_metric([k or "-" for k in (key if isinstance(key, tuple) else (key,))], value)
+    return family
+
+
 class DatabaseCollector:
     """Gauges computed from the database at scrape time (shared state, any process)."""
 
     def collect(self):  # noqa: ANN201
         from ops.selectors import metrics_snapshot
 
+        up = "1 when the scrape could read the database."
         try:
             snap = metrics_snapshot()
         except Exception:  # noqa: BLE001 - a scrape must still answer with process metrics
-            up = GaugeMetricFamily("bodegapos_database_up", "1 when the scrape could read the database.")
-            up.add_metric([], 0)
-            yield up
+            yield _gauge("bodegapos_database_up", up, 0)
             return
-        up = GaugeMetricFamily("bodegapos_database_up", "1 when the scrape could read the database.")
-        up.add_metric([], 1)
-        yield up
-        jobs = GaugeMetricFamily("bodegapos_sunat_jobs", "SUNAT jobs by status.", labels=["status"])
-        for status, count in snap["jobs_by_status"].items():
-            jobs.add_metric([status], count)
-        yield jobs
-        oldest = GaugeMetricFamily(
-            "bodegapos_sunat_oldest_pending_seconds", "Age of the oldest due pending SUNAT job (0 when none)."
-        )
-        oldest.add_metric([], snap["oldest_pending_seconds"])
-        yield oldest
-        docs = GaugeMetricFamily(
-            "bodegapos_sunat_documents",
-            "SUNAT documents by status and SUNAT return code (sends by outcome, from the database).",
-            labels=["status", "code"],
-        )
-        for (status, code), count in snap["documents_by_status_code"].items():
-            docs.add_metric([status, code or "-"], count)
-        yield docs
-        sends = CounterMetricFamily(
-            "bodegapos_sunat_sends",
-            "Exchanges with SUNAT by operation, outcome and return code (the workers' attempt history).",
-            labels=["operation", "outcome", "code"],
-        )
-        for (operation, outcome, code), count in snap["sends_by_outcome_code"].items():
-            sends.add_metric([operation, outcome or "-", code or "-"], count)
-        yield sends
-        beats = GaugeMetricFamily(
-            "bodegapos_worker_heartbeat_age_seconds", "Seconds since each SUNAT worker's last heartbeat.",
-            labels=["worker"],
-        )
-        for name, age in snap["worker_heartbeats"].items():
-            beats.add_metric([name], age)
-        yield beats
-        live = GaugeMetricFamily("bodegapos_workers_live", "Workers with a heartbeat in the last 2 minutes.")
-        live.add_metric([], sum(1 for age in snap["worker_heartbeats"].values() if age < 120))
-        yield live
+        yield _gauge("bodegapos_database_up", up, 1)
+        yield _labelled("bodegapos_sunat_jobs", "Live SUNAT jobs by status (finished ones are history).",
+                        ["status"], snap["jobs_by_status"])
+        yield _gauge("bodegapos_sunat_oldest_pending_seconds", "Age of the oldest due pending SUNAT job (0 when none).",
+                     snap["oldest_pending_seconds"])
+        yield _labelled("bodegapos_sunat_documents_unsettled",
+                        "SUNAT documents not yet settled by SUNAT (pending, error): live rows, not the history.",
+                        ["status"], snap["documents_unsettled"])
+        yield _gauge("bodegapos_sunat_documents_unsent_after_24h", "Pending SUNAT documents issued more than 24 h ago.",
+                     snap["documents_unsent_after_24h"])
+        yield _labelled("bodegapos_sunat_exchanges_last_hour",
+                        "Exchanges with SUNAT started in the last hour by operation, outcome and SUNAT return code "
+                        "(the workers' attempt history).",
+                        ["operation", "outcome", "code"], snap["exchanges_recent"])
+        yield _labelled("bodegapos_worker_heartbeat_age_seconds", "Seconds since each SUNAT worker's last heartbeat.",
+                        ["worker"], snap["worker_heartbeats"])
+        yield _gauge("bodegapos_workers_live", "Workers with a heartbeat in the last 2 minutes.",
+                     sum(1 for age in snap["worker_heartbeats"].values() if age < 120))
         if snap["worker_rss"]:
-            rss = GaugeMetricFamily(
-                "bodegapos_worker_resident_memory_bytes", "RSS the worker reported with its heartbeat.",
-                labels=["worker"],
-            )
-            for name, value in snap["worker_rss"].items():
-                rss.add_metric([name], value)
-            yield rss
-        conns = GaugeMetricFamily("bodegapos_db_connections", "Server connections (pg_stat_activity).")
-        conns.add_metric([], snap["db_connections"])
-        yield conns
-        limit = GaugeMetricFamily("bodegapos_db_max_connections", "PostgreSQL max_connections.")
-        limit.add_metric([], snap["db_max_connections"])
-        yield limit
+            yield _labelled("bodegapos_worker_resident_memory_bytes", "RSS the worker reported with its heartbeat.",
+                            ["worker"], snap["worker_rss"])
+        yield _gauge("bodegapos_sunat_voids_rejected", "Voids (RA/RC) SUNAT rejected that nobody has settled since.",
+                     snap["voids_rejected"])
+        yield _gauge("bodegapos_cash_sessions_open_over_24h", "Registers whose cash session is open longer than 24 h.",
+                     snap["cash_sessions_open_long"])
+        yield _gauge("bodegapos_db_connections", "Server connections (pg_stat_activity).", snap["db_connections"])
+        yield _gauge("bodegapos_db_max_connections", "PostgreSQL max_connections.", snap["db_max_connections"])
 
 
 def metrics_payload() -> tuple[bytes, str]:

@@ -9,8 +9,9 @@
   metrics;
 * adds ``Cache-Control: no-store`` (Django's never-cache headers) to HTML and ``/api/``
   answers that did not set their own, so no CDN or browser keeps a till page or a sale;
-* turns a view's "no pooled connection within pool_timeout" into a 503 with ``Retry-After``
-  instead of a 500 (``ops.views.server_error`` does the same for errors raised elsewhere).
+* turns a view's "no pooled connection within pool_timeout" or "the database went away" into a
+  503 with ``Retry-After`` instead of a 500 (``ops.errors``; ``ops.views.server_error`` does the
+  same for errors raised elsewhere).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from django.utils.cache import add_never_cache_headers
 from django.utils.functional import empty
 
 from ops import metrics
-from ops.errors import is_pool_exhausted, pool_exhausted_response
+from ops.errors import unavailable_response
 
 log = structlog.get_logger("ops.request")
 
@@ -142,6 +143,4 @@ class RequestContextMiddleware:
         return None
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
-        if is_pool_exhausted(exception):
-            return pool_exhausted_response(request, exception)
-        return None
+        return unavailable_response(request, exception)

@@ -6,9 +6,20 @@ Windows are fixed (``10/5m`` = at most 10 hits per key in each 5-minute window).
 hashed, so usernames and IPs never land in the table or in Redis in clear.
 
 * ``ratelimit_hit(*, scope, key, rate) -> RateLimitResult`` — count one hit.
+* ``ratelimit_release(*, result)`` — take back a hit (a sign-in that succeeded or was refused).
 * ``ratelimited_response(result, request)`` — the 429 (JSON, Spanish, ``Retry-After``).
 * ``checkout_ratelimited`` — decorator for ``POST /api/v1/checkout``, keyed per register.
-* ``RateLimitedLoginView`` — Django's ``LoginView`` limited per (client IP, username).
+* ``RateLimitedLoginView`` / ``login_ratelimited`` — failed sign-ins limited per (client IP,
+  username), per client IP and per username (``RATELIMIT_LOGIN``, ``_IP``, ``_USER``).
+* ``ratelimit_prune(*, older_than_seconds)`` — delete finished windows (the worker's retention).
+
+Why not django-axes for sign-ins: axes has one ``AXES_FAILURE_LIMIT`` for every lockout
+parameter set (the contract wants 10 per pair, 30 per IP, 20 per username), measures its cool-off
+from the last failure (an attacker who keeps failing keeps a cashier locked out for as long as he
+likes), stores usernames and addresses in clear in its own tables, and needs its own
+authentication backend, middleware and a second counter store beside this one (Redis or
+PostgreSQL), which the checkout limit needs anyway. Fixed windows bound a lockout by the window:
+it ends when the window does, whatever the attacker sends meanwhile.
 """
 
 from __future__ import annotations
@@ -24,6 +35,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.signals import user_logged_in
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
@@ -46,6 +58,7 @@ class RateLimitResult:
     hits: int
     limit: int
     retry_after: int  # seconds until the window ends
+    counter: tuple[str, int] = ("", 0)  # (hashed key, window start): what ratelimit_release takes back
 
 
 def parse_rate(rate: str) -> tuple[int, int]:
@@ -82,30 +95,32 @@ def _hit_redis(hashed: str, limit: int, period: int) -> RateLimitResult:
         cache.add(cache_key, 1, timeout=period + 5)
         hits = 1
     retry = max(1, int(window + period - now))
-    return RateLimitResult(hits <= limit, hits, limit, retry)
+    return RateLimitResult(hits <= limit, hits, limit, retry, (hashed, window))
 
 
 def _hit_postgres(hashed: str, limit: int, period: int) -> RateLimitResult:
     with connection.cursor() as cursor:
         cursor.execute(
             """
-            WITH t AS (SELECT extract(epoch FROM now()) AS e)
+            WITH t AS (SELECT extract(epoch FROM clock_timestamp()) AS e)
             INSERT INTO ops_ratelimit (key, window_start, window_seconds, hits)
             SELECT %s, (floor(t.e / %s) * %s)::bigint, %s, 1 FROM t
             ON CONFLICT (key, window_start) DO UPDATE SET hits = ops_ratelimit.hits + 1
-            RETURNING hits, ceil(window_start + window_seconds - (SELECT e FROM t))::int
+            RETURNING hits, ceil(window_start + window_seconds - (SELECT e FROM t))::int, window_start
             """,
             [hashed, period, period, period],
         )
-        hits, retry = cursor.fetchone()
-    return RateLimitResult(hits <= limit, hits, limit, max(1, int(retry)))
+        hits, retry, window = cursor.fetchone()
+    return RateLimitResult(hits <= limit, hits, limit, max(1, int(retry)), (hashed, int(window)))
 
 
 def ratelimit_hit(*, scope: str, key: str, rate: str) -> RateLimitResult:
     """Count one hit of ``key`` in ``scope`` against ``rate`` and say whether it is allowed.
 
-    The hit is counted even when refused. Runs in autocommit (its own statement); calling it
-    inside a caller's transaction works too but then holds the row lock until that commits.
+    The hit is counted even when refused (``ratelimit_release`` takes it back). Windows follow the
+    database's ``clock_timestamp()``, not the start of an enclosing transaction. Runs in autocommit
+    (its own statement); calling it inside a caller's transaction works too but then holds the
+    row lock until that commits.
     """
     limit, period = parse_rate(rate)
     hashed = _hashed(scope, key)
@@ -115,8 +130,34 @@ def ratelimit_hit(*, scope: str, key: str, rate: str) -> RateLimitResult:
     return result
 
 
-def ratelimit_prune(*, older_than_seconds: int = 86400) -> int:
-    """Delete finished windows (PostgreSQL backend). Returns rows removed."""
+def ratelimit_release(*, result: RateLimitResult) -> None:
+    """Take back the hit ``result`` counted, in the window it was counted in (never below 0).
+
+    A window that has ended meanwhile is left alone: its counter no longer limits anything.
+    """
+    hashed, window = result.counter
+    if not hashed:
+        return
+    if _uses_redis():
+        from django.core.cache import cache
+
+        try:
+            if cache.decr(f"rl:{hashed}:{window}") < 0:
+                cache.incr(f"rl:{hashed}:{window}")
+        except ValueError:  # expired with its window
+            pass
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE ops_ratelimit SET hits = hits - 1 WHERE key = %s AND window_start = %s AND hits > 0",
+            [hashed, window],
+        )
+
+
+def ratelimit_prune(*, older_than_seconds: float) -> int:
+    """Delete the PostgreSQL counter's windows that ended more than ``older_than_seconds`` ago
+    (a window still running is never touched). Returns rows removed; run by the SUNAT worker's
+    retention loop with ``RATELIMIT_RETENTION_HOURS``."""
     with connection.cursor() as cursor:
         cursor.execute(
             "DELETE FROM ops_ratelimit WHERE window_start + window_seconds < extract(epoch FROM now()) - %s",
@@ -221,33 +262,64 @@ def checkout_ratelimited(view: Callable[..., HttpResponse]) -> Callable[..., Htt
     return wrapper
 
 
-def login_ratelimit_check(request: HttpRequest) -> HttpResponse | None:
-    """Count a login POST against ``RATELIMIT_LOGIN`` per (client IP, username); the 429 answer
-    past the limit (the password is then not checked), else ``None``.
+def _login_limits(request: HttpRequest) -> list[tuple[str, str, str]]:
+    """``(scope, key, rate)`` of each limit one sign-in counts against."""
+    username = (request.POST.get("username") or "").strip().lower()[:150]
+    ip = client_ip(request)
+    return [
+        ("login", f"{ip}|{username}", settings.RATELIMIT_LOGIN),
+        ("login-ip", ip, settings.RATELIMIT_LOGIN_IP),
+        ("login-user", username, settings.RATELIMIT_LOGIN_USER),
+    ]
 
-    One key for the pair: a whole store behind one NAT address logs in freely, and nobody can
-    lock a cashier out from another address by mistyping their password on purpose.
+
+def _mark_login_succeeded(sender, request: HttpRequest | None = None, **kwargs) -> None:  # noqa: ANN001, ANN003
+    if request is not None:
+        request._ratelimit_login_succeeded = True  # type: ignore[attr-defined]
+
+
+user_logged_in.connect(_mark_login_succeeded, dispatch_uid="ops.ratelimit.login_succeeded")
+
+
+def login_ratelimited_call(request: HttpRequest, view: Callable[[], HttpResponse]) -> HttpResponse:
+    """Run the login ``view`` for ``request`` under the three sign-in limits.
+
+    A POST first takes one hit of each limit — per (client IP, username) ``RATELIMIT_LOGIN``, per
+    client IP ``RATELIMIT_LOGIN_IP``, per username ``RATELIMIT_LOGIN_USER`` — atomically per
+    counter, so parallel guesses cannot overshoot. Past any of them it gives every hit back and
+    answers 429 without checking the password (a refused attempt costs nobody a try, so hammering
+    one pair never spends the username's limit). Otherwise the view runs; a sign-in that
+    succeeded (Django's ``user_logged_in`` fired for this request) gives its hits back too, so only
+    failed sign-ins count. Windows are fixed: a lockout ends with its window, whatever is sent
+    meanwhile.
     """
     if request.method != "POST":
-        return None
-    username = (request.POST.get("username") or "").strip().lower()[:150]
-    result = ratelimit_hit(scope="login", key=f"{client_ip(request)}|{username}", rate=settings.RATELIMIT_LOGIN)
-    return None if result.allowed else ratelimited_response(result, request)
+        return view()
+    results = [ratelimit_hit(scope=scope, key=key, rate=rate) for scope, key, rate in _login_limits(request)]
+    refused = [r for r in results if not r.allowed]
+    if refused:
+        for result in results:
+            ratelimit_release(result=result)
+        return ratelimited_response(max(refused, key=lambda r: r.retry_after), request)
+    response = view()
+    if getattr(request, "_ratelimit_login_succeeded", False):
+        for result in results:
+            ratelimit_release(result=result)
+    return response
 
 
 def login_ratelimited(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Decorator for any login view (the admin's): same limits as ``RateLimitedLoginView``."""
+    """Decorator for any login view (the admin's): the same limits as ``RateLimitedLoginView``."""
 
     @functools.wraps(view)
     def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:  # noqa: ANN002, ANN003
-        return login_ratelimit_check(request) or view(request, *args, **kwargs)
+        return login_ratelimited_call(request, lambda: view(request, *args, **kwargs))
 
     return wrapper
 
 
 class RateLimitedLoginView(auth_views.LoginView):
-    """Django's login view; each POST counts against ``RATELIMIT_LOGIN`` per IP and per
-    username. Past either limit it answers 429 without checking the password."""
+    """Django's login view under the sign-in limits of :func:`login_ratelimited_call`."""
 
     def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:  # noqa: ANN002, ANN003
-        return login_ratelimit_check(request) or super().post(request, *args, **kwargs)
+        return login_ratelimited_call(request, lambda: super(RateLimitedLoginView, self).post(request, *args, **kwargs))

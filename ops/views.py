@@ -11,31 +11,56 @@ from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_GET
 
 from ops import health
-from ops.errors import is_pool_exhausted, pool_exhausted_response
+from ops.errors import unavailable_response
+
+
+TOKEN_MISSING = "Métricas deshabilitadas: defina METRICS_TOKEN y envíe Authorization: Bearer <token>."
+
+
+def ops_token_state(request: HttpRequest) -> str:
+    """Whether ``request`` may read operational details (``/metrics``, deep health's checks).
+
+    ``"ok"``: ``METRICS_TOKEN`` is set and the request carries ``Authorization: Bearer <token>``,
+    or no token is set outside production (``METRICS_TOKEN_REQUIRED`` false: development, tests).
+    ``"bad"``: a token is set and the request does not carry it. ``"unset"``: production
+    (``METRICS_TOKEN_REQUIRED``) without ``METRICS_TOKEN``: nobody may read them.
+    """
+    token = getattr(settings, "METRICS_TOKEN", "")
+    if not token:
+        return "unset" if getattr(settings, "METRICS_TOKEN_REQUIRED", False) else "ok"
+    given = request.headers.get("Authorization", "")
+    return "ok" if hmac.compare_digest(given.encode(), f"Bearer {token}".encode()) else "bad"
 
 
 @require_GET
 def health_view(request: HttpRequest) -> HttpResponse:
-    """Liveness without ``deep``; the deep check with ``deep=true`` (503 only when down)."""
+    """Liveness without ``deep``; the deep check with ``deep=true`` (503 only when down).
+
+    Everyone gets the deep check's status and status code (all an uptime monitor needs); its
+    ``checks`` (RUCs, certificate expiry, queue and worker details) only a caller with the
+    metrics token (:func:`ops_token_state`).
+    """
     if request.GET.get("deep", "").lower() not in ("1", "true", "yes"):
         response = JsonResponse({"status": "ok"})
     else:
         status, checks = health.health_deep()
-        response = JsonResponse({"status": status, "checks": checks}, status=503 if status == health.DOWN else 200)
+        body = {"status": status, "checks": checks} if ops_token_state(request) == "ok" else {"status": status}
+        response = JsonResponse(body, status=503 if status == health.DOWN else 200)
     add_never_cache_headers(response)
     return response
 
 
 @require_GET
 def metrics_view(request: HttpRequest) -> HttpResponse:
-    """Prometheus text; with ``METRICS_TOKEN`` set it wants ``Authorization: Bearer <token>``."""
-    token = getattr(settings, "METRICS_TOKEN", "")
-    if token:
-        given = request.headers.get("Authorization", "")
-        if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
-            response = JsonResponse({"detail": "Token de métricas inválido o ausente."}, status=401)
-            response["WWW-Authenticate"] = 'Bearer realm="metrics"'
-            return response
+    """Prometheus text for a caller with the metrics token (:func:`ops_token_state`): 401 with a
+    wrong or missing token, 403 in production while ``METRICS_TOKEN`` is unset."""
+    state = ops_token_state(request)
+    if state == "unset":
+        return JsonResponse({"detail": TOKEN_MISSING}, status=403)
+    if state == "bad":
+        response = JsonResponse({"detail": "Token de métricas inválido o ausente."}, status=401)
+        response["WWW-Authenticate"] = 'Bearer realm="metrics"'
+        return response
     from ops.metrics import metrics_payload
 
     body, content_type = metrics_payload()
@@ -45,11 +70,11 @@ def metrics_view(request: HttpRequest) -> HttpResponse:
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
-    """``handler500``: an exhausted pool becomes a 503 with ``Retry-After``; anything else a
-    plain 500 page (JSON under ``/api/``)."""
+    """``handler500``: an exhausted pool or a lost database becomes a 503 with ``Retry-After``
+    (``ops.errors``); anything else a plain 500 page (JSON under ``/api/``)."""
     exc = sys.exc_info()[1]
-    if is_pool_exhausted(exc):
-        return pool_exhausted_response(request, exc)
+    if exc is not None and (unavailable := unavailable_response(request, exc)) is not None:
+        return unavailable
     if request.path.startswith("/api/"):
         return JsonResponse({"detail": "Error interno del servidor."}, status=500)
     return HttpResponse(

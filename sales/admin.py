@@ -18,6 +18,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
+from django.db import models
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 
@@ -62,6 +63,8 @@ class ReadOnlyAdminMixin:
 @admin.register(Product)
 class ProductAdmin(TenantScopedAdmin):
     tenant_company_field = "company"
+    # Django 6 reads a scheme-less image URL as https; say so now (RemovedInDjango60Warning).
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_display = ("sku", "barcode", "name", "unit_code", "affectation", "is_plastic_bag", "allows_negative_stock", "is_active")
     list_filter = ("affectation", "unit_code", "is_plastic_bag", "allows_negative_stock", "is_active", "company")
     search_fields = ("barcode", "sku", "name")

@@ -342,6 +342,7 @@ def sale_return_page(request: HttpRequest, sale_id: UUID) -> HttpResponse:
             "register_key": register_key(register),
             "store": register.store,
             "status_label": STATUS_LABELS[detail["status"]],
+            "payments": [(dict(PaymentMethod.choices)[p["method"]], p["amount"]) for p in detail["payments"]],
             "reasons": ReturnReason.choices,
             "return_config": config,
             "lines": [

@@ -137,6 +137,7 @@ def test_a_day_at_the_till_adds_up(client):
     assert z["payments"] == {"cash": money(cash_kept), "card": money(paid["card"]), "yape": money(paid["yape"]), "plin": money(paid["plin"])}
     assert z["refunds"] == {m: "0.00" for m in METHODS}
     assert z["returns"] == {"count": 0, "total": "0.00"} and z["voids"] == {"count": 0, "total": "0.00"}
+    assert z["net_total"] == z["sales"]["total"]
     assert z["cash"] == {
         "opening_float": "150.00",
         "sales": money(cash_kept),

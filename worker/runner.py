@@ -2,7 +2,7 @@
 
 Threads and connections (pool max_size = concurrency + 2):
 
-* the main thread claims, heartbeats, extends leases, reaps expired leases, purges old jobs —
+* the main thread claims, heartbeats, extends leases, reaps expired leases, runs retention —
   one pooled connection;
 * ``concurrency`` slot threads each keep one pooled connection for their whole life (never a
   new connection per job) and run ``perform(job=...)`` in autocommit mode, outside any
@@ -33,6 +33,7 @@ from django.db import DatabaseError, connection
 
 from sunat.models import SunatJob
 from sunat.outcomes import JobOutcome, NextStep
+from sunat.retention import sunat_attempts_purge
 
 from . import queue
 from .listen import Listener, listen_conninfo
@@ -75,6 +76,8 @@ class RunnerConfig:
     lease: float = 120.0
     listen: bool = True
     retention: timedelta = timedelta(days=30)
+    attempt_retention: timedelta = timedelta(days=90)
+    ratelimit_retention: timedelta = timedelta(hours=1)
 
     @classmethod
     def from_settings(cls, **overrides) -> RunnerConfig:
@@ -83,6 +86,8 @@ class RunnerConfig:
             "poll_interval": float(settings.SUNAT_POLL_INTERVAL),
             "lease": float(settings.SUNAT_LEASE_SECONDS),
             "retention": timedelta(days=float(getattr(settings, "SUNAT_JOB_RETENTION_DAYS", 30))),
+            "attempt_retention": timedelta(days=float(getattr(settings, "SUNAT_ATTEMPT_RETENTION_DAYS", 90))),
+            "ratelimit_retention": timedelta(hours=float(getattr(settings, "RATELIMIT_RETENTION_HOURS", 1))),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
@@ -325,11 +330,22 @@ class Runner:
                 self._maybe_more = True
             due["reap"] = now + REAP_SECONDS + random.uniform(0, 1)
         if now >= due["purge"]:
-            purged = queue.jobs_purge(older_than=self.config.retention)
-            queue.heartbeats_purge(older_than=timedelta(days=7))
-            if purged:
-                log.info("worker.purged", jobs=purged)
+            self._purge()
             due["purge"] = now + PURGE_SECONDS
+
+    def _purge(self) -> None:
+        """The retention loop (hourly): finished jobs, stale heartbeats, old SUNAT exchanges
+        (each document keeps its latest, sunat/retention.py) and ended rate-limit windows."""
+        from ops.ratelimit import ratelimit_prune  # the counter table is ops'; the worker only prunes it
+
+        purged = {
+            "jobs": queue.jobs_purge(older_than=self.config.retention),
+            "heartbeats": queue.heartbeats_purge(older_than=timedelta(days=7)),
+            "attempts": sunat_attempts_purge(older_than=self.config.attempt_retention),
+            "ratelimit_windows": ratelimit_prune(older_than_seconds=self.config.ratelimit_retention.total_seconds()),
+        }
+        if any(purged.values()):
+            log.info("worker.purged", **purged)
 
     def _claim(self) -> int:
         if self.stopping.is_set():

@@ -141,9 +141,18 @@ SENTRY_DSN = env("SENTRY_DSN", default="")
 SENTRY_TRACES_SAMPLE_RATE = env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0)
 LOG_FORMAT = env("LOG_FORMAT", default="json")
 LOG_LEVEL = env("LOG_LEVEL", default="INFO")
+# /metrics and the details of /health?deep=true want "Authorization: Bearer <METRICS_TOKEN>" when it
+# is set; unset, they are open here and refused in production (METRICS_TOKEN_REQUIRED, prod.py).
 METRICS_TOKEN = env("METRICS_TOKEN", default="")
+METRICS_TOKEN_REQUIRED = False
+# Failed sign-ins (successful ones count against none): per (client IP, username), per client IP
+# over all usernames, per username over all IPs. The admin's login shares them.
 RATELIMIT_LOGIN = env("RATELIMIT_LOGIN", default="10/5m")
+RATELIMIT_LOGIN_IP = env("RATELIMIT_LOGIN_IP", default="30/5m")
+RATELIMIT_LOGIN_USER = env("RATELIMIT_LOGIN_USER", default="20/5m")
 RATELIMIT_CHECKOUT = env("RATELIMIT_CHECKOUT", default="600/m")
+# The PostgreSQL counter's windows are deleted this long after they end (the worker's retention loop).
+RATELIMIT_RETENTION_HOURS = env.float("RATELIMIT_RETENTION_HOURS", default=1)
 # Proxies whose X-Forwarded-For is believed (the variable gunicorn reads too); "*" = any peer.
 FORWARDED_ALLOW_IPS = env.list("FORWARDED_ALLOW_IPS", default=["127.0.0.1", "::1"])
 
@@ -158,15 +167,18 @@ SUNAT_POLL_INTERVAL = env.float("SUNAT_POLL_INTERVAL", default=10.0)
 SUNAT_MAX_CONCURRENT_JOBS = env.int("SUNAT_MAX_CONCURRENT_JOBS", default=3)
 SUNAT_RETRY_DELAYS = [float(x) for x in env.list("SUNAT_RETRY_DELAYS", default=["60", "300", "900", "3600"])]
 SUNAT_LEASE_SECONDS = env.int("SUNAT_LEASE_SECONDS", default=120)
+# A void (RA / RC ConditionCode 3) is allowed while (today in Lima − issue date) ≤ this many days.
+SUNAT_VOID_WINDOW_DAYS = env.int("SUNAT_VOID_WINDOW_DAYS", default=7)
 # Finished (done) jobs older than this are purged by the worker in batches; documents keep XML/CDR.
 SUNAT_JOB_RETENTION_DAYS = env.float("SUNAT_JOB_RETENTION_DAYS", default=30)
+# Exchanges with SUNAT (admin's attempt history) older than this are deleted by the worker, except
+# each document's latest ones (sunat/retention.py); the document, its XML and CDR stay forever.
+SUNAT_ATTEMPT_RETENTION_DAYS = env.float("SUNAT_ATTEMPT_RETENTION_DAYS", default=90)
 # SOAP client: connect timeout (request surely not sent) vs read timeout (SUNAT may have it).
 SUNAT_CONNECT_TIMEOUT = env.float("SUNAT_CONNECT_TIMEOUT", default=5.0)
 SUNAT_READ_TIMEOUT = env.float("SUNAT_READ_TIMEOUT", default=30.0)
 # RC/RA: seconds between getStatus polls of a ticket that answered 98 (in process).
 SUNAT_TICKET_POLL_SECONDS = env.float("SUNAT_TICKET_POLL_SECONDS", default=5.0)
-# Voids (RA / RC ConditionCode 3) are allowed while (today in Lima - issue date) <= this.
-SUNAT_VOID_WINDOW_DAYS = env.int("SUNAT_VOID_WINDOW_DAYS", default=7)
 # A note or void whose original SUNAT does not hold yet waits this long between checks (the
 # original's settlement also makes it due at once).
 SUNAT_WAIT_FOR_ORIGINAL_SECONDS = env.float("SUNAT_WAIT_FOR_ORIGINAL_SECONDS", default=5.0)

@@ -8,7 +8,6 @@ from .base import *  # noqa: F403
 from .base import databases_for, env
 
 
-
 def required(name: str) -> str:
     """A variable production cannot run without: set and not empty (an empty
     FIELD_ENCRYPTION_KEY would silently fall back to a key derived from SECRET_KEY)."""
@@ -44,4 +43,6 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=12 * 3600)
 X_FRAME_OPTIONS = "DENY"
 LOG_FORMAT = env("LOG_FORMAT", default="json")
+# Without METRICS_TOKEN production serves no /metrics and no deep-health details (check ops.W001).
+METRICS_TOKEN_REQUIRED = True
 # Sentry starts in ops.apps.OpsConfig.ready() when SENTRY_DSN is set (component web/worker).

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -19,6 +21,7 @@ PROD_ENV = {
     "FIELD_ENCRYPTION_KEY": "oYb8D25oMlQBKox7VoyD77WejT4lyT2TYHhitCOFHYw=",
     "ALLOWED_HOSTS": "pos.example.com",
     "ADMIN_URL": "gestion-7f3k/",
+    "METRICS_TOKEN": "m" * 32,
 }
 
 
@@ -49,6 +52,15 @@ def test_production_settings_values():
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["True", "True", "True", "('HTTP_X_FORWARDED_PROTO',", "'https')", "gestion-7f3k/", "False", "4"]
+
+
+def test_check_deploy_warns_when_production_has_no_metrics_token():
+    env = _clean_env(**{k: v for k, v in PROD_ENV.items() if k != "METRICS_TOKEN"})
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--settings=bodegapos.settings.prod", "--fail-level", "WARNING"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode != 0 and "ops.W001" in result.stdout + result.stderr
 
 
 def test_production_settings_refuse_missing_secret():
@@ -95,8 +107,45 @@ def test_procfile():
     entries = _procfile()
     assert set(entries) == {"web", "worker", "release"}
     assert entries["web"].startswith("gunicorn") and "-c gunicorn.conf.py" in entries["web"] and "bodegapos.wsgi" in entries["web"]
-    assert entries["worker"] == "python manage.py sunat_worker"
-    assert entries["release"] == "DATABASE_URL=$DIRECT_URL python manage.py migrate --noinput"
+    assert entries["worker"] == "python manage.py sunat_worker --settings=bodegapos.settings.prod"
+    assert entries["release"] == "DATABASE_URL=$DIRECT_URL python manage.py migrate --noinput --settings=bodegapos.settings.prod"
+
+
+def _deployed_commands() -> dict[str, str]:
+    """Every command a deployed process runs: the Procfile's, docker-compose's and the image's CMD."""
+    yaml = pytest.importorskip("yaml")
+    commands = {f"Procfile {name}": command for name, command in _procfile().items()}
+    for name, service in yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"].items():
+        command = service.get("command")
+        if command and "postgres" not in name and "pgbouncer" not in name:
+            commands[f"compose {name}"] = command if isinstance(command, str) else " ".join(command)
+    cmd = next(line for line in (ROOT / "Dockerfile").read_text().splitlines() if line.startswith("CMD "))
+    commands["Dockerfile CMD"] = " ".join(json.loads(cmd[4:]))
+    return commands
+
+
+# What a deployed process loads, printed by the process itself: the settings module and DEBUG.
+_PRINT_SETTINGS = "from django.conf import settings; print(settings.SETTINGS_MODULE, settings.DEBUG)"
+
+
+def test_every_deployed_process_runs_production_settings_on_its_own():
+    """No DJANGO_SETTINGS_MODULE in the environment (a deployer who forgot it): each command still
+    loads bodegapos.settings.prod. manage.py commands run with their own options; gunicorn loads
+    bodegapos.wsgi."""
+    commands = _deployed_commands()
+    assert {"Procfile release", "Procfile worker", "Procfile web", "compose migrate", "compose worker"} <= set(commands)
+    for name, command in commands.items():
+        words = shlex.split(command)
+        words = [w for w in words if not re.match(r"^[A-Z_]+=", w)]  # VAR=value prefixes
+        if words[0] == "gunicorn":
+            argv = [sys.executable, "-c", f"import bodegapos.wsgi; {_PRINT_SETTINGS}"]
+        else:
+            assert words[:2] == ["python", "manage.py"], name
+            options = [w for w in words[3:] if w.startswith("--settings")]
+            argv = [sys.executable, "manage.py", "shell", "-c", _PRINT_SETTINGS, *options]
+        result = subprocess.run(argv, cwd=ROOT, env=_clean_env(**PROD_ENV), capture_output=True, text=True, timeout=60)
+        assert result.returncode == 0, f"{name}: {result.stderr}"
+        assert result.stdout.split()[-2:] == ["bodegapos.settings.prod", "False"], f"{name}: {command}"
 
 
 def test_env_example_lists_every_contract_variable():

@@ -151,3 +151,65 @@ def test_a_discarded_job_raises_no_alert(chain):
     assert health.check_sunat_queue()["status"] == "ok"
     SunatJob.objects.create(company=company, document=_document(company, number=2), status=JobStatus.DEAD)
     assert health.check_sunat_queue()["status"] == "degraded"
+
+
+@pytest.mark.django_db
+def test_deep_health_details_need_the_metrics_token(client, chain, settings):
+    """The public answer is the status and its code; RUCs, certificate expiry and queue details
+    need ``Authorization: Bearer $METRICS_TOKEN``."""
+    company = chain["company"]
+    company.certificate_expires_at = timezone.now() + timedelta(days=300)
+    company.save()
+    settings.METRICS_TOKEN = "s3cret"
+    public = client.get("/health?deep=true")
+    assert public.status_code == 200 and public.json() == {"status": "degraded"}  # no live worker
+    assert company.ruc not in public.content.decode()
+    wrong = client.get("/health?deep=true", headers={"Authorization": "Bearer nope"})
+    assert wrong.json() == {"status": "degraded"}
+    full = client.get("/health?deep=true", headers={"Authorization": "Bearer s3cret"}).json()
+    assert full["status"] == "degraded"
+    assert full["checks"]["certificate"]["companies"][0]["ruc"] == company.ruc
+    # Production without a token shows nobody the details.
+    settings.METRICS_TOKEN = ""
+    settings.METRICS_TOKEN_REQUIRED = True
+    assert client.get("/health?deep=true").json() == {"status": "degraded"}
+
+
+@pytest.mark.django_db
+def test_public_deep_health_keeps_the_503_when_down(client, settings, monkeypatch):
+    settings.METRICS_TOKEN = "s3cret"
+    monkeypatch.setattr(health, "check_database", lambda: {"status": "down", "error": "OperationalError"})
+    response = client.get("/health?deep=true")
+    assert response.status_code == 503 and response.json() == {"status": "down"}
+
+
+@pytest.mark.django_db
+def test_a_register_open_longer_than_24_hours_degrades(chain):
+    from sales.models import CashSession
+    from sales.tests.factories import session_ensure
+
+    register, cashier = chain["registers"][0], chain["users"][0]
+    session = session_ensure(register=register, user=cashier)
+    assert health.check_cash_sessions()["status"] == "ok"
+    CashSession.objects.filter(pk=session.pk).update(opened_at=timezone.now() - timedelta(hours=25))
+    result = health.check_cash_sessions()
+    assert result["status"] == "degraded" and result["registers"][0]["register"] == register.code
+    assert health.health_deep()[0] == "degraded"
+
+
+@pytest.mark.django_db
+def test_a_void_sunat_rejected_degrades_until_a_void_of_the_same_document_is_accepted(chain):
+    company = chain["company"]
+    original = _document(company, number=7, status="accepted")
+    rejected = SunatDocument.objects.create(
+        company=company, document_type="RC", series="RC-20261201", number=1, issued_at=timezone.now(), snapshot={},
+        status="rejected", original=original,
+    )
+    queue = health.check_sunat_queue()
+    assert queue["status"] == "degraded" and queue["voids_rejected"] == 1 and any("anulaciones" in r for r in queue["reasons"])
+    SunatDocument.objects.create(
+        company=company, document_type="RC", series="RC-20261201", number=2, issued_at=timezone.now(), snapshot={},
+        status="accepted", original=original,
+    )
+    assert health.check_sunat_queue()["voids_rejected"] == 0
+    assert rejected.pk

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import pytest
+from datetime import timedelta
+
 from django.utils import timezone
 
 from ops import metrics
@@ -15,11 +17,20 @@ def test_metrics_text_has_the_families(client, chain):
         company=company, document_type="03", series="B001", number=1, issued_at=timezone.now(), snapshot={},
         status="accepted", response_code="0",
     )
+    SunatDocument.objects.create(
+        company=company, document_type="03", series="B001", number=2, issued_at=timezone.now() - timedelta(days=2),
+        snapshot={}, status="pending",
+    )
     SunatJob.objects.create(company=company, document=doc)
+    SunatJob.objects.create(company=company, document=doc, status="done")  # history: not a gauge
     for _ in range(2):  # two exchanges written by a worker process: counted from the database
         SunatAttempt.objects.create(
             company=company, document=doc, operation="sendBill", started_at=timezone.now(), code="0", category="accepted"
         )
+    SunatAttempt.objects.create(  # older than the window
+        company=company, document=doc, operation="sendBill", started_at=timezone.now() - timedelta(hours=2), code="0",
+        category="accepted",
+    )
     WorkerHeartbeat.objects.create(name="w1@host", host="host", pid=4321, rss_bytes=93 * 2**20)
     client.get("/health")
     body = client.get("/metrics").content.decode()
@@ -31,14 +42,19 @@ def test_metrics_text_has_the_families(client, chain):
         "bodegapos_db_pool_waiting",
         'bodegapos_sunat_jobs{status="pending"} 1.0',
         "bodegapos_sunat_oldest_pending_seconds",
-        'bodegapos_sunat_documents{code="0",status="accepted"} 1.0',
-        'bodegapos_sunat_sends_total{code="0",operation="sendBill",outcome="accepted"} 2.0',
+        'bodegapos_sunat_documents_unsettled{status="pending"} 1.0',
+        'bodegapos_sunat_documents_unsettled{status="error"} 0.0',
+        "bodegapos_sunat_documents_unsent_after_24h 1.0",
+        'bodegapos_sunat_exchanges_last_hour{code="0",operation="sendBill",outcome="accepted"} 2.0',
         'bodegapos_worker_heartbeat_age_seconds{worker="w1@host"}',
         "bodegapos_process_resident_memory_bytes",  # this (web) process sets its own
         'bodegapos_worker_resident_memory_bytes{worker="w1@host"} 9.7517568e+07',  # the worker's, from its heartbeat
         "bodegapos_db_max_connections",
+        "bodegapos_sunat_voids_rejected 0.0",
+        "bodegapos_cash_sessions_open_over_24h 0.0",
     ):
         assert name in body, name
+    assert 'status="done"' not in body
 
 
 @pytest.mark.django_db
@@ -48,6 +64,35 @@ def test_metrics_token(client, settings):
     assert client.get("/metrics", headers={"Authorization": "Bearer nope"}).status_code == 401
     ok = client.get("/metrics", headers={"Authorization": "Bearer s3cret"})
     assert ok.status_code == 200 and ok["Content-Type"].startswith("text/plain")
+
+
+@pytest.mark.django_db
+def test_production_refuses_metrics_without_a_token(client, settings):
+    settings.METRICS_TOKEN_REQUIRED = True  # production settings
+    settings.METRICS_TOKEN = ""
+    refused = client.get("/metrics")
+    assert refused.status_code == 403 and "METRICS_TOKEN" in refused.json()["detail"]
+    assert b"bodegapos_" not in refused.content
+    settings.METRICS_TOKEN = "s3cret"
+    assert client.get("/metrics").status_code == 401
+    assert client.get("/metrics", headers={"Authorization": "Bearer s3cret"}).status_code == 200
+
+
+def test_production_settings_require_the_metrics_token():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from ops.tests.test_deploy import PROD_ENV, _clean_env
+
+    code = "import django;django.setup();from django.conf import settings as s;print(s.METRICS_TOKEN_REQUIRED)"
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[2],
+        env={**_clean_env(**PROD_ENV), "DJANGO_SETTINGS_MODULE": "bodegapos.settings.prod"},
+        capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "True"
 
 
 def test_route_label_is_low_cardinality(rf):
@@ -79,3 +124,36 @@ def test_multiprocess_mode_aggregates_across_processes(tmp_path):
     assert second.returncode == 0, second.stderr
     assert 'bodegapos_http_requests_total{route="health",status="2xx"} 2.0' in second.stdout
     assert "bodegapos_process_resident_memory_bytes" in second.stdout
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("sql", "params", "indexes"),
+    [
+        ("LIVE_JOBS_SQL", None, ["sunat_jobs_live_status_idx"]),
+        ("OLDEST_DUE_SQL", None, ["sunat_jobs_claim_idx", "sunat_jobs_live_status_idx"]),  # both hold live rows only
+        ("UNSETTLED_DOCUMENTS_SQL", "unsettled", ["sunat_doc_unsettled_idx"]),
+        ("RECENT_EXCHANGES_SQL", "window", ["sunat_attempt_started_idx"]),
+        ("VOIDS_REJECTED_SQL", None, ["sunat_doc_voids_rejected_idx"]),
+        ("SESSIONS_OPEN_LONG_SQL", "sessions", ["cash_session_one_open_per_register", "cash_session_store_idx"]),
+    ],
+)
+def test_each_scrape_read_can_use_its_index(sql, params, indexes):
+    """A scrape's cost must not grow with history: each read's WHERE clause matches an index (a
+    partial index's predicate exactly), so it never has to scan the documents or attempts.
+    docs/performance.md shows the plans and times on a year of data."""
+    from django.db import connection, transaction
+
+    from ops import selectors
+
+    values = {
+        None: None,
+        "unsettled": {"unsent": selectors.UNSENT_AFTER, "warn": selectors.FACTURA_WARN_AFTER, "limit": selectors.FACTURA_LIMIT},
+        "window": {"window": selectors.METRICS_WINDOW},
+        "sessions": {"after": selectors.SESSION_OPEN_ALERT},
+    }[params]
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")  # empty tables: only an index can win now
+        cursor.execute("EXPLAIN " + getattr(selectors, sql), values)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert any(index in plan for index in indexes), plan

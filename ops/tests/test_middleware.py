@@ -200,7 +200,7 @@ def test_exhausted_pool_answers_503_quickly(client, caplog):
     assert not errors
     assert api.status_code == 503
     assert int(api["Retry-After"]) >= 1
-    assert "ocupado" in api.json()["detail"]
+    assert "ocupado" in api.json()["errors"]["database"][0]
     assert page.status_code == 503 and page["Content-Type"].startswith("text/html")
     assert any("db_pool_exhausted" in str(r.msg) for r in caplog.records)
     # Once connections come back, the same view answers again.
@@ -226,3 +226,29 @@ def test_server_error_handler_maps_pool_timeout_to_503(rf):
         raise ValueError("other")
     except ValueError:
         assert server_error(rf.get("/api/v1/x")).status_code == 500
+
+
+def test_only_a_lost_database_is_an_outage():
+    """A statement timeout, a deadlock or a lock timeout is a 500 to fix, not a 503 to retry."""
+    import psycopg
+    from psycopg import errors as pg
+    from django.db import utils
+
+    from ops.errors import is_database_unavailable
+
+    def wrapped(inner: BaseException) -> BaseException:
+        try:
+            try:
+                raise inner
+            except Exception as exc:
+                raise utils.OperationalError(str(exc)) from exc
+        except utils.OperationalError as outer:
+            return outer
+
+    assert is_database_unavailable(wrapped(psycopg.OperationalError("consuming input failed: server closed the connection")))
+    assert is_database_unavailable(wrapped(pg.AdminShutdown("terminating connection due to administrator command")))
+    assert is_database_unavailable(wrapped(pg.CannotConnectNow("the database system is starting up")))
+    assert is_database_unavailable(psycopg.InterfaceError("the connection is closed"))
+    assert not is_database_unavailable(wrapped(pg.QueryCanceled("canceling statement due to statement timeout")))
+    assert not is_database_unavailable(wrapped(pg.DeadlockDetected("deadlock detected")))
+    assert not is_database_unavailable(ValueError("other"))

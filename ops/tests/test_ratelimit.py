@@ -8,7 +8,7 @@ from django.http import JsonResponse
 from django.urls import path
 
 from ops.models import RateLimitCounter
-from ops.ratelimit import RateError, checkout_ratelimited, parse_rate, ratelimit_hit, ratelimit_prune
+from ops.ratelimit import RateError, checkout_ratelimited, parse_rate, ratelimit_hit, ratelimit_prune, ratelimit_release
 
 
 @checkout_ratelimited
@@ -61,6 +61,10 @@ def test_limit_refuses_past_rate_and_keys_are_independent(counter):
     assert ratelimit_hit(scope="s", key="b", rate="3/m").allowed
     assert ratelimit_hit(scope="other", key="a", rate="3/m").allowed
     assert ratelimit_prune(older_than_seconds=0) == 0  # current windows are kept
+    ratelimit_release(result=results[-1])
+    ratelimit_release(result=results[-2])
+    assert ratelimit_hit(scope="s", key="a", rate="3/m").allowed  # two hits taken back: 3 of 3
+    assert not ratelimit_hit(scope="s", key="a", rate="3/m").allowed
 
 
 @pytest.mark.django_db
@@ -79,6 +83,98 @@ def test_login_is_limited_per_ip_and_username(client, settings, chain):
     # Another user behind the same address (one NAT for the whole store) is unaffected.
     ok = client.post("/accounts/login/", {"username": "cajero2", "password": "clave-segura-1"})
     assert ok.status_code == 302
+
+
+LOGIN = "/accounts/login/"
+GOOD, BAD = "clave-segura-1", "mala"
+
+
+def _login(client, username, password, ip="127.0.0.1"):
+    return client.post(LOGIN, {"username": username, "password": password}, REMOTE_ADDR=ip).status_code
+
+
+@pytest.mark.django_db
+def test_successful_sign_ins_count_against_no_limit(client, settings, chain, counter):
+    settings.RATELIMIT_LOGIN = settings.RATELIMIT_LOGIN_IP = settings.RATELIMIT_LOGIN_USER = "2/5m"
+    for _ in range(6):
+        assert _login(client, "cajero1", GOOD) == 302
+        client.logout()
+    assert [_login(client, "cajero1", BAD) for _ in range(3)] == [200, 200, 429]
+
+
+@pytest.mark.django_db
+def test_one_address_spraying_a_password_over_every_username_is_limited(client, settings, chain, counter):
+    settings.RATELIMIT_LOGIN_IP = "3/5m"
+    assert [_login(client, name, BAD, ip="203.0.113.7") for name in ("ana", "beto", "cajero2")] == [200, 200, 200]
+    # The fourth username from that address is refused, even with its right password.
+    assert _login(client, "cajero1", GOOD, ip="203.0.113.7") == 429
+    assert _login(client, "cajero1", GOOD, ip="198.51.100.4") == 302  # another address signs in
+
+
+@pytest.mark.django_db
+def test_many_addresses_hammering_one_username_are_limited(client, settings, chain, counter):
+    settings.RATELIMIT_LOGIN_USER = "3/5m"
+    assert [_login(client, "cajero1", BAD, ip=f"203.0.113.{n}") for n in (1, 2, 3)] == [200, 200, 200]
+    refused = client.post(LOGIN, {"username": "CAJERO1 ", "password": GOOD}, REMOTE_ADDR="198.51.100.4")
+    assert refused.status_code == 429 and int(refused["Retry-After"]) >= 1  # case and spaces do not matter
+    assert _login(client, "cajero2", GOOD, ip="203.0.113.1") == 302  # another username is unaffected
+
+
+@pytest.mark.django_db
+def test_refused_attempts_spend_no_other_limit(client, settings, chain, counter):
+    """Hammering one (address, username) pair past its limit does not fill the username's limit,
+    so an attacker at one address cannot lock the cashier out everywhere."""
+    settings.RATELIMIT_LOGIN = "2/5m"
+    settings.RATELIMIT_LOGIN_USER = "4/5m"
+    settings.RATELIMIT_LOGIN_IP = "4/5m"
+    codes = [_login(client, "cajero1", BAD, ip="203.0.113.7") for _ in range(12)]
+    assert codes == [200, 200] + [429] * 10
+    assert _login(client, "cajero1", BAD, ip="198.51.100.4") == 200  # 3rd failure of the username
+    assert _login(client, "cajero1", GOOD, ip="198.51.100.5") == 302  # 4th attempt: not refused
+    assert _login(client, "cajero2", BAD, ip="203.0.113.7") == 200  # the address has used 2 of 4
+
+
+@pytest.mark.django_db
+def test_a_lockout_ends_with_its_window_whatever_the_attacker_sends(client, settings, chain, counter):
+    import time
+
+    settings.RATELIMIT_LOGIN_USER = "2/2s"
+    time.sleep(2 - time.time() % 2 + 0.05)  # start at the beginning of a 2-second window
+    assert [_login(client, "cajero1", BAD, ip=f"203.0.113.{n}") for n in (1, 2)] == [200, 200]
+    refused = client.post(LOGIN, {"username": "cajero1", "password": GOOD}, REMOTE_ADDR="198.51.100.4")
+    assert refused.status_code == 429 and 1 <= int(refused["Retry-After"]) <= 2
+    deadline = time.time() + 2 - time.time() % 2  # the window's end
+    while time.time() < deadline - 0.2:  # the attacker keeps guessing through the lockout
+        assert _login(client, "cajero1", BAD, ip="203.0.113.3") == 429
+        time.sleep(0.05)
+    time.sleep(max(0.0, deadline - time.time()) + 0.05)
+    assert _login(client, "cajero1", GOOD, ip="198.51.100.4") == 302
+
+
+@pytest.mark.django_db(transaction=True)
+def test_parallel_guesses_never_get_more_than_the_limit(settings, chain, counter):
+    from django.test import Client
+
+    settings.RATELIMIT_LOGIN_USER = "5/5m"
+    codes: list[int] = []
+    lock = threading.Lock()
+    barrier = threading.Barrier(6)
+
+    def guesser(n):
+        client = Client()
+        barrier.wait()
+        for _ in range(4):
+            code = _login(client, "cajero1", BAD, ip=f"203.0.113.{n}")
+            with lock:
+                codes.append(code)
+        connections.close_all()
+
+    threads = [threading.Thread(target=guesser, args=(n,)) for n in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(codes) == [200] * 5 + [429] * 19
 
 
 @pytest.mark.django_db
@@ -162,3 +258,12 @@ def test_admin_login_shares_the_login_limit(client, settings):
         assert client.post(url, {"username": "admin", "password": "mala"}).status_code == 200  # form error
     refused = client.post(url, {"username": "admin", "password": "mala"})
     assert refused.status_code == 429 and int(refused["Retry-After"]) >= 1
+
+
+@pytest.mark.django_db
+def test_admin_login_shares_the_per_username_limit_with_the_tills_login(client, settings):
+    settings.RATELIMIT_LOGIN_USER = "2/5m"
+    url = f"/{settings.ADMIN_URL}login/"
+    assert [_login(client, "admin", BAD, ip=ip) for ip in ("203.0.113.1", "203.0.113.2")] == [200, 200]
+    refused = client.post(url, {"username": "admin", "password": BAD}, REMOTE_ADDR="198.51.100.4")
+    assert refused.status_code == 429

@@ -11,6 +11,7 @@ What each figure is (ARCHITECTURE.md, "The day at the till"):
   favour) and on refunds (rounded up to S/ 0.10, capped at the cash the sale kept).
 * ``expected.cash = opening_float + payments.cash − refunds.cash + in − out``; each other
   method's expected is its payments minus its refunds; ``difference = counted − expected``.
+* ``net_total = sales.total − returns.total − voids.total`` (a voided sale stays in ``sales``).
 """
 
 from __future__ import annotations
@@ -170,6 +171,7 @@ def cash_session_report_build(
         },
         "returns": {"count": figures.returns_count, "total": money.as_text(figures.returns_total)},
         "voids": {"count": figures.voids_count, "total": money.as_text(figures.voids_total)},
+        "net_total": money.as_text(figures.sales_total - figures.returns_total - figures.voids_total),
         "payments": _by_method(figures.payments),
         "refunds": _by_method(figures.refunds),
         "cash": {

@@ -228,6 +228,7 @@ def test_returns_reach_the_session_report(client, shop):
     x = client.get(f"/api/v1/sessions/{report['id']}/report").json()
     assert x["returns"] == {"count": 1, "total": "2.50"} and x["refunds"]["cash"] == "2.50"
     assert x["cash"]["refunds"] == "2.50" and x["expected"]["cash"] == "107.50"  # 100 + 10 − 2.50
+    assert x["net_total"] == "7.50"
 
 
 # ------------------------------------------------------------------------------------ voids
@@ -255,6 +256,7 @@ def test_voiding_a_boleta_issues_an_rc_with_condition_3_restocks_and_refunds(cli
     assert client.get(f"/api/v1/sales/{sale.public_id}").json()["status"] == "voided"
     x = client.get(f"/api/v1/sessions/{client.get('/api/v1/sessions/current').json()['id']}/report").json()
     assert x["voids"] == {"count": 1, "total": money.as_text(sale.total)} and x["sales"]["count"] == 1
+    assert x["net_total"] == "0.00"  # the voided sale stays in sales and counts in voids
     assert AuditEvent.objects.filter(action="sale.void", object_id=str(sale.public_id)).exists()
 
 
@@ -294,3 +296,16 @@ def test_a_cashier_voids_only_with_an_approval(client, shop, store):
     assert not SaleVoid.objects.exists()
     ok = void(client, sale, approval={"username": shop["manager"].username, "pin": "2468"})
     assert ok.status_code == 202 and SaleVoid.objects.get().approved_by == shop["manager"]
+
+
+def test_a_void_without_an_open_session_on_the_register_used_is_409(client, shop):
+    from sales.models import CashSession
+    from sales.services.sessions import cash_session_close
+
+    sale = sell(client, [line(shop["rice"], "1")], payments=[{"method": "card", "amount": "2.50"}])
+    session = CashSession.objects.get(status="open")
+    zero = {"cash": D("100.00"), "card": D("2.50"), "yape": D("0"), "plin": D("0")}
+    cash_session_close(user=shop["manager"], session=session, counted=zero, denominations=None, note="", approver=None)
+    refused = void(client, sale)
+    assert refused.status_code == 409 and "session" in refused.json()["errors"]
+    assert not SaleVoid.objects.exists() and not Refund.objects.exists()

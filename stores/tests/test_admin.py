@@ -42,6 +42,8 @@ def company_post_data(company: Company, **overrides) -> dict:
         "province": company.province,
         "district": company.district,
         "sol_user": company.sol_user,
+        "is_active": "on" if company.is_active else "",
+        "cash_difference_threshold": str(company.cash_difference_threshold),
         "new_sol_password": "",
         "new_certificate_password": "",
     }

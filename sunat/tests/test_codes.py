@@ -7,6 +7,7 @@ import pytest
 from sunat.codes import Category, Source, code_describe, code_message, response_classify
 from sunat.models import DocumentStatus
 from sunat.outcomes import NextStep
+from sunat.tests.sunat_files import sunat_file
 
 
 @pytest.mark.parametrize(
@@ -78,6 +79,7 @@ def test_transport_failures_retry_and_verify_only_when_sunat_may_have_it(code, r
 
 
 def test_fault_code_digits_normalized_and_messages_from_sunat_catalog(settings):
+    sunat_file("errors", "sfs-CatalogoErrores.xml")
     assert response_classify(source=Source.FAULT, code="306").code == "0306"
     assert code_message("0306") == "No se puede leer (parsear) el archivo XML"
     assert code_message("2335") == "El documento electrónico ingresado ha sido alterado"

@@ -20,6 +20,7 @@ from sunat.codes import Category, Source, response_classify
 from sunat.files import zip_bytes
 from sunat.outcomes import NextStep
 from sunat.soap import SunatClient, SunatFault, SunatTransportError
+from sunat.tests.sunat_files import sunat_file
 
 FACTURA = "12345678912-01-F001-1"
 RUC = "12345678912"
@@ -245,6 +246,7 @@ def test_seeded_fault_rate_is_reproducible(settings):
 
 
 def test_wsdl_is_served(fake_sunat):
+    sunat_file("wsdl", "billService.wsdl")
     body = urllib.request.urlopen(f"{fake_sunat.bill_url}?wsdl").read()
     assert b"definitions" in body
 
@@ -308,7 +310,7 @@ def test_fake_sunat_command_serves_soap_on_a_real_port(settings):
         assert status.status_code == "0011"
     finally:
         process.terminate()
-        process.wait(timeout=10)
+        process.communicate(timeout=10)
 
 
 def test_fake_sunat_command_rejects_bad_options_with_one_line():

@@ -204,6 +204,8 @@ def pgbouncer_stop(bouncer: PgBouncer) -> None:
     except subprocess.TimeoutExpired:
         bouncer.process.kill()
         bouncer.process.wait()
+    if bouncer.process.stderr is not None:
+        bouncer.process.stderr.close()
     shutil.rmtree(bouncer.workdir, ignore_errors=True)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import time
 import uuid
 
 import pytest
@@ -23,7 +24,7 @@ from sunat.tests import scenarios
 
 from sales.models import SaleReturn, SaleVoid
 from sales.tests.factories import manager_make, product_make, session_ensure, store_make
-from sunat.models import DocumentStatus, SunatDocument
+from sunat.models import DocumentStatus, JobStatus, SunatDocument, SunatJob
 from worker.tests.procs import manage, wait_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("needs_sunat")]
@@ -37,9 +38,17 @@ def post(client, url, body):
 
 
 def burst(fake) -> None:
-    proc = manage("sunat_worker", "--burst", "--poll-interval", "0.2", env=fake.env(SUNAT_RETRY_DELAYS="1,1,1,1"))
-    out, err = proc.communicate(timeout=180)
-    assert proc.returncode == 0, err[-2000:]
+    """Run ``sunat_worker --burst`` until no job is pending or running: a burst ends when nothing
+    is due, and a note waiting for its original may only be due a few seconds later."""
+    for _ in range(20):
+        proc = manage("sunat_worker", "--burst", "--poll-interval", "0.2",
+                      env=fake.env(SUNAT_RETRY_DELAYS="1,1,1,1", SUNAT_WAIT_FOR_ORIGINAL_SECONDS="0.5"))
+        out, err = proc.communicate(timeout=180)
+        assert proc.returncode == 0, err[-2000:]
+        if not SunatJob.objects.filter(status__in=(JobStatus.PENDING, JobStatus.RUNNING)).exists():
+            return
+        time.sleep(0.5)
+    raise AssertionError("SUNAT jobs still pending after 20 bursts")
 
 
 @pytest.fixture

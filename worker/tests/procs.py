@@ -69,21 +69,24 @@ def wait_for(predicate: Callable[[], bool], *, timeout: float, interval: float =
 
 
 def stop(proc: subprocess.Popen, *, sig: int = signal.SIGTERM, timeout: float = 30) -> int:
+    """Signal ``proc`` and wait for it; its pipes are drained and closed (``communicate``)."""
     if proc.poll() is None:
         proc.send_signal(sig)
     try:
-        return proc.wait(timeout)
+        proc.communicate(timeout=timeout)
+        return proc.returncode
     except subprocess.TimeoutExpired:
         proc.kill()
-        proc.wait(5)
+        proc.communicate(timeout=5)
         raise
 
 
 def kill_all(procs: list[subprocess.Popen]) -> None:
+    """Kill what still runs, reap everything and close every pipe."""
     for p in procs:
         if p.poll() is None:
             p.kill()
-            p.wait(10)
+        p.communicate(timeout=10)
 
 
 def scalar(sql: str, params=None):
