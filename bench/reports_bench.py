@@ -104,7 +104,7 @@ GENERATE = [
         "sales (temporary)",
         """
         CREATE TEMP TABLE g_sales AS
-        SELECT x.*, abs(hashtext(x.id::text)) AS h FROM (
+        SELECT x.*, abs(hashtext(x.id::text)::bigint) AS h FROM (
         SELECT nextval(pg_get_serial_sequence('sales_sale', 'id')) AS id,
                nextval(pg_get_serial_sequence('sunat_sunatdocument', 'id')) AS doc_id,
                s.id AS session_id, s.store_id, s.register_id, s.company_id, s.idx, s.user_id AS cashier_id,
@@ -208,7 +208,7 @@ GENERATE = [
         INSERT INTO sales_payment (method, amount, tendered, change, rounding, company_id, store_id, sale_id)
         SELECT CASE WHEN h %% 20 < 12 THEN 'cash' WHEN h %% 20 < 16 THEN 'card' WHEN h %% 20 < 19 THEN 'yape' ELSE 'plin' END,
                total, CASE WHEN h %% 20 < 12 THEN ceil(total - cash_rounding) END, change, cash_rounding, company_id, store_id, id
-        FROM (SELECT *, abs(hashtext(id::text)) AS h FROM sales_sale) s;
+        FROM (SELECT *, abs(hashtext(id::text)::bigint) AS h FROM sales_sale) s;
         """,
     ),
     (
@@ -225,7 +225,7 @@ GENERATE = [
         JOIN sales_payment p ON p.sale_id = s.id
         JOIN stores_documentseries ds ON ds.register_id = s.register_id AND ds.document_type = '07'
          AND left(ds.series, 1) = left(s.series, 1)
-        WHERE abs(hashtext(s.id::text)) %% 100 = 37;
+        WHERE abs(hashtext(s.id::text)::bigint) %% 100 = 37;
         ALTER TABLE g_returns ADD COLUMN number int;
         UPDATE g_returns g SET number = x.number
         FROM (SELECT id, row_number() OVER (PARTITION BY series_id ORDER BY issued_at, id) AS number FROM g_returns) x WHERE x.id = g.id;
@@ -260,7 +260,7 @@ GENERATE = [
                nextval(pg_get_serial_sequence('sunat_sunatdocument', 'id')) AS doc_id,
                s.id AS sale_id, s.store_id, s.company_id, s.register_id, s.session_id, s.cashier_id, s.sunat_document_id AS original_id,
                s.issued_at + interval '5 minutes' AS requested_at, s.total
-        FROM sales_sale s WHERE abs(hashtext(s.id::text)) %% 500 = 123 AND abs(hashtext(s.id::text)) %% 100 <> 37;
+        FROM sales_sale s WHERE abs(hashtext(s.id::text)::bigint) %% 500 = 123 AND abs(hashtext(s.id::text)::bigint) %% 100 <> 37;
         INSERT INTO sunat_sunatdocument {DOCUMENT_COLUMNS}
         SELECT doc_id, 'RC', 'RC-' || to_char(requested_at AT TIME ZONE 'America/Lima', 'YYYYMMDD'),
                row_number() OVER (PARTITION BY (requested_at AT TIME ZONE 'America/Lima')::date ORDER BY requested_at, id),
