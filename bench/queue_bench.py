@@ -107,13 +107,9 @@ def _seed_noop_jobs(n: int) -> None:
         c.execute("SELECT id FROM stores_company LIMIT 1")
         row = c.fetchone()
         if row is None:
-            c.execute(
-                "INSERT INTO stores_company (ruc, legal_name, trade_name, address, ubigeo, department, province, "
-                "district, sol_user, sol_password, certificate_password, certificate_subject, sunat_pause_reason, "
-                "created_at) VALUES ('20000000001', 'BENCH', '', 'X', '150101', 'LIMA', 'LIMA', 'LIMA', '', '', '', "
-                "'', '', now()) RETURNING id"
-            )
-            row = c.fetchone()
+            from stores.models import Company
+
+            row = (Company.objects.create(ruc="20000000001", legal_name="BENCH", address="X", ubigeo="150101").pk,)
         company_id = row[0]
         c.execute(
             "INSERT INTO sunat_sunatdocument (company_id, document_type, series, number, issued_at, snapshot, status, "
@@ -261,20 +257,12 @@ def _seed_documents(n: int) -> None:
     from django.db import connection, transaction
 
     from stores.models import Company
-    from sunat.certificates import company_certificate_set, development_certificate_create
     from sunat.services import sunat_document_issue
-    from sunat.tests.scenarios import SUPPLIER, scenario
+    from sunat.tests.scenarios import SUPPLIER, scenario, supplier_company_create
 
     with connection.cursor() as c:
         c.execute("TRUNCATE sunat_jobs, sunat_sunatdocument, worker_workerheartbeat CASCADE")
-    company = Company.objects.filter(ruc=SUPPLIER.ruc).first()
-    if company is None:
-        company = Company.objects.create(
-            ruc=SUPPLIER.ruc, legal_name=SUPPLIER.legal_name, address=SUPPLIER.address, ubigeo=SUPPLIER.ubigeo,
-            sol_user="MODDATOS", sol_password="moddatos",
-        )
-        pfx, password = development_certificate_create(ruc=company.ruc, legal_name=company.legal_name)
-        company_certificate_set(company=company, pfx=pfx, password=password)
+    company = Company.objects.filter(ruc=SUPPLIER.ruc).first() or supplier_company_create()
     base = scenario("boleta-mixta")
     with transaction.atomic():
         for i in range(n):

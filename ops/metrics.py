@@ -179,6 +179,10 @@ class DatabaseCollector:
                         ["operation", "outcome", "code"], snap["exchanges_recent"])
         yield _labelled("bodegapos_worker_heartbeat_age_seconds", "Seconds since each SUNAT worker's last heartbeat.",
                         ["worker"], snap["worker_heartbeats"])
+        yield _labelled("bodegapos_worker_jobs_lost",
+                        "Jobs each live SUNAT worker could not finish (lease lost, finish refused, an exception "
+                        "escaped its slot) since it started; the reaper recovers them.",
+                        ["worker"], snap["worker_jobs_lost"])
         yield _gauge("bodegapos_workers_live", "Workers with a heartbeat in the last 2 minutes.",
                      sum(1 for age in snap["worker_heartbeats"].values() if age < 120))
         if snap["worker_rss"]:

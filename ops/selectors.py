@@ -108,7 +108,7 @@ def cash_sessions_open_long() -> list[dict[str, Any]]:
 def sunat_queue_summary() -> dict[str, Any]:
     """Pending count, oldest pending age, dead and failed jobs, paused companies, documents
     unsent after 24 h and facturas close to SUNAT's 3-day limit."""
-    from stores.models import Company
+    from sunat.selectors import sunat_paused_company_count
 
     now = _db_now()
     by_status = sunat_live_jobs()
@@ -121,7 +121,7 @@ def sunat_queue_summary() -> dict[str, Any]:
         "failed": by_status.get("failed", 0),
         "paused": by_status.get("paused", 0),
         "oldest_pending_seconds": int((now - oldest).total_seconds()) if oldest else 0,
-        "paused_companies": Company.objects.filter(sunat_paused_at__isnull=False).count(),
+        "paused_companies": sunat_paused_company_count(),
         "unsent_after_24h": documents["unsent_after_24h"],
         "facturas_near_limit": documents["facturas_near_limit"],
         "facturas_past_limit": documents["facturas_past_limit"],
@@ -143,7 +143,7 @@ def _first_field(model, names: tuple[str, ...]) -> str | None:  # noqa: ANN001
 
 
 def worker_heartbeats() -> dict[str, dict[str, Any]]:
-    """``{worker name: {"age_seconds", "rss_bytes"}}`` from ``worker.WorkerHeartbeat`` rows; empty
+    """``{worker name: {"age_seconds", "rss_bytes", "jobs_lost"}}`` from ``worker.WorkerHeartbeat`` rows; empty
     when the worker app has no such model yet (treated as "no live worker")."""
     model = _heartbeat_model()
     if model is None:
@@ -163,17 +163,18 @@ def worker_heartbeats() -> dict[str, dict[str, Any]]:
         result[name] = {
             "age_seconds": max(0, int((now - beat).total_seconds())),
             "rss_bytes": int(getattr(row, rss_field) or 0) if rss_field else None,
+            "jobs_lost": int(getattr(row, "jobs_lost", 0) or 0),
         }
     return result
 
 
 def certificate_status() -> list[dict[str, Any]]:
     """Days to expiry of each company's signing certificate (no secrets: RUC and dates only)."""
-    from stores.models import Company
+    from sunat.selectors import sunat_certificate_expiries
 
     today = timezone.now()
     rows = []
-    for ruc, expires in Company.objects.values_list("ruc", "certificate_expires_at").order_by("ruc")[:200]:
+    for ruc, expires in sunat_certificate_expiries(limit=200):
         days = None if expires is None else int((expires - today).total_seconds() // 86400)
         rows.append({"ruc": ruc, "expires_at": expires.isoformat() if expires else None, "days_left": days})
     return rows
@@ -214,6 +215,7 @@ def metrics_snapshot() -> dict[str, Any]:
         "exchanges_recent": exchanges,
         "worker_heartbeats": {k: v["age_seconds"] for k, v in beats.items()},
         "worker_rss": {k: v["rss_bytes"] for k, v in beats.items() if v.get("rss_bytes")},
+        "worker_jobs_lost": {k: v["jobs_lost"] for k, v in beats.items()},
         "db_connections": conns["connections"],
         "db_max_connections": conns["max_connections"],
         "voids_rejected": sunat_voids_rejected(),

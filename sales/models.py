@@ -229,7 +229,7 @@ class Sale(models.Model):
     change = models.DecimalField("vuelto", **AMOUNT, default=0)
     issued_at = models.DateTimeField("emitido")
     sunat_document = models.OneToOneField(
-        "sunat.SunatDocument", on_delete=models.PROTECT, null=True, blank=True, related_name="sale"
+        "sunat.SunatDocument", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     # The register's open cash session the sale was rung up in. NOT NULL for every sale since
     # sessions exist (a NOT VALID check constraint, sales 0004); older rows have none.

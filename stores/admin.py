@@ -1,13 +1,9 @@
-"""Admin for companies, stores, registers, series and memberships — scoped by tenant.
-
-Scoping and who is staff: ``stores.admin_scoping``. Company secrets (clave SOL, certificate and
-its password) are write-only here: the forms never render their values, only whether they are
-set; an empty input keeps the stored value.
+"""Admin for companies, stores, registers, series, memberships, approval PINs and the audit log —
+scoped by tenant. Scoping and who is staff: ``stores.admin_scoping``.
 """
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
 from django import forms
@@ -23,177 +19,25 @@ from .admin_scoping import (
     membership_staff_sync,
 )
 from .models import ApproverPin, AuditEvent, Company, DocumentSeries, Membership, Register, Role, Store
-from .services import PIN_FORMAT, PIN_RE, approval_pin_set, audit_event_record, membership_audit
+from .services import PIN_FORMAT, PIN_RE, approval_pin_set, membership_audit
 
 admin.site.site_header = "BodegaPOS · administración"
 admin.site.site_title = "BodegaPOS"
 admin.site.index_title = "Cadena de bodegas"
 
-CERTIFICATE_EXTENSIONS = (".pfx", ".p12")
-CERTIFICATE_MAX_BYTES = 64 * 1024
-
-
-def _certificates():
-    """``sunat.certificates``, imported lazily: stores sits below sunat in the import order."""
-    return importlib.import_module("sunat.certificates")
-
-
-class CompanyAdminForm(forms.ModelForm):
-    new_sol_password = forms.CharField(
-        label="Nueva clave SOL",
-        required=False,
-        strip=False,
-        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
-        help_text="Se guarda cifrada y nunca se muestra. Déjela vacía para conservar la actual.",
-    )
-    certificate_file = forms.FileField(
-        label="Certificado digital (.pfx / .p12)",
-        required=False,
-        help_text="Se valida con su contraseña y se guarda cifrado. Déjelo vacío para conservar el actual.",
-    )
-    new_certificate_password = forms.CharField(
-        label="Contraseña del certificado",
-        required=False,
-        strip=False,
-        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
-    )
-
-    class Meta:
-        model = Company
-        fields = (
-            "ruc",
-            "legal_name",
-            "trade_name",
-            "address",
-            "ubigeo",
-            "department",
-            "province",
-            "district",
-            "sol_user",
-            "is_active",
-            "cash_difference_threshold",
-        )
-
-    def clean_certificate_file(self):
-        upload = self.cleaned_data.get("certificate_file")
-        if not upload:
-            return None
-        if not upload.name.lower().endswith(CERTIFICATE_EXTENSIONS):
-            raise ValidationError("El certificado debe ser un archivo .pfx o .p12.")
-        if upload.size > CERTIFICATE_MAX_BYTES:
-            raise ValidationError("El certificado es demasiado grande (máximo 64 KB).")
-        return upload.read()
-
-    def clean(self):
-        cleaned = super().clean()
-        data = cleaned.get("certificate_file")
-        password = cleaned.get("new_certificate_password") or ""
-        if data:
-            if not password:
-                self.add_error("new_certificate_password", "Ingrese la contraseña del certificado.")
-            else:
-                certificates = _certificates()
-                try:
-                    certificates.certificate_load(pfx=data, password=password)
-                except certificates.CertificateError as exc:
-                    self.add_error("certificate_file", str(exc))
-        elif password and not (self.instance and self.instance.certificate):
-            self.add_error("certificate_file", "Suba el certificado junto con su contraseña.")
-        return cleaned
-
-    def save(self, commit: bool = True) -> Company:
-        company = super().save(commit=False)
-        if self.cleaned_data.get("new_sol_password"):
-            company.sol_password = self.cleaned_data["new_sol_password"]
-        if commit:
-            company.save()
-            self.save_certificate()
-        return company
-
-    def save_certificate(self) -> None:
-        """Store an uploaded certificate through ``sunat.certificates.company_certificate_set``
-        (validated again, encrypted at rest, subject and expiry recorded). Needs a saved company."""
-        if self.cleaned_data.get("certificate_file"):
-            _certificates().company_certificate_set(
-                company=self.instance,
-                pfx=self.cleaned_data["certificate_file"],
-                password=self.cleaned_data["new_certificate_password"],
-            )
-
 
 @admin.register(Company)
 class CompanyAdmin(TenantScopedAdmin):
-    form = CompanyAdminForm
     tenant_company_field = "pk"
-    list_display = ("ruc", "legal_name", "trade_name", "is_active", "sol_configured", "certificate_expires_at", "sunat_paused_at")
+    list_display = ("ruc", "legal_name", "trade_name", "is_active")
     search_fields = ("ruc", "legal_name", "trade_name")
     list_filter = ("department",)
-    readonly_fields = (
-        "sol_configured",
-        "certificate_configured",
-        "certificate_subject",
-        "certificate_expires_at",
-        "sunat_paused_at",
-        "sunat_pause_reason",
-        "created_at",
-    )
+    readonly_fields = ("created_at",)
     fieldsets = (
         (None, {"fields": ("ruc", "legal_name", "trade_name", "is_active")}),
         ("Caja", {"fields": ("cash_difference_threshold",)}),
-        ("Domicilio fiscal", {"fields": ("address", "ubigeo", "department", "province", "district")}),
-        ("Clave SOL", {"fields": ("sol_user", "sol_configured", "new_sol_password")}),
-        (
-            "Certificado digital",
-            {
-                "fields": (
-                    "certificate_configured",
-                    "certificate_subject",
-                    "certificate_expires_at",
-                    "certificate_file",
-                    "new_certificate_password",
-                )
-            },
-        ),
-        ("Envíos a SUNAT", {"fields": ("sunat_paused_at", "sunat_pause_reason", "created_at")}),
+        ("Domicilio fiscal", {"fields": ("address", "ubigeo", "department", "province", "district", "created_at")}),
     )
-
-    def save_model(self, request: HttpRequest, obj: Company, form: CompanyAdminForm, change: bool) -> None:
-        super().save_model(request, obj, form, change)
-        form.save_certificate()
-        changed = [
-            name
-            for name, label in (("new_sol_password", "sol_password"), ("certificate_file", "certificate"))
-            if form.cleaned_data.get(name)
-        ]
-        if changed:
-            # Inside the admin's transaction: the event commits with the change (invariant 13).
-            audit_event_record(
-                company_id=obj.pk,
-                actor=request.user,
-                action="company.secrets_change",
-                object_type="company",
-                object_id=obj.pk,
-                data={"changed": ["sol_password" if c == "new_sol_password" else "certificate" for c in changed]},
-            )
-
-    @admin.display(description="clave SOL", boolean=True)
-    def sol_configured(self, obj: Company) -> bool:
-        return bool(obj.sol_password)
-
-    @admin.display(description="certificado cargado", boolean=True)
-    def certificate_configured(self, obj: Company) -> bool:
-        return bool(obj.certificate)
-
-    def get_fieldsets(self, request: HttpRequest, obj: Company | None = None):
-        fieldsets = super().get_fieldsets(request, obj)
-        if not self.has_change_permission(request, obj) and obj is not None:
-            # Read-only viewers (store managers) do not see the secret inputs at all.
-            hidden = {"new_sol_password", "certificate_file", "new_certificate_password"}
-            fieldsets = [
-                (name, {**opts, "fields": tuple(f for f in opts["fields"] if f not in hidden)})
-                for name, opts in fieldsets
-            ]
-        return fieldsets
 
 
 @admin.register(Store)

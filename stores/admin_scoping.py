@@ -4,8 +4,8 @@ Who may use the admin (decided here; docs/admin.md has the table):
 
 * **superuser** — everything, every company.
 * **company admin** (``Membership.role == "admin"``, no store) — ``is_staff``; sees and edits
-  every row of their company and of all its stores; may edit the company itself (fiscal data,
-  SOL credentials, certificate), its stores, registers, series and memberships.
+  every row of their company and of all its stores; may edit the company itself (fiscal data),
+  its stores, registers, series and memberships, and what other apps grant them below.
 * **store manager** (``role == "manager"``) — ``is_staff``; sees the company-wide rows of their
   company (catalogue, company) read-only, and sees and edits the rows of their own stores
   (prices, registers, store memberships).
@@ -77,6 +77,9 @@ STAFF_GROUP_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "sales.view_salereturnline",
         "sales.view_salevoid",
         "sales.view_refund",
+        "sunat.view_sunataccount",
+        "sunat.add_sunataccount",
+        "sunat.change_sunataccount",
         "sunat.view_sunatdocument",
         "sunat.view_sunatattempt",
         "sunat.view_sunatjob",
@@ -108,6 +111,7 @@ STAFF_GROUP_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "sales.view_salereturnline",
         "sales.view_salevoid",
         "sales.view_refund",
+        "sunat.view_sunataccount",
         "sunat.view_sunatdocument",
         "sunat.view_sunatattempt",
         "sunat.view_sunatjob",

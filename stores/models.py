@@ -14,7 +14,6 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Left
 
-from .fields import EncryptedBinaryField, EncryptedTextField
 from .validators import validate_establishment_code, validate_ruc, validate_ubigeo
 
 
@@ -36,18 +35,6 @@ class Company(models.Model):
     department = models.CharField("departamento", max_length=60, default="LIMA")
     province = models.CharField("provincia", max_length=60, default="LIMA")
     district = models.CharField("distrito", max_length=60, default="LIMA")
-    # SUNAT credentials: clave SOL user (without the RUC prefix) and password.
-    sol_user = models.CharField("usuario SOL", max_length=30, blank=True)
-    sol_password = EncryptedTextField("clave SOL", blank=True)
-    # PKCS#12 (.pfx/.p12) certificate and its password, encrypted at rest.
-    certificate = EncryptedBinaryField("certificado (.pfx)", null=True, blank=True, editable=False)
-    certificate_password = EncryptedTextField("contraseña del certificado", blank=True)
-    certificate_subject = models.CharField("titular del certificado", max_length=300, blank=True)
-    certificate_expires_at = models.DateTimeField("vencimiento del certificado", null=True, blank=True)
-    # Set when SUNAT answered a configuration error (credentials, certificate): every job of the
-    # company waits until an admin fixes it and resumes.
-    sunat_paused_at = models.DateTimeField("envíos SUNAT pausados desde", null=True, blank=True)
-    sunat_pause_reason = models.TextField("motivo de la pausa", blank=True)
     # A cash close whose difference in any payment method exceeds this (in absolute value) needs
     # a manager's approval when a cashier closes.
     cash_difference_threshold = models.DecimalField(

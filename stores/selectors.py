@@ -80,17 +80,13 @@ def register_key(register: Register) -> str:
     return f"{register.store.code}/{register.code}"
 
 
-# Encrypted company fields a till never needs: not read (nor decrypted) with the register;
-# accessing one still loads it.
-_COMPANY_SECRETS = ("company__sol_password", "company__certificate", "company__certificate_password")
-
 # (user id, is_superuser, code) → register with store and company: a few KB each, one per cashier
 # and register in practice.
 _REGISTERS: GenerationCache[Register] = GenerationCache(max_size=2_000)
 
 
 def register_access(*, user: AbstractBaseUser, code: str | None, generation: int | None = None) -> Register:
-    """The register the user sells from, with its store and company (secrets deferred).
+    """The register the user sells from, with its store and company.
 
     With ``code``, it must be one of the user's registers: ``"CAJA1"`` when that code names only
     one of them, or ``"0001/CAJA1"`` (store code / register code) for a user of several stores,
@@ -119,7 +115,7 @@ def register_access(*, user: AbstractBaseUser, code: str | None, generation: int
 def _register_find(*, user: AbstractBaseUser, code: str | None) -> Register:
     """The register ``code`` names among all of the user's registers (active or not: a
     deactivated one is refused with its reason, not as missing), or the user's only active one."""
-    registers = register_list_for_user(user=user, active=not code).select_related("store", "company").defer(*_COMPANY_SECRETS)
+    registers = register_list_for_user(user=user, active=not code).select_related("store", "company")
     if code:
         store_code, _, register_code = code.rpartition("/")
         registers = registers.filter(code=register_code)
@@ -130,7 +126,7 @@ def _register_find(*, user: AbstractBaseUser, code: str | None) -> Register:
         return found[0]
     if not code and not found:
         # No active register: name the reason when the user's one register is deactivated.
-        inactive = list(register_list_for_user(user=user, active=False).select_related("store", "company").defer(*_COMPANY_SECRETS)[:2])
+        inactive = list(register_list_for_user(user=user, active=False).select_related("store", "company")[:2])
         if len(inactive) == 1:
             return inactive[0]
     raise NotFound(code)

@@ -12,11 +12,12 @@ Public interface:
   self-signed RSA 2048 certificate as PKCS#12 bytes plus its (random) password, for ``seed_demo``
   and tests. SUNAT beta accepts any certificate; production needs the one registered in SOL.
 * ``company_certificate_set(*, company, pfx: bytes, password: str) -> LoadedCertificate`` —
-  service: validates, then stores the encrypted bytes/password with subject and expiry on
-  ``stores.Company`` (fields are Fernet-encrypted at rest).
-* ``company_certificate_load(*, company) -> LoadedCertificate`` — the company's parsed key,
-  cached per process keyed by company id + a hash of the stored bytes and password, so a
-  replaced certificate is picked up and the ~30 ms PKCS#12 key derivation runs once.
+  service: validates, then stores the encrypted bytes/password with subject and expiry on the
+  company's ``SunatAccount`` (created when missing; fields are Fernet-encrypted at rest).
+* ``company_certificate_load(*, company, account=None) -> LoadedCertificate`` — the company's
+  parsed key (from ``account`` when the caller already read it), cached per process keyed by
+  company id + a hash of the stored bytes and password, so a replaced certificate is picked up
+  and the ~30 ms PKCS#12 key derivation runs once.
 
 Secrets (key, password, pfx bytes) are never logged nor included in exception messages.
 """
@@ -193,16 +194,21 @@ def _fingerprint(pfx: bytes, password: str) -> str:
 
 
 def company_certificate_set(*, company, pfx: bytes, password: str) -> LoadedCertificate:
-    """Validate a PKCS#12 and store it (encrypted at rest) with subject and expiry on ``company``.
+    """Validate a PKCS#12 and store it (encrypted at rest) with subject and expiry on the
+    company's ``SunatAccount``, creating the account when the company has none.
 
-    Raises :class:`CertificateError` and changes nothing when the file cannot sign.
+    Raises :class:`CertificateError` and changes nothing when the file cannot sign. One short
+    write in the caller's transaction, or its own.
     """
+    from .models import SunatAccount
+
     loaded = certificate_load(pfx=pfx, password=password)
-    company.certificate = bytes(pfx)
-    company.certificate_password = password
-    company.certificate_subject = loaded.subject[:300]
-    company.certificate_expires_at = loaded.not_after
-    company.save(
+    account, _ = SunatAccount.objects.get_or_create(company=company)
+    account.certificate = bytes(pfx)
+    account.certificate_password = password
+    account.certificate_subject = loaded.subject[:300]
+    account.certificate_expires_at = loaded.not_after
+    account.save(
         update_fields=["certificate", "certificate_password", "certificate_subject", "certificate_expires_at"]
     )
     with _cache_lock:
@@ -210,17 +216,23 @@ def company_certificate_set(*, company, pfx: bytes, password: str) -> LoadedCert
     return loaded
 
 
-def company_certificate_load(*, company) -> LoadedCertificate:
+def company_certificate_load(*, company, account=None) -> LoadedCertificate:
     """The company's signing certificate, parsed once per process and certificate version.
 
-    Raises :class:`CertificateError` when the company has no certificate or it cannot sign.
+    ``account`` is the company's ``SunatAccount`` when the caller has read it (None: read here;
+    a company without one has no certificate). Raises :class:`CertificateError` when the company
+    has no certificate or it cannot sign.
     """
-    pfx = company.certificate
+    if account is None:
+        from .models import SunatAccount
+
+        account = SunatAccount.objects.filter(company_id=company.pk).first()
+    pfx = account.certificate if account is not None else None
     if isinstance(pfx, memoryview):
         pfx = pfx.tobytes()
     if not pfx:
         raise CertificateError(f"La empresa {company.ruc} no tiene certificado digital cargado.")
-    password = company.certificate_password or ""
+    password = account.certificate_password or ""
     fingerprint = _fingerprint(pfx, password)
     with _cache_lock:
         hit = _cache.get(company.pk)

@@ -1,4 +1,5 @@
-"""SUNAT records: the document as issued (snapshot, signed bytes, CDR) and its queue rows.
+"""SUNAT records: each company's SUNAT account, the document as issued (snapshot, signed bytes,
+CDR) and its queue rows.
 
 A ``SunatDocument`` and its first ``SunatJob`` are written in the issuer's transaction (the
 transactional outbox); the worker app drains ``sunat_jobs``.
@@ -10,6 +11,42 @@ from django.db import models
 from django.db.models.functions import Now
 
 from stores.models import Company, Store
+
+from .fields import EncryptedBinaryField, EncryptedTextField
+
+
+class SunatAccount(models.Model):
+    """A company's SUNAT account: its clave SOL, its signing certificate and whether its sends
+    are paused. At most one per company (the company is the primary key); a company without one
+    has no credentials and no certificate (its first job pauses it, and creates the row).
+
+    Secrets (``sol_password``, ``certificate``, ``certificate_password``) are Fernet-encrypted at
+    rest and never shown: the admin has write-only inputs for them. ``paused_at`` is set by the
+    worker when SUNAT answers a configuration error (credentials, certificate): every job of the
+    company waits until a person fixes it and resumes (``worker.queue.company_resume``).
+    """
+
+    company = models.OneToOneField(
+        Company, on_delete=models.PROTECT, primary_key=True, related_name="+", verbose_name="empresa"
+    )
+    # The clave SOL user without the RUC prefix, and its password.
+    sol_user = models.CharField("usuario SOL", max_length=30, blank=True)
+    sol_password = EncryptedTextField("clave SOL", blank=True)
+    # PKCS#12 (.pfx/.p12) certificate and its password (sunat.certificates.company_certificate_set).
+    certificate = EncryptedBinaryField("certificado (.pfx)", null=True, blank=True, editable=False)
+    certificate_password = EncryptedTextField("contraseña del certificado", blank=True)
+    certificate_subject = models.CharField("titular del certificado", max_length=300, blank=True)
+    certificate_expires_at = models.DateTimeField("vencimiento del certificado", null=True, blank=True)
+    paused_at = models.DateTimeField("envíos pausados desde", null=True, blank=True)
+    pause_reason = models.TextField("motivo de la pausa", blank=True)
+
+    class Meta:
+        db_table = "sunat_accounts"
+        verbose_name = "cuenta SUNAT"
+        verbose_name_plural = "cuentas SUNAT"
+
+    def __str__(self) -> str:
+        return f"Cuenta SUNAT de {self.company}"
 
 
 class DocumentStatus(models.TextChoices):
@@ -50,6 +87,10 @@ class SunatDocument(models.Model):
     original = models.ForeignKey(
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="dependents", verbose_name="original"
     )
+    # Demo history (``seed_demo --history-days``): issued already settled as accepted, never
+    # queued, never signed nor sent; SUNAT never saw it. Exports leave it out and the till refuses
+    # to return or void it (``sunat.selectors.sunat_document_is_demo``).
+    is_demo = models.BooleanField("demostración", default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -1,4 +1,5 @@
-"""Reads of SUNAT documents for the other apps (the sales side never queries ``SunatDocument``).
+"""Reads of SUNAT state for the other apps (the sales side never queries ``SunatDocument``, ops
+never queries SUNAT accounts).
 
 Each function is one short query in the caller's connection and takes no locks. Reads that a
 page repeats while it waits (the hash) read one column, so they are cheap enough to poll.
@@ -11,9 +12,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Count
+from django.db.models import Count, OuterRef, Subquery
 
-from .models import DocumentStatus, SunatDocument
+from stores.models import Company
+
+from .models import DocumentStatus, SunatAccount, SunatDocument
 from .qr import qr_payload_from_snapshot
 from .snapshot import DocumentSnapshot
 
@@ -47,6 +50,12 @@ def sunat_void_state(*, original_id: int, company_id: int | None = None) -> str 
     return "voiding"
 
 
+def sunat_document_is_demo(*, document_id: int, company_id: int | None = None) -> bool:
+    """True when the document is demo history (``seed_demo --history-days``): SUNAT never saw
+    it, so the till neither returns nor voids its sale. False for a missing document."""
+    return _scoped(company_id).filter(pk=document_id, is_demo=True).exists()
+
+
 def sunat_document_hash(*, document_id: int, company_id: int | None = None) -> str:
     """The signature's DigestValue of a document ("" until the worker signs it). One column: a
     receipt may poll it for a moment while the worker signs."""
@@ -78,6 +87,7 @@ class SunatReceipt:
     reference_number: str
     reason_code: str  # notes: catalog 09/10
     reason: str
+    is_demo: bool = False  # demo history: SUNAT never saw it (print it as such)
 
 
 def sunat_receipt_get(*, document_id: int, company_id: int | None = None) -> SunatReceipt | None:
@@ -87,7 +97,7 @@ def sunat_receipt_get(*, document_id: int, company_id: int | None = None) -> Sun
         _scoped(company_id)
         .filter(pk=document_id)
         .values("pk", "document_type", "series", "number", "status", "xml_hash", "snapshot", "response_code",
-                "response_description")
+                "response_description", "is_demo")
         .first()
     )
     if row is None:
@@ -108,11 +118,29 @@ def sunat_receipt_get(*, document_id: int, company_id: int | None = None) -> Sun
         reference_number=reference.number if reference else "",
         reason_code=reference.reason_code if reference else "",
         reason=reference.description if reference else "",
+        is_demo=row["is_demo"],
+    )
+
+
+# --------------------------------------------------------------------------- accounts (ops)
+
+
+def sunat_paused_company_count() -> int:
+    """How many companies have their SUNAT sends paused (a configuration error waits for a person)."""
+    return SunatAccount.objects.filter(paused_at__isnull=False).count()
+
+
+def sunat_certificate_expiries(*, limit: int = 200) -> list[tuple[str, datetime | None]]:
+    """``(RUC, certificate expiry)`` of every company by RUC (at most ``limit``); None for a
+    company without a certificate (or without a SUNAT account). No secret is read."""
+    expiry = SunatAccount.objects.filter(company_id=OuterRef("pk")).values("certificate_expires_at")[:1]
+    return list(
+        Company.objects.annotate(expires=Subquery(expiry)).order_by("ruc").values_list("ruc", "expires")[:limit]
     )
 
 
 def sunat_document_status_counts(
-    *, company_ids: Iterable[int], store_ids: Iterable[int], start: datetime, end: datetime, using: str | None = None
+    *, company_ids: Iterable[int], store_ids: Iterable[int], start: datetime, end: datetime
 ) -> dict[str, int]:
     """``{status: count}`` (every status present, 0 when none) of the documents of these stores
     issued in ``[start, end)``: sales' receipts, notes and the RA/RC of voids alike.
@@ -123,7 +151,7 @@ def sunat_document_status_counts(
     """
     counts = {status: 0 for status in DocumentStatus.values}
     rows = (
-        SunatDocument.objects.using(using)
+        SunatDocument.objects
         .filter(
             company_id__in=list(company_ids),
             status__in=list(DocumentStatus.values),
@@ -159,13 +187,13 @@ class SunatDocumentRow:
 
 
 def sunat_documents_unsettled(
-    *, company_ids: Iterable[int], store_ids: Iterable[int], limit: int = 50, using: str | None = None
+    *, company_ids: Iterable[int], store_ids: Iterable[int], limit: int = 50
 ) -> list[SunatDocumentRow]:
     """The oldest documents of these stores SUNAT has not settled (pending, error) or rejected,
     whatever their day: what an owner must look at. At most ``limit``, oldest first, read on the
     ``(company, status, issued_at)`` index."""
     rows = (
-        SunatDocument.objects.using(using)
+        SunatDocument.objects
         .filter(company_id__in=list(company_ids), status__in=list(UNSETTLED), store_id__in=list(store_ids))
         .order_by("issued_at", "id")
         .values_list("pk", "document_type", "series", "number", "status", "issued_at", "store_id", "response_code", "response_description")[:limit]

@@ -189,8 +189,16 @@ class SunatClient:
         return f"SunatClient(username={self.username!r}, bill={self.endpoints.bill!r})"
 
     @classmethod
-    def for_company(cls, company, **kwargs) -> SunatClient:
-        return cls(username=f"{company.ruc}{company.sol_user}", password=company.sol_password or "", **kwargs)
+    def for_company(cls, company, *, account=None, **kwargs) -> SunatClient:
+        """A client with the company's clave SOL (RUC + SOL user, password) from its
+        ``SunatAccount`` (``account`` when the caller has read it; none: empty credentials,
+        which SUNAT answers with a configuration fault that pauses the company)."""
+        if account is None:
+            from .models import SunatAccount
+
+            account = SunatAccount.objects.filter(company_id=company.pk).first()
+        user, password = (account.sol_user, account.sol_password or "") if account is not None else ("", "")
+        return cls(username=f"{company.ruc}{user}", password=password, **kwargs)
 
     def close(self) -> None:
         self.session.close()

@@ -116,7 +116,7 @@ class SunatJobAdmin(TenantScopedAdmin):
 @admin.register(WorkerHeartbeat)
 class WorkerHeartbeatAdmin(admin.ModelAdmin):
     list_display = ("name", "host", "pid", "concurrency", "listening", "started_at", "beat_at", "stopped_at",
-                    "jobs_done", "jobs_retried", "jobs_failed", "jobs_reaped")
+                    "jobs_done", "jobs_retried", "jobs_failed", "jobs_reaped", "jobs_lost")
     ordering = ("-beat_at",)
 
     def has_module_permission(self, request: HttpRequest) -> bool:

@@ -26,6 +26,10 @@ class WorkerHeartbeat(models.Model):
     jobs_retried = models.PositiveIntegerField("reintentos", default=0)
     jobs_failed = models.PositiveIntegerField("fallidos/agotados/pausados", default=0)
     jobs_reaped = models.PositiveIntegerField("recuperados por vencimiento", default=0)
+    # Jobs whose finish this process could not apply (lease lost, finish refused, an exception
+    # escaped the slot): the reaper or the lease's new owner settles them. A database default, so
+    # a process of the previous release (which does not write it) can still beat.
+    jobs_lost = models.PositiveIntegerField("perdidos (los recupera otro)", db_default=0)
     rss_bytes = models.PositiveBigIntegerField("memoria residente (bytes)", default=0)
 
     class Meta:

@@ -27,13 +27,14 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import connection, transaction
 
-from sunat.models import JobKind, JobStatus, SunatJob
+from sunat.models import JobKind, JobStatus, SunatAccount, SunatJob
 from sunat.outcomes import JobOutcome, NextStep
 
 # Kinds whose jobs must run one at a time per (company, series): summaries (RC/RA) and their
 # ticket polls go in the order they were issued. Single documents (sendBill) do not need it.
 ORDERED_KINDS = (JobKind.SEND_SUMMARY.value, JobKind.POLL_TICKET.value)
 
+ACCOUNTS = SunatAccount._meta.db_table  # each company's SUNAT account and pause state
 _COLUMNS = [f.column for f in SunatJob._meta.concrete_fields]
 _ATTNAMES = [f.attname for f in SunatJob._meta.concrete_fields]
 _RETURNING = ", ".join(f"sunat_jobs.{c}" for c in _COLUMNS)
@@ -52,7 +53,7 @@ WITH next AS (
     WHERE j.status = 'pending'
       AND j.run_at <= now()
       -- An InitPlan evaluated once (not an anti-join), so the scan stays on the claim index.
-      AND NOT (j.company_id = ANY (ARRAY(SELECT c.id FROM stores_company c WHERE c.sunat_paused_at IS NOT NULL)))
+      AND NOT (j.company_id = ANY (ARRAY(SELECT a.company_id FROM sunat_accounts a WHERE a.paused_at IS NOT NULL)))
       -- CASE fixes the evaluation order: the subquery runs only for ordered kinds.
       AND CASE WHEN j.kind NOT IN ('{ORDERED_KINDS[0]}', '{ORDERED_KINDS[1]}') THEN true ELSE NOT EXISTS (
               SELECT 1
@@ -197,7 +198,7 @@ def job_finish(*, job_id: int, owner: str, outcome: JobOutcome, delays: Sequence
 
     DONE → done; RETRY → pending at ``now() + delay[attempts-1] × (1 ± 10 %)`` or dead when the
     delays are exhausted; FIX → failed; PAUSE_COMPANY → this job and every pending job of the
-    company paused, ``Company.sunat_paused_at`` set; SNOOZE → pending after ``delay_seconds``
+    company paused, its ``SunatAccount.paused_at`` set; SNOOZE → pending after ``delay_seconds``
     without spending an attempt. Errors are appended to ``errors`` (time, attempt, code,
     message) and ``last_error``. Returns ``applied=False`` when the lease was lost.
     """
@@ -253,7 +254,8 @@ def job_finish(*, job_id: int, owner: str, outcome: JobOutcome, delays: Sequence
 
 
 def _job_pause_company(*, params: dict) -> FinishResult:
-    """PAUSE_COMPANY: pause this job, every pending job of its company, and the company."""
+    """PAUSE_COMPANY: pause this job, every pending job of its company, and the company's SUNAT
+    account (created paused when the company has none: no credentials, no certificate)."""
     with transaction.atomic(), connection.cursor() as cursor:
         # The attempt is not the document's fault: it does not count against the retries.
         cursor.execute(
@@ -268,9 +270,11 @@ def _job_pause_company(*, params: dict) -> FinishResult:
             return FinishResult(applied=False)
         company_id = row[0]
         cursor.execute(
-            "UPDATE stores_company SET sunat_paused_at = COALESCE(sunat_paused_at, now()), "
-            "sunat_pause_reason = %s WHERE id = %s",
-            [params["last_error"], company_id],
+            f"INSERT INTO {ACCOUNTS} (company_id, sol_user, sol_password, certificate_password, "
+            "certificate_subject, paused_at, pause_reason) VALUES (%(company)s, '', '', '', '', now(), %(reason)s) "
+            f"ON CONFLICT (company_id) DO UPDATE SET paused_at = COALESCE({ACCOUNTS}.paused_at, now()), "
+            "pause_reason = EXCLUDED.pause_reason",
+            {"company": company_id, "reason": params["last_error"]},
         )
         cursor.execute(
             "UPDATE sunat_jobs SET status = 'paused', updated_at = now() "
@@ -433,11 +437,10 @@ def jobs_discard(*, job_ids: Sequence[int], reason: str) -> int:
 
 
 def company_resume(*, company_id: int) -> int:
-    """Resume a paused company: clear the pause and make its paused jobs due now. Atomic."""
+    """Resume a paused company: clear its SUNAT account's pause and make its paused jobs due now.
+    Atomic."""
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(
-            "UPDATE stores_company SET sunat_paused_at = NULL, sunat_pause_reason = '' WHERE id = %s", [company_id]
-        )
+        cursor.execute(f"UPDATE {ACCOUNTS} SET paused_at = NULL, pause_reason = '' WHERE company_id = %s", [company_id])
         cursor.execute(
             "UPDATE sunat_jobs SET status = 'pending', run_at = now(), updated_at = now() "
             "WHERE company_id = %s AND status = 'paused'",
@@ -457,13 +460,13 @@ def worker_beat(
         cursor.execute(
             """INSERT INTO worker_workerheartbeat
                    (name, host, pid, concurrency, listening, started_at, beat_at, stopped_at,
-                    jobs_done, jobs_retried, jobs_failed, jobs_reaped, rss_bytes)
+                    jobs_done, jobs_retried, jobs_failed, jobs_reaped, jobs_lost, rss_bytes)
                VALUES (%(name)s, %(host)s, %(pid)s, %(concurrency)s, %(listening)s, now(), now(), NULL,
-                       %(done)s, %(retried)s, %(failed)s, %(reaped)s, %(rss)s)
+                       %(done)s, %(retried)s, %(failed)s, %(reaped)s, %(lost)s, %(rss)s)
                ON CONFLICT (name) DO UPDATE SET beat_at = now(), listening = EXCLUDED.listening,
                    jobs_done = EXCLUDED.jobs_done, jobs_retried = EXCLUDED.jobs_retried,
                    jobs_failed = EXCLUDED.jobs_failed, jobs_reaped = EXCLUDED.jobs_reaped,
-                   rss_bytes = EXCLUDED.rss_bytes""",
+                   jobs_lost = EXCLUDED.jobs_lost, rss_bytes = EXCLUDED.rss_bytes""",
             {
                 "name": name,
                 "host": host[:100],
@@ -474,6 +477,7 @@ def worker_beat(
                 "retried": counters.get("retried", 0),
                 "failed": counters.get("failed", 0),
                 "reaped": counters.get("reaped", 0),
+                "lost": counters.get("lost", 0),
                 "rss": rss_bytes,
             },
         )

@@ -95,6 +95,12 @@ class RunnerConfig:
 
 @dataclass
 class Counters:
+    """What this process did, reported with every heartbeat (and so in ``/metrics``): jobs
+    finished done, retried, failed (dead, failed or paused), reaped from dead workers, and lost:
+    jobs whose finish this process could not apply (its lease had passed to another worker, the
+    database refused the finish, or an exception escaped the slot); the reaper or the lease's
+    new owner settles those."""
+
     done: int = 0
     retried: int = 0
     failed: int = 0
@@ -107,7 +113,9 @@ class Counters:
             setattr(self, name, getattr(self, name) + n)
 
     def as_dict(self) -> dict[str, int]:
-        return {"done": self.done, "retried": self.retried, "failed": self.failed, "reaped": self.reaped}
+        with self.lock:
+            return {"done": self.done, "retried": self.retried, "failed": self.failed, "reaped": self.reaped,
+                    "lost": self.lost}
 
 
 class Runner:
@@ -121,15 +129,15 @@ class Runner:
         self.wake = threading.Event()
         self.counters = Counters()
         self._inbox: stdqueue.Queue[SunatJob | None] = stdqueue.Queue()
+        # The slot state (see "slots" below), read and written only under this lock.
         self._lock = threading.Lock()
-        self._claimed: dict[int, SunatJob] = {}  # claimed, not finished
-        self._started: set[int] = set()  # perform() began
-        # Slots taken: running a job, claiming for itself, or reserved for a job in the inbox.
-        # Claims never ask for more than concurrency - reserved jobs.
-        self._reserved = 0
+        self._busy = 0
+        self._claimed: dict[int, SunatJob] = {}
+        self._started: set[int] = set()
+        self._more = False
+        self._more_epoch = 0
         self._threads: list[threading.Thread] = []
         self._listener: Listener | None = None
-        self._maybe_more = False
         self._signals = 0
 
     # --- signals ---------------------------------------------------------------------------
@@ -150,78 +158,138 @@ class Runner:
         self.wake.set()
 
     # --- slots -----------------------------------------------------------------------------
+    #
+    # The slot state, under ``self._lock``:
+    #
+    # * ``_busy`` — slots in use: each job on a slot thread or waiting for one in the inbox holds
+    #   one unit, and a claim of the main loop holds the free slots it is filling. The main loop
+    #   claims at most ``concurrency - _busy`` jobs and keeps one unit per job it got. A slot
+    #   thread keeps its unit while it runs the jobs it chains after the first one, and gives it
+    #   back exactly once, in ``_slot_run``'s ``finally`` (so also when an exception escapes).
+    # * ``_claimed`` — jobs claimed and not finished (their leases are extended on each beat);
+    #   ``_started`` — those whose perform began (a shutdown gives the others back).
+    # * ``_more`` — more jobs may be due (the last claim filled every slot it asked for, a reap,
+    #   a NOTIFY while every slot was busy): a slot that finishes a job then claims its next one
+    #   itself. ``_more_epoch`` counts the times it was set, so a claim that found nothing clears
+    #   it only when nobody set it meanwhile.
 
     def _in_flight(self) -> int:
         with self._lock:
-            return self._reserved
+            return self._busy
+
+    def _mark_more(self) -> None:
+        """Set ``_more``; the caller holds ``self._lock``."""
+        self._more = True
+        self._more_epoch += 1
+
+    def _more_set(self) -> None:
+        with self._lock:
+            self._mark_more()
+
+    def _more_due(self) -> int | None:
+        """The ``_more`` epoch while more jobs may be due and the process is not stopping, else None."""
+        with self._lock:
+            return self._more_epoch if self._more and not self.stopping.is_set() else None
+
+    def _more_clear(self, *, epoch: int) -> None:
+        """A claim made at ``epoch`` got fewer jobs than it asked for: nothing more is due, unless
+        ``_more`` was set since."""
+        with self._lock:
+            if self._more_epoch == epoch:
+                self._more = False
 
     def _slot_loop(self) -> None:
-        """Run jobs handed over by the main loop; while the queue is busy, claim the next one
-        for this slot directly (LIMIT 1: the one free slot), without a trip through the main
-        thread."""
+        """A slot thread: run each job the main loop hands over (with the jobs the slot chains
+        after it) until the shutdown's ``None``."""
         try:
-            while True:
-                job = self._inbox.get()
-                if job is None:
-                    return
-                with self._lock:
-                    if job.pk not in self._claimed:  # given back during shutdown
-                        continue
-                    self._started.add(job.pk)
-                while job is not None:
-                    next_jobs: list[SunatJob] | None = None
-                    try:
-                        next_jobs = self._run_one(job)
-                    finally:
-                        with self._lock:
-                            self._claimed.pop(job.pk, None)
-                            self._started.discard(job.pk)
-                            for nxt in next_jobs or ():
-                                self._claimed[nxt.pk] = nxt
-                                self._started.add(nxt.pk)
-                    if next_jobs is None:  # finished on its own: claim separately if worth it
-                        job = self._claim_for_slot()
-                    elif next_jobs:  # finished and claimed in one commit
-                        job = next_jobs[0]
-                    else:
-                        self._maybe_more = False
-                        job = self._release_slot()
+            while (job := self._inbox.get()) is not None:
+                self._slot_run(job)
         finally:
             connection.close()  # back to the pool
 
-    def _claim_for_slot(self) -> SunatJob | None:
-        """The slot just finished a job and keeps its reservation: claim one more if the last
-        claim suggested more work is due; otherwise release the slot and tell the main loop."""
-        job = None
-        if self._maybe_more and not self.stopping.is_set():
-            try:
-                jobs = queue.jobs_claim(owner=self.name, limit=1, lease=self.config.lease)
-            except DatabaseError:
-                log.warning("worker.claim_db_error", exc_info=True)
-                connection.close()
-                jobs = []
-            if jobs:
-                job = jobs[0]
+    def _slot_run(self, job: SunatJob) -> None:
+        """Run ``job`` and, while more may be due, the next jobs this slot claims for itself (one
+        at a time, without a trip through the main thread), then give the slot back: exactly
+        once, whatever happens.
+
+        An exception escaping a job (a bug past ``_perform``'s own net, an error while finishing)
+        is logged (and so reported to Sentry) and counted as lost; the job leaves ``_claimed``, so
+        its lease is no longer extended: it expires and the reaper sends the job to the verify
+        path (nothing is lost, invariant 7). The thread and its slot go on working.
+        """
+        current: SunatJob | None = job
+        try:
+            while current is not None:
                 with self._lock:
-                    self._claimed[job.pk] = job
-                    self._started.add(job.pk)
-                return job
-            self._maybe_more = False
-        return self._release_slot()
+                    if current.pk not in self._claimed:  # given back during shutdown
+                        return
+                    self._started.add(current.pk)
+                try:
+                    current = self._run_one(current)
+                except Exception:  # noqa: BLE001 - the slot must outlive any job
+                    log.exception("worker.slot.crashed", job_id=current.pk)
+                    self.counters.add("lost")
+                    self._handover(done=current, next_job=None)
+                    connection.close()  # whatever the exception left on it, the next job starts clean
+                    current = None
+        finally:
+            with self._lock:
+                self._busy -= 1
+            if self.config.burst:
+                self.wake.set()  # the main loop decides whether the burst is over
 
-    def _release_slot(self) -> None:
+    def _handover(self, *, done: SunatJob, next_job: SunatJob | None) -> SunatJob | None:
+        """``done`` is finished (or given up): forget it; ``next_job``, claimed for this slot, is
+        the slot's now."""
         with self._lock:
-            self._reserved -= 1
-        if self.config.burst:
-            self.wake.set()  # the main loop decides whether the burst is over
-        return None
+            self._claimed.pop(done.pk, None)
+            self._started.discard(done.pk)
+            if next_job is not None:
+                self._claimed[next_job.pk] = next_job
+        return next_job
 
-    def _run_one(self, job: SunatJob) -> list[SunatJob] | None:
-        """Perform one job and finish it. Returns the slot's next job(s) when the finish and
-        the next claim went in one commit (done, queue busy), else ``None``."""
+    def _claim_one(self) -> list[SunatJob]:
+        """Claim one due job for the slot that is asking (its own unit covers it)."""
+        try:
+            return queue.jobs_claim(owner=self.name, limit=1, lease=self.config.lease)
+        except DatabaseError:
+            log.warning("worker.claim_db_error", exc_info=True)
+            connection.close()
+            return []
+
+    def _run_one(self, job: SunatJob) -> SunatJob | None:
+        """Perform ``job``, finish it, and return the slot's next job: claimed in the finish's own
+        commit when the job is done and more may be due, or by a claim of its own when more may
+        be due; None when nothing more is due."""
         jlog = log.bind(
             job_id=job.pk, request_id=job.request_id, document=job.document_id, kind=job.kind, attempt=job.attempts
         )
+        outcome = self._perform(job, jlog)
+        epoch = self._more_due() if outcome.step == NextStep.DONE else None
+        result: queue.FinishResult | None = None
+        claimed: list[SunatJob] | None = None
+        if epoch is not None:
+            try:
+                result, claimed = queue.job_done_and_claim(
+                    job_id=job.pk, owner=self.name, limit=1, lease=self.config.lease
+                )
+            except DatabaseError:  # rolled back as a whole: finish on its own below
+                log.warning("worker.job.finish_db_error", job_id=job.pk, exc_info=True)
+                connection.close()
+                result, claimed = None, None
+        if result is None:
+            result = self._finish(job, outcome)
+        self._count(result, outcome, jlog)
+        if claimed is None:  # finished on its own: claim separately if more may be due
+            epoch = self._more_due()
+            claimed = self._claim_one() if epoch is not None else []
+        if epoch is not None and not claimed:
+            self._more_clear(epoch=epoch)
+        return self._handover(done=job, next_job=claimed[0] if claimed else None)
+
+    def _perform(self, job: SunatJob, jlog) -> JobOutcome:  # noqa: ANN001
+        """``perform(job=...)`` in the job's logging and Sentry scope; an exception or a wrong
+        return value becomes a RETRY on the verify path (the request may have left)."""
         jlog.info("worker.job.start")
         # Bound for every log line the SUNAT code writes on this thread during the job, and for
         # any Sentry event it raises (an isolated scope per job: slot threads never mix).
@@ -246,23 +314,13 @@ class Runner:
                 outcome = JobOutcome(
                     step=NextStep.RETRY, code="exception", message=f"{type(exc).__name__}: {exc}"[:500], verify_next=True
                 )
-        next_jobs: list[SunatJob] | None = None
-        result = None
-        if outcome.step == NextStep.DONE and self._maybe_more and not self.stopping.is_set():
-            try:
-                result, next_jobs = queue.job_done_and_claim(
-                    job_id=job.pk, owner=self.name, limit=1, lease=self.config.lease
-                )
-            except DatabaseError:  # rolled back as a whole: finish on its own below
-                log.warning("worker.job.finish_db_error", job_id=job.pk, exc_info=True)
-                connection.close()
-                next_jobs = None
-        if result is None:
-            result = self._finish(job, outcome)
+        return outcome
+
+    def _count(self, result: queue.FinishResult, outcome: JobOutcome, jlog) -> None:  # noqa: ANN001
         if not result.applied:
             self.counters.add("lost")
             jlog.warning("worker.job.lease_lost", step=outcome.step.value, code=outcome.code)
-            return next_jobs
+            return
         if result.status == "done":
             self.counters.add("done")
         elif result.status == "pending" and outcome.step == NextStep.RETRY:
@@ -270,7 +328,6 @@ class Runner:
         elif result.status in ("dead", "failed", "paused"):
             self.counters.add("failed")
         jlog.info("worker.job.finish", step=outcome.step.value, code=outcome.code, status=result.status)
-        return next_jobs
 
     def _finish(self, job: SunatJob, outcome: JobOutcome) -> queue.FinishResult:
         for attempt in range(5):
@@ -327,7 +384,7 @@ class Runner:
             if reaped:
                 self.counters.add("reaped", len(reaped))
                 log.warning("worker.reaped", jobs=reaped)
-                self._maybe_more = True
+                self._more_set()
             due["reap"] = now + REAP_SECONDS + random.uniform(0, 1)
         if now >= due["purge"]:
             self._purge()
@@ -348,25 +405,28 @@ class Runner:
             log.info("worker.purged", **purged)
 
     def _claim(self) -> int:
+        """Claim due jobs for the free slots and hand them to the slot threads. Returns how many."""
         if self.stopping.is_set():
             return 0
         with self._lock:
-            free = self.config.concurrency - self._reserved
+            free = self.config.concurrency - self._busy
             if free <= 0:
                 # Woken (NOTIFY) while every slot is busy: the slots claim as they free up.
-                self._maybe_more = True
+                self._mark_more()
                 return 0
-            self._reserved += free
+            self._busy += free  # held while claiming, so no slot is counted free twice
+            epoch = self._more_epoch
+        jobs: list[SunatJob] = []
         try:
             jobs = queue.jobs_claim(owner=self.name, limit=free, lease=self.config.lease)
         finally:
             with self._lock:
-                self._reserved -= free
-        self._maybe_more = len(jobs) == free
-        with self._lock:
-            self._reserved += len(jobs)
-            for job in jobs:
-                self._claimed[job.pk] = job
+                self._busy -= free - len(jobs)  # one unit per job got; the rest are free again
+                self._claimed.update((job.pk, job) for job in jobs)
+                if len(jobs) == free:
+                    self._mark_more()
+                elif self._more_epoch == epoch:
+                    self._more = False
         for job in jobs:
             self._inbox.put(job)
         return len(jobs)
@@ -401,7 +461,7 @@ class Runner:
                     continue
                 if self.config.burst and claimed == 0 and self._in_flight() == 0:
                     break
-                if claimed and self._maybe_more and self._in_flight() < self.config.concurrency:
+                if claimed and self._more_due() is not None and self._in_flight() < self.config.concurrency:
                     continue  # more is due and a slot is free (jobs finished meanwhile)
                 if self.config.burst:
                     timeout = 1.0
@@ -429,10 +489,10 @@ class Runner:
         """Give back unstarted jobs, wait up to ``grace`` for in-flight ones, record the stop."""
         self.stopping.set()
         with self._lock:
+            # Their slots' units come back when the slot threads take them and find them gone.
             unstarted = [pk for pk in self._claimed if pk not in self._started]
             for pk in unstarted:
                 self._claimed.pop(pk, None)
-                self._reserved -= 1
         if unstarted:
             try:
                 queue.jobs_give_back(owner=self.name, job_ids=unstarted)

@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone
 
 from ops import health
-from sunat.models import JobStatus, SunatDocument, SunatJob
+from sunat.models import JobStatus, SunatAccount, SunatDocument, SunatJob
 
 
 def _document(company, *, number: int, document_type: str = "03", age: timedelta = timedelta(0), status="pending"):
@@ -34,8 +34,7 @@ def test_plain_health_touches_no_database(client):
 @pytest.mark.django_db
 def test_deep_health_shape_and_no_worker_is_degraded(client, chain):
     company = chain["company"]
-    company.certificate_expires_at = timezone.now() + timedelta(days=300)
-    company.save()
+    SunatAccount.objects.create(company=company, certificate_expires_at=timezone.now() + timedelta(days=300))
     response = client.get("/health?deep=true")
     body = response.json()
     assert response.status_code == 200
@@ -58,8 +57,7 @@ def test_deep_health_sunat_backlog(client, chain):
     SunatJob.objects.create(company=company, document=old)
     factura = _document(company, number=1, document_type="01", age=timedelta(days=2, hours=12))
     SunatJob.objects.create(company=company, document=factura, status=JobStatus.DEAD)
-    company.sunat_paused_at = timezone.now()
-    company.save()
+    SunatAccount.objects.create(company=company, paused_at=timezone.now())
     body = client.get("/health?deep=true").json()
     queue = body["checks"]["sunat_queue"]
     assert queue["status"] == "degraded"
@@ -128,8 +126,7 @@ def test_live_worker_heartbeat_is_ok(monkeypatch):
 @pytest.mark.django_db
 def test_certificate_close_to_expiry_degrades(chain):
     company = chain["company"]
-    company.certificate_expires_at = timezone.now() + timedelta(days=10)
-    company.save()
+    SunatAccount.objects.create(company=company, certificate_expires_at=timezone.now() + timedelta(days=10))
     result = health.check_certificate()
     assert result["status"] == "degraded"
     assert 9 <= result["min_days_left"] <= 10
@@ -158,8 +155,7 @@ def test_deep_health_details_need_the_metrics_token(client, chain, settings):
     """The public answer is the status and its code; RUCs, certificate expiry and queue details
     need ``Authorization: Bearer $METRICS_TOKEN``."""
     company = chain["company"]
-    company.certificate_expires_at = timezone.now() + timedelta(days=300)
-    company.save()
+    SunatAccount.objects.create(company=company, certificate_expires_at=timezone.now() + timedelta(days=300))
     settings.METRICS_TOKEN = "s3cret"
     public = client.get("/health?deep=true")
     assert public.status_code == 200 and public.json() == {"status": "degraded"}  # no live worker

@@ -31,7 +31,7 @@ def test_metrics_text_has_the_families(client, chain):
         company=company, document=doc, operation="sendBill", started_at=timezone.now() - timedelta(hours=2), code="0",
         category="accepted",
     )
-    WorkerHeartbeat.objects.create(name="w1@host", host="host", pid=4321, rss_bytes=93 * 2**20)
+    WorkerHeartbeat.objects.create(name="w1@host", host="host", pid=4321, rss_bytes=93 * 2**20, jobs_lost=2)
     client.get("/health")
     body = client.get("/metrics").content.decode()
     for name in (
@@ -49,6 +49,7 @@ def test_metrics_text_has_the_families(client, chain):
         'bodegapos_worker_heartbeat_age_seconds{worker="w1@host"}',
         "bodegapos_process_resident_memory_bytes",  # this (web) process sets its own
         'bodegapos_worker_resident_memory_bytes{worker="w1@host"} 9.7517568e+07',  # the worker's, from its heartbeat
+        'bodegapos_worker_jobs_lost{worker="w1@host"} 2.0',
         "bodegapos_db_max_connections",
         "bodegapos_sunat_voids_rejected 0.0",
         "bodegapos_cash_sessions_open_over_24h 0.0",

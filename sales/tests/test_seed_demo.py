@@ -10,6 +10,7 @@ from django.contrib.auth.hashers import check_password
 
 from sales.models import CashSession, Product, StockMovement, StoreProduct
 from stores.models import ApproverPin, Company, DocumentSeries, Register, Store
+from sunat.models import SunatAccount
 
 pytestmark = pytest.mark.django_db
 
@@ -47,7 +48,8 @@ def test_seed_demo_builds_the_contract_chain_and_is_idempotent(capsys):
     assert (membership.store.code, membership.role) == ("0001", "manager") and manager.is_staff
     assert check_password("2468", ApproverPin.objects.get(user=manager, company=company).pin_hash)
     assert not CashSession.objects.exists()  # it opens no cash session
-    assert company.certificate_expires_at is not None
+    account = SunatAccount.objects.get(company=company)  # SUNAT beta's test user and a dev certificate
+    assert (account.sol_user, account.sol_password) == ("MODDATOS", "moddatos") and account.certificate_expires_at
 
 
 def test_seed_demo_refuses_bad_arguments():

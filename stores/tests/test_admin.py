@@ -1,15 +1,13 @@
-"""Admin of the stores app: tenant scoping, staff roles, write-only secrets, certificate upload."""
+"""Admin of the stores app: tenant scoping, staff roles; the company knows nothing of SUNAT."""
 
 from __future__ import annotations
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.core.files.uploadedfile import SimpleUploadedFile
 
 from sales.tests.factories import cashier_make, company_make, store_make
 from stores.admin_scoping import COMPANY_ADMIN_GROUP, STORE_MANAGER_GROUP, membership_staff_sync
 from stores.models import Company, DocumentSeries, Membership, Register, Role, Store
-from sunat.certificates import development_certificate_create
 
 ADMIN = "/admin"
 
@@ -41,11 +39,8 @@ def company_post_data(company: Company, **overrides) -> dict:
         "department": company.department,
         "province": company.province,
         "district": company.district,
-        "sol_user": company.sol_user,
         "is_active": "on" if company.is_active else "",
         "cash_difference_threshold": str(company.cash_difference_threshold),
-        "new_sol_password": "",
-        "new_certificate_password": "",
     }
     data.update(overrides)
     return data
@@ -247,79 +242,26 @@ def test_membership_user_choices_never_offer_superusers_or_other_companies_staff
     assert ">root<" not in html and f'value="{other.pk}"' not in html
 
 
-# ---------------------------------------------------------------------------- secrets
+# ---------------------------------------------------------------------------- the company
 
 
-def test_company_secrets_are_never_displayed(client, two_companies):
+def test_company_admin_edits_the_company_which_has_no_sunat_fields(client, two_companies):
+    """SUNAT credentials, certificate and pause state are the sunat admin's (SunatAccount)."""
     a = two_companies["a"]
-    a.sol_user = "MODDATOS"
-    a.sol_password = "SECRETO-SOL-123"
-    a.certificate_password = "SECRETO-CERT-456"
-    a.save()
-    client.force_login(staff(company=a))
-    for url in (f"{ADMIN}/stores/company/", f"{ADMIN}/stores/company/{a.pk}/change/"):
-        html = client.get(url).content.decode()
-        assert "SECRETO-SOL-123" not in html and "SECRETO-CERT-456" not in html
-    html = client.get(f"{ADMIN}/stores/company/{a.pk}/change/").content.decode()
-    assert 'name="new_sol_password"' in html and 'name="sol_password"' not in html
-
-
-def test_empty_secret_inputs_keep_the_stored_values_and_new_ones_replace_them(client, two_companies):
-    a = two_companies["a"]
-    a.sol_password = "VIEJA"
-    a.save()
     client.force_login(staff(company=a))
     url = f"{ADMIN}/stores/company/{a.pk}/change/"
+    html = client.get(url).content.decode()
+    for text in ('name="sol_user"', 'name="new_sol_password"', 'name="certificate_file"', "Certificado digital", "Envíos a SUNAT"):
+        assert text not in html, text
     assert client.post(url, company_post_data(a, trade_name="Bodega Uno")).status_code == 302
-    a.refresh_from_db()
-    assert a.sol_password == "VIEJA" and a.trade_name == "Bodega Uno"
-    assert client.post(url, company_post_data(a, new_sol_password="NUEVA")).status_code == 302
-    a.refresh_from_db()
-    assert a.sol_password == "NUEVA"
+    assert Company.objects.get(pk=a.pk).trade_name == "Bodega Uno"
 
 
-def test_certificate_upload_is_validated_and_stored_encrypted(client, two_companies):
-    a = two_companies["a"]
-    pfx, password = development_certificate_create(ruc=a.ruc, legal_name=a.legal_name)
-    client.force_login(staff(company=a))
-    url = f"{ADMIN}/stores/company/{a.pk}/change/"
-
-    wrong = client.post(
-        url,
-        {**company_post_data(a, new_certificate_password="no-es"), "certificate_file": SimpleUploadedFile("c.pfx", pfx)},
-    )
-    assert wrong.status_code == 200 and "contraseña del certificado es incorrecta" in wrong.content.decode()
-    not_pfx = client.post(
-        url,
-        {**company_post_data(a, new_certificate_password=password), "certificate_file": SimpleUploadedFile("c.txt", b"x")},
-    )
-    assert not_pfx.status_code == 200 and "archivo .pfx o .p12" in not_pfx.content.decode()
-    a.refresh_from_db()
-    assert not a.certificate
-
-    ok = client.post(
-        url,
-        {**company_post_data(a, new_certificate_password=password), "certificate_file": SimpleUploadedFile("c.pfx", pfx)},
-    )
-    assert ok.status_code == 302
-    a.refresh_from_db()
-    assert bytes(a.certificate) == pfx and a.certificate_password == password
-    assert a.ruc in a.certificate_subject and a.certificate_expires_at is not None
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT certificate, certificate_password FROM stores_company WHERE id = %s", [a.pk])
-        raw_cert, raw_password = cursor.fetchone()
-    assert bytes(raw_cert) != pfx and password not in raw_password  # encrypted at rest
-
-
-def test_store_manager_sees_the_company_read_only_without_secret_inputs(client, two_companies):
+def test_store_manager_sees_the_company_read_only(client, two_companies):
     a = two_companies["a"]
     client.force_login(staff(company=a, store=two_companies["a1"], role=Role.STORE_MANAGER))
     response = client.get(f"{ADMIN}/stores/company/{a.pk}/change/")
-    html = response.content.decode()
-    assert response.status_code == 200
-    assert 'name="new_sol_password"' not in html and 'name="certificate_file"' not in html
+    assert response.status_code == 200 and 'name="legal_name"' not in response.content.decode()
     assert client.post(f"{ADMIN}/stores/company/{a.pk}/change/", company_post_data(a, legal_name="X")).status_code == 403
     assert Company.objects.get(pk=a.pk).legal_name != "X"
     assert Store.objects.filter(company=a).count() == 2

@@ -1,5 +1,6 @@
 """Writes of the sunat app (STYLE.md: services for writes, selectors for reads).
 
+* :mod:`.accounts` — ``sunat_account_ensure`` (a company's clave SOL);
 * :mod:`.issue` — recording documents, summaries and voids inside the caller's transaction:
   ``sunat_document_issue``, ``sunat_summary_issue``, ``sunat_summary_sequence_next``,
   ``sunat_void_issue``, ``sunat_void_refusal`` and ``VoidRefused``;
@@ -9,6 +10,7 @@
 
 from __future__ import annotations
 
+from .accounts import sunat_account_ensure
 from .issue import (
     VoidRefused,
     sunat_document_issue,
@@ -32,6 +34,7 @@ __all__ = [
     "SUMMARY_TYPES",
     "VoidRefused",
     "document_file_name",
+    "sunat_account_ensure",
     "sunat_document_issue",
     "sunat_document_sign",
     "sunat_job_perform",

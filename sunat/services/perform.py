@@ -14,7 +14,7 @@ from django.utils import timezone
 from ..cdr import Cdr
 from ..codes import Category, Classification, Source, code_message, response_classify
 from ..files import zip_bytes
-from ..models import DocumentStatus, JobKind, JobStatus, SunatAttempt, SunatDocument, SunatJob
+from ..models import DocumentStatus, JobKind, JobStatus, SunatAccount, SunatAttempt, SunatDocument, SunatJob
 from ..outcomes import JobOutcome, NextStep
 from ..snapshot import DocumentSnapshot, SummarySnapshot, VoidedSnapshot
 from ..soap import SunatClient, SunatFault, SunatTransportError, consult_supported
@@ -51,13 +51,14 @@ def _signed_bytes(document: SunatDocument) -> bytes:
     return value.tobytes() if isinstance(value, memoryview) else bytes(value)
 
 
-def sunat_document_sign(*, document: SunatDocument) -> SunatDocument:
+def sunat_document_sign(*, document: SunatDocument, account: SunatAccount | None = None) -> SunatDocument:
     """Build and sign the document once, storing the exact signed bytes before any send.
 
     Building and signing happen outside any transaction; storing happens in its own short
     transaction that locks the row (``SELECT … FOR UPDATE``): if another process stored bytes
     first, those win and ours are discarded (invariant 5: never re-signed with different
-    content). A document that already has ``signed_xml`` is returned untouched. Raises
+    content). A document that already has ``signed_xml`` is returned untouched. ``account`` is
+    the company's ``SunatAccount`` when the caller has read it (None: read here). Raises
     ``sunat.certificates.CertificateError`` (no/expired certificate) or ``ValueError`` (the
     snapshot cannot be built).
     """
@@ -67,7 +68,7 @@ def sunat_document_sign(*, document: SunatDocument) -> SunatDocument:
     from ..signing import document_sign
     from ..xml import build
 
-    certificate = company_certificate_load(company=document.company)
+    certificate = company_certificate_load(company=document.company, account=account)
     signed = document_sign(xml=build(_snapshot_of(document)), certificate=certificate)
     with transaction.atomic():
         locked = SunatDocument.objects.select_for_update().get(pk=document.pk)
@@ -504,9 +505,10 @@ def sunat_job_perform(*, job: SunatJob) -> JobOutcome:
 
     from ..certificates import CertificateError
 
+    account = SunatAccount.objects.filter(company_id=document.company_id).first()
     run.start()
     try:
-        document = run.document = sunat_document_sign(document=document)
+        document = run.document = sunat_document_sign(document=document, account=account)
     except CertificateError as exc:
         classification = Classification(
             category=Category.CONFIG,
@@ -526,7 +528,7 @@ def sunat_job_perform(*, job: SunatJob) -> JobOutcome:
             return waiting
 
     try:
-        client = SunatClient.for_company(document.company)
+        client = SunatClient.for_company(document.company, account=account)
     except ImproperlyConfigured as exc:
         return JobOutcome(step=NextStep.RETRY, code="config", message=str(exc))
     try:

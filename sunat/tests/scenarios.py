@@ -503,15 +503,12 @@ def supplier_company_create():
     """The SUPPLIER company with the double's SOL credentials and a development certificate."""
     from stores.models import Company
     from sunat.certificates import company_certificate_set, development_certificate_create
+    from sunat.services import sunat_account_ensure
 
     company = Company.objects.create(
-        ruc=SUPPLIER.ruc,
-        legal_name=SUPPLIER.legal_name,
-        address=SUPPLIER.address,
-        ubigeo=SUPPLIER.ubigeo,
-        sol_user="MODDATOS",
-        sol_password="moddatos",
+        ruc=SUPPLIER.ruc, legal_name=SUPPLIER.legal_name, address=SUPPLIER.address, ubigeo=SUPPLIER.ubigeo
     )
+    sunat_account_ensure(company=company, sol_user="MODDATOS", sol_password="moddatos")
     pfx, password = development_certificate_create(ruc=company.ruc, legal_name=company.legal_name)
     company_certificate_set(company=company, pfx=pfx, password=password)
     return company

@@ -17,6 +17,7 @@ from sunat.certificates import (
     company_certificate_set,
     development_certificate_create,
 )
+from sunat.models import SunatAccount
 
 RUC = "20000000001"
 
@@ -93,11 +94,11 @@ def test_company_certificate_is_stored_encrypted_and_loaded(dev_pfx):
     pfx, password = dev_pfx
     company = _company()
     loaded = company_certificate_set(company=company, pfx=pfx, password=password)
-    company.refresh_from_db()
-    assert company.certificate_subject == loaded.subject
-    assert abs(company.certificate_expires_at - loaded.not_after) < dt.timedelta(seconds=1)
+    account = SunatAccount.objects.get(company=company)
+    assert account.certificate_subject == loaded.subject
+    assert abs(account.certificate_expires_at - loaded.not_after) < dt.timedelta(seconds=1)
     with connection.cursor() as cursor:
-        cursor.execute("SELECT certificate, certificate_password FROM stores_company WHERE id = %s", [company.pk])
+        cursor.execute("SELECT certificate, certificate_password FROM sunat_accounts WHERE company_id = %s", [company.pk])
         raw_cert, raw_password = cursor.fetchone()
     assert bytes(raw_cert) != pfx and pfx[:64] not in bytes(raw_cert)
     assert password not in raw_password
@@ -114,7 +115,9 @@ def test_replaced_certificate_is_picked_up(dev_pfx):
     company_certificate_set(company=company, pfx=pfx, password=password)
     first = company_certificate_load(company=Company.objects.get(pk=company.pk))
     other_pfx, other_password = development_certificate_create(ruc=RUC, legal_name="OTRA RAZON S.A.C.")
-    Company.objects.filter(pk=company.pk).update(certificate=other_pfx, certificate_password=other_password)
+    account = SunatAccount.objects.get(company=company)
+    account.certificate, account.certificate_password = other_pfx, other_password
+    account.save()
     second = company_certificate_load(company=Company.objects.get(pk=company.pk))
     assert second is not first
     assert "OTRA RAZON" in second.subject
@@ -125,10 +128,10 @@ def test_bad_certificate_changes_nothing(dev_pfx):
     pfx, password = dev_pfx
     company = _company()
     company_certificate_set(company=company, pfx=pfx, password=password)
-    before = Company.objects.get(pk=company.pk)
+    before = SunatAccount.objects.get(company=company)
     with pytest.raises(CertificateError, match="contraseña"):
         company_certificate_set(company=Company.objects.get(pk=company.pk), pfx=pfx, password="mala")
-    after = Company.objects.get(pk=company.pk)
+    after = SunatAccount.objects.get(company=company)
     assert after.certificate == before.certificate
     assert after.certificate_password == password
     assert after.certificate_subject == before.certificate_subject

@@ -19,7 +19,7 @@ def data():
     store0 = Store.objects.create(company=company, code="0000", name="Central", address="AV 1", ubigeo="150101")
     store1 = Store.objects.create(company=company, code="0001", name="Norte", address="AV 2", ubigeo="150101")
 
-    def doc(store, document_type, series, number, issued_at, *, xml=True, cdr=False):
+    def doc(store, document_type, series, number, issued_at, *, xml=True, cdr=False, demo=False):
         return SunatDocument.objects.create(
             company=company,
             store=store,
@@ -34,6 +34,7 @@ def data():
             if xml
             else None,
             cdr_zip=f"PK-cdr-{series}-{number}".encode() if cdr else None,
+            is_demo=demo,
         )
 
     return {
@@ -44,6 +45,8 @@ def data():
         "factura": doc(store1, "01", "F002", 7, datetime(2026, 11, 21, 15, 0, tzinfo=UTC)),
         "unsigned": doc(store1, "03", "B002", 9, datetime(2026, 11, 21, 16, 0, tzinfo=UTC), xml=False),
         "summary": doc(None, "RC", "RC-20261121", 1, datetime(2026, 11, 21, 23, 0, tzinfo=UTC), cdr=True),
+        # demo history (seed_demo --history-days): SUNAT never saw it, never exported (even with bytes)
+        "demo": doc(store0, "03", "B001", 3, datetime(2026, 11, 21, 12, 0, tzinfo=UTC), cdr=True, demo=True),
     }
 
 

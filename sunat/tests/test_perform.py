@@ -16,7 +16,7 @@ from django.db import transaction
 
 from stores.models import Company
 from sunat.files import zip_bytes
-from sunat.models import DocumentStatus, JobKind, SunatAttempt, SunatDocument, SunatJob
+from sunat.models import DocumentStatus, JobKind, SunatAccount, SunatAttempt, SunatDocument, SunatJob
 from sunat.outcomes import NextStep
 from sunat.services import document_file_name, sunat_document_issue, sunat_job_perform, sunat_summary_issue
 from sunat.snapshot import DocumentSnapshot
@@ -209,8 +209,9 @@ def test_rejection_inside_a_cdr_burns_the_number(fake_sunat, company):
 
 
 def test_wrong_sol_password_pauses_the_company(fake_sunat, company):
-    Company.objects.filter(pk=company.pk).update(sol_password="otra")
-    company.refresh_from_db()
+    account = SunatAccount.objects.get(company=company)
+    account.sol_password = "otra"
+    account.save()
     document, job = issue(company, "boleta-gravado")
     outcome = sunat_job_perform(job=job)
     assert (outcome.step, outcome.code) == (NextStep.PAUSE_COMPANY, "0102")
@@ -218,7 +219,7 @@ def test_wrong_sol_password_pauses_the_company(fake_sunat, company):
 
 
 def test_missing_certificate_pauses_the_company_without_sending(fake_sunat, company):
-    Company.objects.filter(pk=company.pk).update(certificate=None)
+    SunatAccount.objects.filter(company=company).update(certificate=None)
     document, job = issue(company, "boleta-gravado")
     outcome = sunat_job_perform(job=job)
     assert (outcome.step, outcome.code) == (NextStep.PAUSE_COMPANY, "certificate")

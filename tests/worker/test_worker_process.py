@@ -13,7 +13,7 @@ import time
 import pytest
 from django.db import transaction
 
-from sunat.models import SunatJob
+from sunat.models import SunatAccount, SunatJob
 from sunat.services import sunat_document_issue
 from worker.testing import simulation_tables_create
 from worker.tests.factories import company_create, documents_issue, snapshot_for, store_create
@@ -72,8 +72,7 @@ def test_burst_exit_zero_when_jobs_end_failed_dead_or_paused(shop, procs):
     assert by_rid == {"fix-1": "failed", "retry-1": "dead", "crash-1": "dead", "ok-1": "done", "pause-1": "paused"}
     crash = SunatJob.objects.get(request_id="crash-1")
     assert crash.kind == "verify" and "RuntimeError" in crash.last_error
-    other.refresh_from_db()
-    assert other.sunat_paused_at is not None
+    assert SunatAccount.objects.get(company=other).paused_at is not None
 
 
 def test_no_database_exits_one_with_one_readable_line(procs):

@@ -7,7 +7,7 @@ from django.contrib.auth import get_user_model
 
 from stores.admin_scoping import membership_staff_sync
 from stores.models import Membership, Role
-from sunat.models import SunatJob
+from sunat.models import SunatAccount, SunatJob
 from sunat.outcomes import JobOutcome, NextStep
 from worker import queue
 
@@ -51,8 +51,7 @@ def test_actions_retry_verify_resume_and_discard(client, setup):
     assert SunatJob.objects.get(pk=a.id).status == "pending"
 
     client.post(URL, {"action": "resume_company", "_selected_action": [b.id]})
-    mine.refresh_from_db()
-    assert mine.sunat_paused_at is None and SunatJob.objects.get(pk=b.id).status == "pending"
+    assert SunatAccount.objects.get(company=mine).paused_at is None and SunatJob.objects.get(pk=b.id).status == "pending"
 
     client.post(URL, {"action": "verify_with_sunat", "_selected_action": [a.id]})
     assert SunatJob.objects.get(pk=a.id).kind == "verify"

@@ -8,8 +8,7 @@ from datetime import timedelta
 import pytest
 from django.db import connection, connections, transaction
 
-from stores.models import Company
-from sunat.models import JobKind, JobStatus, SunatJob
+from sunat.models import JobKind, JobStatus, SunatAccount, SunatJob
 from sunat.outcomes import JobOutcome, NextStep
 from worker import queue
 
@@ -46,7 +45,7 @@ def test_claim_plan_uses_partial_index_without_sort(company, store):
         [company.id, docs[0].id],
     )
     _sql("ANALYZE sunat_jobs")
-    _sql("ANALYZE stores_company")
+    _sql("ANALYZE sunat_accounts")
     _sql("ANALYZE sunat_sunatdocument")
     claim = queue.CLAIM_SQL.replace("%(limit)s", "3").replace("%(owner)s", "'x'").replace("%(lease)s", "60")
     with transaction.atomic(), connection.cursor() as cursor:
@@ -208,8 +207,9 @@ def test_pause_company_pauses_its_jobs_and_resume_releases_them(company, store):
     result = queue.job_finish(job_id=job.id, owner="w",
                               outcome=JobOutcome(step=NextStep.PAUSE_COMPANY, code="0111", message="clave SOL errada"))
     assert result.status == "paused"
-    company.refresh_from_db()
-    assert company.sunat_paused_at is not None and "clave SOL" in company.sunat_pause_reason
+    account = SunatAccount.objects.get(company=company)  # created paused: the company had none
+    assert account.paused_at is not None and "clave SOL" in account.pause_reason
+    assert not SunatAccount.objects.filter(company=other).exists()
     statuses = dict(_sql("SELECT status, count(*) FROM sunat_jobs WHERE company_id = %s GROUP BY status", [company.id]))
     assert statuses == {"paused": 3}
     # A sale made while paused is queued but not claimed; the other company keeps working.
@@ -217,7 +217,7 @@ def test_pause_company_pauses_its_jobs_and_resume_releases_them(company, store):
     claimed = queue.jobs_claim(owner="w", limit=10)
     assert [j.company_id for j in claimed] == [other.id]
     assert queue.company_resume(company_id=company.id) == 3
-    assert Company.objects.get(pk=company.id).sunat_paused_at is None
+    assert SunatAccount.objects.get(company=company).paused_at is None
     assert len(queue.jobs_claim(owner="w", limit=10)) == 4
     paused_job = SunatJob.objects.get(pk=job.id)
     assert paused_job.attempts == 1  # the paused attempt was not counted; this claim is the first

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 
 from sunat.models import SunatJob
 from sunat.outcomes import JobOutcome, NextStep
@@ -102,3 +104,50 @@ def test_a_crashing_job_reaches_sentry_with_the_jobs_context(company, store):
         job = event["contexts"]["sunat_job"]
         assert event["tags"]["job_kind"] == "send"
         assert f"boom {job['job_id']}" in str(event)
+
+
+def test_an_exception_escaping_a_job_gives_its_slot_back_and_leaves_the_job_to_the_reaper(
+    company, store, monkeypatch
+):
+    """One slot; finishing the first job raises (a bug past perform's own net). The slot thread
+    survives and runs the other jobs, the burst ends, the crashed job counts as lost (reported with
+    the heartbeat) and its lease is no longer extended: the reaper recovers it on the verify path."""
+    from worker import queue
+    from worker.models import WorkerHeartbeat
+
+    docs = documents_issue(company, store, 3)
+    first = SunatJob.objects.filter(document__in=docs).order_by("run_at", "id").first().pk
+    real_finish = queue.job_finish
+
+    def job_finish(*, job_id: int, **kwargs):
+        if job_id == first:
+            raise RuntimeError("a bug while finishing")
+        return real_finish(job_id=job_id, **kwargs)
+
+    monkeypatch.setattr(queue, "job_finish", job_finish)
+    threads: dict[int, str] = {}
+
+    def perform(*, job: SunatJob) -> JobOutcome:
+        threads[job.pk] = threading.current_thread().name
+        # The first one takes the finish of its own (not the finish-and-claim path), which raises.
+        return JobOutcome(step=NextStep.FIX, code="x") if job.pk == first else JobOutcome(step=NextStep.DONE)
+
+    runner = Runner(config=RunnerConfig(concurrency=1, burst=True, listen=False, grace=5, lease=2), perform=perform)
+    exit_codes: list[int] = []
+    thread = threading.Thread(target=lambda: exit_codes.append(runner.run()), daemon=True)
+    thread.start()
+    thread.join(30)
+    hung = thread.is_alive()  # the slot was never given back: the burst waits for it forever
+    if hung:
+        runner.stop()
+        thread.join(30)
+    assert not hung and exit_codes == [0], "the burst did not end on its own"
+    assert set(threads.values()) == {"sunat-slot-0"} and len(threads) == 3  # the one slot went on
+    assert (runner.counters.done, runner.counters.lost) == (2, 1)
+    assert WorkerHeartbeat.objects.get(name=runner.name).jobs_lost == 1
+    crashed = SunatJob.objects.get(pk=first)
+    assert (crashed.status, crashed.lease_owner) == ("running", runner.name)  # not abandoned, not extended
+    time.sleep(max(0.0, (crashed.lease_expires_at - timezone.now()).total_seconds()) + 0.2)
+    assert queue.jobs_reap() == [first]
+    crashed.refresh_from_db()
+    assert (crashed.status, crashed.kind) == ("pending", "verify")

@@ -26,6 +26,7 @@ from sales.services.stock import stock_movements_record_bulk
 from stores.admin_scoping import membership_staff_sync
 from stores.models import Company, DocumentSeries, Membership, Register, Role, Store
 from stores.services import PIN_RE, approval_pin_set
+from sunat.services import sunat_account_ensure
 
 RUC = "20000000001"
 MIN_STOCK = Decimal("1000")
@@ -124,10 +125,9 @@ class Command(BaseCommand):
                 "trade_name": "Bodegas Demo",
                 "address": "AV. AREQUIPA 1234",
                 "ubigeo": "150101",
-                "sol_user": "MODDATOS",
-                "sol_password": "moddatos",
             },
         )
+        sunat_account_ensure(company=company, sol_user="MODDATOS", sol_password="moddatos")  # SUNAT beta's test user
         rows = []
         for n in range(1, count + 1):
             store, _ = Store.objects.get_or_create(
@@ -199,8 +199,9 @@ class Command(BaseCommand):
         return names
 
     def _certificate(self, company: Company) -> str:
-        if company.certificate:
-            return f"ya cargado ({company.certificate_subject})"
+        account = sunat_account_ensure(company=company)
+        if account.certificate:
+            return f"ya cargado ({account.certificate_subject})"
         try:
             from sunat.certificates import company_certificate_set, development_certificate_create
         except ImportError:

@@ -4,7 +4,8 @@ Writes, flat in DIR, every document's signed ``{RUC}-{TT}-{SERIE}-{NUM}.xml`` (t
 bytes) and, where SUNAT answered one, its ``R-{RUC}-{TT}-{SERIE}-{NUM}.zip`` CDR. ``--since`` is
 an issue date in America/Lima (from 00:00 Lima that day); ``--store`` is a store's 4-digit
 establishment code (summaries RC/RA belong to no store and are left out then). Documents not
-signed yet have no XML to export and are counted as skipped. Bad input exits non-zero with one
+signed yet have no XML to export and are counted as skipped; demo history (``seed_demo
+--history-days``), which SUNAT never saw, is never exported. Bad input exits non-zero with one
 readable line and writes nothing.
 """
 
@@ -49,7 +50,7 @@ class Command(BaseCommand):
                 since = date.fromisoformat(options["since"])
             except ValueError:
                 raise CommandError(f"--since no es una fecha válida: {options['since']!r}") from None
-        documents = SunatDocument.objects.select_related("company").order_by("issued_at", "id")
+        documents = SunatDocument.objects.filter(is_demo=False).select_related("company").order_by("issued_at", "id")
         if options["store"] is not None:
             code = options["store"]
             if not re.fullmatch(r"\d{4}", code):

@@ -1,4 +1,5 @@
-"""Model fields that keep secrets encrypted at rest (Fernet, keys from FIELD_ENCRYPTION_KEY).
+"""Model fields that keep secrets encrypted at rest (Fernet, keys from FIELD_ENCRYPTION_KEY):
+a company's clave SOL, its certificate and the certificate's password (``SunatAccount``).
 
 ``FIELD_ENCRYPTION_KEY`` holds one or more comma-separated Fernet keys: the first encrypts,
 every key decrypts, so keys can be rotated. Without it (development only; production settings
