@@ -29,6 +29,7 @@ STYLE = Style(
     value_font_size=12,
     legend_font_size=13,
     title_font_size=15,
+    no_data_font_size=20,
 )
 BASE = {
     "style": STYLE,
