@@ -18,7 +18,7 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from sales import money
-from sales.models import CashSession, IcbperRate, Payment, Refund, Sale, SaleLine, SaleReturn, SaleVoid
+from sales.models import CashSession, Payment, Refund, Sale, SaleLine, SaleReturn, SaleVoid
 from sales.tests.factories import cashier_make, company_make, manager_make, product_make, store_make
 from stores.models import Membership, Role
 from sunat.models import DocumentStatus, SunatDocument
@@ -85,8 +85,6 @@ def close(client, when, session, counted, **extra):
 def chain(client):
     """Two stores of one company; in store A a cashier, a manager and a company admin; in store B
     a cashier; each register's session opened by its cashier the day before ``DAY``."""
-    # A transactional test before this one may have flushed the rates migration 0002 wrote.
-    IcbperRate.objects.get_or_create(valid_from=date(2023, 1, 1), defaults={"amount": D("0.50")})
     company = company_make()
     store_a, register_a = store_make(company=company, code="0000", n=1)
     store_b, register_b = store_make(company=company, code="0001", n=2)
