@@ -16,17 +16,15 @@ from __future__ import annotations
 
 from decimal import Decimal
 from typing import TYPE_CHECKING
-from zoneinfo import ZoneInfo
 
 import qrcode
 import qrcode.image.svg
 
+from .rules import fiscal_date
 from .snapshot import DocumentSnapshot
 
 if TYPE_CHECKING:
     from .models import SunatDocument
-
-LIMA = ZoneInfo("America/Lima")
 
 
 def _amount(value: Decimal) -> str:
@@ -43,7 +41,7 @@ def qr_payload_from_snapshot(*, snapshot: DocumentSnapshot, xml_hash: str = "") 
         str(snapshot.number),
         _amount(snapshot.totals.igv),
         _amount(snapshot.totals.total),
-        snapshot.issued_at.astimezone(LIMA).date().isoformat(),
+        fiscal_date(snapshot.issued_at).isoformat(),
         snapshot.customer.doc_type,
         snapshot.customer.doc_number,
         xml_hash,

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
+
+from . import rules
 
 
 @dataclass(frozen=True)
@@ -31,12 +32,22 @@ class Supplier:
 
 @dataclass(frozen=True)
 class Customer:
-    """The buyer. An anonymous boleta (up to S/ 700) has type ``"0"`` and number ``"-"``."""
+    """The buyer. An anonymous boleta (up to S/ 700) has type ``"0"`` and number ``"-"``
+    (:meth:`anonymous`; the rule is ``sunat.rules.buyer_is_anonymous``)."""
 
     doc_type: str  # catalog 06: "1" DNI, "6" RUC, "4", "7", …; "0" when anonymous
     doc_number: str  # "-" when anonymous
     name: str  # "CLIENTES VARIOS" when anonymous
     address: str = ""
+
+    @classmethod
+    def anonymous(cls) -> Customer:
+        """The anonymous buyer of a boleta: "CLIENTES VARIOS", type ``0``, number ``-``."""
+        return cls(doc_type=rules.ANONYMOUS_DOC_TYPE, doc_number=rules.ANONYMOUS_DOC_NUMBER, name=rules.ANONYMOUS_NAME)
+
+    @property
+    def is_anonymous(self) -> bool:
+        return rules.buyer_is_anonymous(doc_type=self.doc_type, doc_number=self.doc_number)
 
 
 @dataclass(frozen=True)
@@ -277,7 +288,6 @@ class VoidedSnapshot:
 # ------------------------------------------------------------------------------- voids
 
 VOID_CONDITION = "3"  # catalog 19: anular
-LIMA = ZoneInfo("America/Lima")
 
 
 def void_kind(*, document_type: str, series: str) -> str:
@@ -296,7 +306,7 @@ def summary_line_from(snapshot: DocumentSnapshot, *, condition: str) -> SummaryL
     totals as issued, its buyer and, for a note, the document it modifies."""
     totals = snapshot.totals
     customer = snapshot.customer
-    anonymous = customer.doc_number in ("", "-")
+    anonymous = customer.is_anonymous
     reference = snapshot.reference
     return SummaryLine(
         document_type=snapshot.document_type,
@@ -322,7 +332,7 @@ def void_snapshot_build(
     """The RA (facturas and their notes) or RC with one ConditionCode 3 line (boletas and their
     notes) that voids ``original``: generated on ``issue_date`` (today in Lima) with the day's
     ``sequence``; its ReferenceDate is the original's issue date in Lima."""
-    reference_date = original.issued_at.astimezone(LIMA).date()
+    reference_date = rules.fiscal_date(original.issued_at)
     kind = void_kind(document_type=original.document_type, series=original.series)
     if kind == "RA":
         return VoidedSnapshot(

@@ -72,15 +72,14 @@ from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from xml.sax.saxutils import escape
-from zoneinfo import ZoneInfo
 
 from lxml import etree
 
+from ..rules import LIMA
 from .signature import SignatureInvalid, signature_check
 
 logger = logging.getLogger("sunat.fake")
 
-LIMA = ZoneInfo("America/Lima")
 SERVICE_NS = "http://service.sunat.gob.pe"
 CBC = "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2"
 CAC = "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2"

@@ -19,7 +19,6 @@ import base64
 import hashlib
 import json
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -29,9 +28,9 @@ from bodegapos.rows import rows_insert, rows_send
 from stores.models import Company, Store
 
 from ..models import DocumentStatus, JobKind, SunatDocument, SunatJob
+from ..rules import fiscal_date
 from ..snapshot import DocumentSnapshot, SummarySnapshot, VoidedSnapshot, void_kind, void_snapshot_build
 
-LIMA = ZoneInfo("America/Lima")
 VOIDABLE_TYPES = ("01", "03", "07", "08")
 SUMMARY_SEQUENCE_MAX = 99_999  # RC-YYYYMMDD-N / RA-YYYYMMDD-N: N has at most 5 digits
 DEMO_CODE = "demo"
@@ -204,10 +203,6 @@ class VoidRefused(Exception):
         self.message = message
 
 
-def _issue_date_lima(document: SunatDocument) -> date:
-    return timezone.localtime(document.issued_at, LIMA).date()
-
-
 def _void_refusal(*, original: SunatDocument, on: date, demo: bool = False) -> tuple[str, str] | None:
     """(code, Spanish reason) when ``original`` may not be voided on ``on``, else None."""
     number = original.full_number
@@ -218,7 +213,7 @@ def _void_refusal(*, original: SunatDocument, on: date, demo: bool = False) -> t
     if original.status == DocumentStatus.REJECTED:
         return "rejected", f"SUNAT rechazó el comprobante {number}: no se puede anular."
     window = int(settings.SUNAT_VOID_WINDOW_DAYS)
-    issued = _issue_date_lima(original)
+    issued = fiscal_date(original.issued_at)
     days = (on - issued).days
     if days > window:
         return (
@@ -289,7 +284,7 @@ def sunat_void_issue(
     if demo:
         _check_demo(original=locked, demo=True)
     when = issued_at or timezone.now()
-    today = timezone.localdate(when, LIMA)
+    today = fiscal_date(when)
     refusal = _void_refusal(original=locked, on=today, demo=demo)
     if refusal is not None:
         raise VoidRefused(code=refusal[0], message=refusal[1])

@@ -94,7 +94,7 @@ def test_boleta_anonymous_customer_and_no_payment_terms():
 def test_boleta_over_700_needs_the_buyer():
     snapshot = scenario("boleta-700.01-dni")
     assert text(parse(snapshot), "cac:LegalMonetaryTotal/cbc:PayableAmount") == "700.01"
-    with pytest.raises(ValueError, match="700.00 requiere"):
+    with pytest.raises(ValueError, match="SUNAT 2396"):
         ubl.build(dataclasses.replace(snapshot, customer=ANONYMOUS))
 
 

@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 from lxml import etree
-
-LIMA = ZoneInfo("America/Lima")
 
 NS_INVOICE = "urn:oasis:names:specification:ubl:schema:xsd:Invoice-2"
 NS_CREDIT_NOTE = "urn:oasis:names:specification:ubl:schema:xsd:CreditNote-2"

@@ -9,7 +9,8 @@ Choices checked against SUNAT's SFS rule stylesheets (every scenario in
 * Anonymous boleta buyer: ``cbc:ID schemeID="0"`` with ``-`` — the boleta rules skip format checks
   when the ID is ``-`` and only require ``@schemeID`` to exist (2015); ``0`` is catalog 06's
   "doc. tributario no domiciliado sin RUC", the value greenter and SUNAT's samples use. Above
-  S/ 700.00 the buyer's document is required (2396 server-side; RC 2514): the builder refuses.
+  S/ 700.00 the buyer's document is required (2396 server-side; RC 2514): the builder refuses
+  (``sunat.rules.boleta_buyer_refusal``, the till's rule too).
 * ``Percent`` is the IGV rate on IGV lines (10, 11–17) and ``0.00`` on exonerado/inafecto lines
   (the ND rules reject 18 there: 3101).
 * Free items: ``PriceTypeCode`` 02 with the referential unit value (without IGV), ``Price`` 0.00,
@@ -30,11 +31,11 @@ from decimal import Decimal
 
 from lxml import etree
 
+from .. import rules
 from ..snapshot import Customer, DocumentSnapshot, Line, Supplier
 from ..words import amount_in_words
 from ._common import (
     CBC,
-    LIMA,
     NS_CREDIT_NOTE,
     NS_DEBIT_NOTE,
     NS_INVOICE,
@@ -97,9 +98,7 @@ def document_build(snapshot: DocumentSnapshot) -> bytes:
     cbc(root, "UBLVersionID", "2.1")
     cbc(root, "CustomizationID", "2.0")
     cbc(root, "ID", snapshot.full_number)
-    if snapshot.issued_at.tzinfo is None:
-        raise ValueError("issued_at debe tener zona horaria (datetime aware)")
-    local = snapshot.issued_at.astimezone(LIMA)
+    local = rules.fiscal_time(snapshot.issued_at)
     cbc(root, "IssueDate", local.strftime("%Y-%m-%d"))
     cbc(root, "IssueTime", local.strftime("%H:%M:%S"))
     if kind in ("01", "03"):
@@ -148,26 +147,35 @@ def document_build(snapshot: DocumentSnapshot) -> bytes:
     return serialize(root)
 
 
-BOLETA_ANONYMOUS_LIMIT = Decimal("700.00")
-
-
 def _check_customer(snapshot: DocumentSnapshot) -> None:
-    """Refuse what SUNAT rejects server-side, with a readable message (2800, 2017, 2396)."""
+    """Refuse what SUNAT rejects, with a readable message: a factura's buyer without a RUC (2800,
+    2017), a boleta above S/ 700 without its buyer's document (2396), a line of quantity 0 (2580),
+    a taxed line with IGV 0.00 (3111), a bag whose ICBPER per unit is not the rate of the issue
+    date (3238). The rules are ``sunat.rules``'s, the till's too."""
     customer = snapshot.customer
-    anonymous = customer.doc_number in ("", "-")
     invoice_like = snapshot.document_type == "01" or (
         snapshot.document_type in ("07", "08") and snapshot.series.startswith("F")
     )
     if invoice_like and (customer.doc_type != "6" or len(customer.doc_number) != 11 or not customer.doc_number.isdigit()):
         raise ValueError("una factura (y sus notas) requiere el RUC de 11 dígitos del cliente")
-    if not invoice_like and anonymous and snapshot.totals.total > BOLETA_ANONYMOUS_LIMIT:
-        raise ValueError("una boleta mayor a S/ 700.00 requiere el tipo y número de documento del cliente")
+    if not invoice_like:
+        refusal = rules.boleta_buyer_refusal(
+            total=snapshot.totals.total, doc_type=customer.doc_type, doc_number=customer.doc_number
+        )
+        if refusal:
+            raise ValueError(f"{refusal} (SUNAT 2396)")
+    bag_rate = rules.icbper_rate(on=rules.fiscal_date(snapshot.issued_at))
     for line in snapshot.lines:
         if line.quantity <= 0:
             # A note line with nothing returned (CreditedQuantity 0) is rejected (2580).
             raise ValueError(f"línea {line.number}: la cantidad debe ser mayor que cero (SUNAT 2580)")
-        taxed = line.affectation.startswith("1")
-        if taxed and line.line_value > 0 and line.igv == 0:
+        if snapshot.document_type in ("01", "03") and line.icbper and line.icbper_unit != bag_rate:
+            # A note keeps the rate its original was sold at.
+            raise ValueError(
+                f"línea {line.number}: ICBPER de S/ {line.icbper_unit} por bolsa; el vigente el "
+                f"{rules.fiscal_date(snapshot.issued_at):%d/%m/%Y} es S/ {bag_rate} (SUNAT 3238)"
+            )
+        if rules.taxed_line_igv_missing(affectation=line.affectation, base=line.line_value, igv=line.igv):
             raise ValueError(
                 f"línea {line.number}: un ítem gravado con IGV 0.00 (importe menor a S/ 0.04) es rechazado "
                 "por SUNAT (3111)"
@@ -198,11 +206,11 @@ def _supplier(root: etree._Element, supplier: Supplier) -> None:
 
 def _customer(root: etree._Element, customer: Customer) -> None:
     party = cac(cac(root, "AccountingCustomerParty"), "Party")
-    doc_type = customer.doc_type or "0"
-    doc_number = customer.doc_number or "-"
+    doc_type = customer.doc_type or rules.ANONYMOUS_DOC_TYPE
+    doc_number = customer.doc_number or rules.ANONYMOUS_DOC_NUMBER
     cbc(cac(party, "PartyIdentification"), "ID", doc_number, schemeID=doc_type)
     legal = cac(party, "PartyLegalEntity")
-    cbc(legal, "RegistrationName", clean_text(customer.name or "CLIENTES VARIOS", limit=1500))
+    cbc(legal, "RegistrationName", clean_text(customer.name or rules.ANONYMOUS_NAME, limit=1500))
     if customer.address:
         cbc(cac(cac(legal, "RegistrationAddress"), "AddressLine"), "Line", clean_text(customer.address, limit=200))
 

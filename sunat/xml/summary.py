@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from lxml import etree
 
+from .. import rules
 from ..snapshot import SummarySnapshot, Supplier, VoidedSnapshot
 from ._common import (
     NS_SUMMARY,
@@ -61,13 +62,16 @@ def summary_build(snapshot: SummarySnapshot) -> bytes:
             raise ValueError(f"el resumen diario solo admite boletas y sus notas, no {line.document_type}")
         if line.condition not in ("1", "2", "3"):
             raise ValueError(f"estado de ítem no válido (catálogo 19): {line.condition!r}")
-        if line.total > Decimal("700.00") and line.customer_doc_number in ("", "-"):
-            raise ValueError(f"{line.number}: un comprobante mayor a S/ 700.00 requiere el documento del cliente")
+        refusal = rules.boleta_buyer_refusal(
+            total=line.total, doc_type=line.customer_doc_type, doc_number=line.customer_doc_number
+        )
+        if refusal:
+            raise ValueError(f"{line.number}: {refusal} (SUNAT 2396)")
         element = sub(root, SAC, "SummaryDocumentsLine")
         cbc(element, "LineID", str(index))
         cbc(element, "DocumentTypeCode", line.document_type)
         cbc(element, "ID", line.number)
-        if line.customer_doc_number and line.customer_doc_number != "-":
+        if not rules.buyer_is_anonymous(doc_type=line.customer_doc_type, doc_number=line.customer_doc_number):
             customer = cac(element, "AccountingCustomerParty")
             cbc(customer, "CustomerAssignedAccountID", line.customer_doc_number)
             cbc(customer, "AdditionalAccountID", line.customer_doc_type)

@@ -15,15 +15,13 @@ import os
 import re
 from datetime import date, datetime, time
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from django.core.management.base import BaseCommand, CommandError
 
 from stores.models import Store
 from sunat.models import SunatDocument
+from sunat.rules import LIMA
 from sunat.services import document_file_name
-
-LIMA = ZoneInfo("America/Lima")
 
 
 def _write(path: Path, data: bytes) -> None:
