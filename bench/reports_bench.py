@@ -39,20 +39,15 @@ import sys
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.metrics_bench import libpq  # noqa: E402 (the URL of another database on the same server)
+
 DB = "bench_reports"
 BUSY = Path("/tmp/bench/BUSY")
 BUSY_TAG = "h3 bench/reports_bench.py"
-
-
-def libpq(url: str, database: str) -> str:
-    parts = urlsplit(url)
-    kept = [(k, v) for k, v in parse_qsl(parts.query) if k not in ("connection_limit", "pool_timeout", "pgbouncer")]
-    return urlunsplit(parts._replace(path=f"/{database}", query=urlencode(kept)))
 
 
 @contextmanager
