@@ -68,7 +68,7 @@ def busy():
 
 DOCUMENT_COLUMNS = """(id, document_type, series, number, issued_at, snapshot, status, total, xml_hash, signed_xml, signed_at,
     cdr_zip, response_code, response_description, observations, ticket, created_at, updated_at, company_id, store_id,
-    unconfirmed_send_at, original_id)"""
+    unconfirmed_send_at, original_id, is_demo)"""
 
 GENERATE = [
     (
@@ -163,7 +163,7 @@ GENERATE = [
                CASE WHEN s.issued_at > now() - interval '1 hour' THEN 'pending' WHEN s.h %% 1000 = 7 THEN 'error'
                     WHEN s.h %% 500 = 3 THEN 'rejected' WHEN s.h %% 100 = 11 THEN 'observed' ELSE 'accepted' END,
                t.total, md5(s.id::text), NULL, s.issued_at, NULL, '0', '', '[]'::jsonb, '', s.issued_at, s.issued_at,
-               s.company_id, s.store_id, NULL, NULL
+               s.company_id, s.store_id, NULL, NULL, false
         FROM g_sales s JOIN g_totals t ON t.sale_id = s.id;
         """,
     ),
@@ -226,7 +226,7 @@ GENERATE = [
         FROM (SELECT id, row_number() OVER (PARTITION BY series_id ORDER BY issued_at, id) AS number FROM g_returns) x WHERE x.id = g.id;
         INSERT INTO sunat_sunatdocument {DOCUMENT_COLUMNS}
         SELECT doc_id, '07', series, number, issued_at, '{}'::jsonb, 'accepted', amount + icbper, md5(id::text), NULL, issued_at, NULL,
-               '0', '', '[]'::jsonb, '', issued_at, issued_at, company_id, store_id, NULL, original_id
+               '0', '', '[]'::jsonb, '', issued_at, issued_at, company_id, store_id, NULL, original_id, false
         FROM g_returns;
         INSERT INTO sales_salereturn (id, public_id, reason_code, reason, series, number, gravadas, exoneradas, inafectas, igv, icbper,
                                       total, issued_at, request_id, approved_by_id, cashier_id, company_id, document_series_id,
@@ -260,7 +260,7 @@ GENERATE = [
         SELECT doc_id, 'RC', 'RC-' || to_char(requested_at AT TIME ZONE 'America/Lima', 'YYYYMMDD'),
                row_number() OVER (PARTITION BY (requested_at AT TIME ZONE 'America/Lima')::date ORDER BY requested_at, id),
                requested_at, '{}'::jsonb, 'accepted', 0, md5(id::text), NULL, requested_at, NULL, '0', '', '[]'::jsonb, '',
-               requested_at, requested_at, company_id, store_id, NULL, original_id
+               requested_at, requested_at, company_id, store_id, NULL, original_id, false
         FROM g_voids;
         INSERT INTO sales_salevoid (id, public_id, reason, requested_at, request_id, approved_by_id, company_id, register_id,
                                     requested_by_id, sale_id, session_id, store_id, sunat_document_id)
