@@ -22,7 +22,7 @@ migrate: venv
 	$(PY) manage.py migrate --noinput
 
 seed: migrate
-	$(PY) manage.py seed_demo --password demo1234
+	$(PY) manage.py seed_demo --password demo1234 --history-days 30
 
 # Start web, SUNAT worker and fake SUNAT with demo data on http://127.0.0.1:$(PORT).
 run: seed

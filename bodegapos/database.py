@@ -64,12 +64,15 @@ def _positive(seed: dict[str, str], key: str, default: float, cast: type) -> Any
     return value
 
 
-def database_config(url: str, *, pool_min_size: int = 1) -> dict[str, Any]:
+def database_config(url: str, *, pool_min_size: int = 1, pool: bool = True, connect_timeout_default: int = 10) -> dict[str, Any]:
     """Return a ``DATABASES["default"]`` dict for ``url`` with the native pool configured.
 
     ``CONN_MAX_AGE`` is 0 because Django requires it with ``OPTIONS["pool"]``; the pool, not
     persistent connections, keeps connections warm. The returned dict carries the private key
     ``PGBOUNCER`` so that code which needs a session (LISTEN) can refuse to use this alias.
+
+    ``pool=False`` (the reports' replica): no pool, one connection per request, so a replica that
+    went down fails the next request's connect at once instead of after ``pool_timeout``.
     """
     if not url:
         raise DatabaseUrlError("DATABASE_URL está vacío")
@@ -80,7 +83,7 @@ def database_config(url: str, *, pool_min_size: int = 1) -> dict[str, Any]:
 
     limit = _positive(seed, "connection_limit", 10, int)
     pool_timeout = _positive(seed, "pool_timeout", 20, float)
-    connect_timeout = _positive(seed, "connect_timeout", 10, int)
+    connect_timeout = _positive(seed, "connect_timeout", connect_timeout_default, int)
     pgbouncer = seed.get("pgbouncer", "false").lower() in ("1", "true", "yes")
 
     options = dict(config.get("OPTIONS", {}))
@@ -88,13 +91,14 @@ def database_config(url: str, *, pool_min_size: int = 1) -> dict[str, Any]:
     if not pgbouncer:
         options["server_side_binding"] = True
         options["prepare_threshold"] = PREPARE_THRESHOLD
-    options["pool"] = {
-        "min_size": min(pool_min_size, limit),
-        "max_size": limit,
-        "timeout": pool_timeout,
-        "max_idle": 300,
-        "max_lifetime": 1800,
-    }
+    if pool:
+        options["pool"] = {
+            "min_size": min(pool_min_size, limit),
+            "max_size": limit,
+            "timeout": pool_timeout,
+            "max_idle": 300,
+            "max_lifetime": 1800,
+        }
     config.update(
         ENGINE="bodegapos.postgresql",  # Django's, with a pool check without a round trip
         OPTIONS=options,

@@ -199,3 +199,15 @@ def cash_refund_handed(*, amount: Decimal, kept_left: Decimal) -> Decimal:
     S/ 0.10, but never more than ``kept_left``, the cash the sale kept and earlier refunds did not
     hand back (the refund that would pass it is cut to what is left)."""
     return max(ZERO, min(cash_refund_due(amount), kept_left))
+
+
+def average(total: Decimal, count: int) -> Decimal:
+    """``total / count`` rounded half up to céntimos (0.00 for no items): an average ticket."""
+    return q2(total / count) if count else ZERO
+
+
+def as_soles(amount: Decimal) -> str:
+    """An amount as Peruvians write it: ``S/ 1,234.50`` (``-S/ 1.30`` below zero). Formats only;
+    amounts reaching here were already rounded by this module."""
+    sign = "-" if amount < 0 else ""
+    return f"{sign}S/ {abs(amount):,.2f}"

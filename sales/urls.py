@@ -1,8 +1,10 @@
 from django.urls import path
 
+from . import reports_views
 from . import views as pages
 from .api import checkout as checkout_api
 from .api import history as history_api
+from .api import reports as reports_api
 from .api import returns as returns_api
 from .api import sessions as sessions_api
 
@@ -19,6 +21,10 @@ urlpatterns: list = [
     path("api/v1/sales/<str:sale_id>/void", returns_api.sale_void, name="api-sale-void"),
     path("api/v1/sales/<str:sale_id>/return-quote", returns_api.return_quote, name="api-sale-return-quote"),
     path("api/v1/returns", returns_api.returns, name="api-returns"),
+    path("api/v1/reports/daily", reports_api.daily, name="api-reports-daily"),
+    path("reports/", reports_views.reports_page, name="reports"),
+    path("reports/sales.xlsx", reports_views.sales_xlsx, name="reports-sales-xlsx"),
+    path("reports/sales.csv", reports_views.sales_csv, name="reports-sales-csv"),
     path("pos/", pages.pos_page, name="pos"),
     path("pos/sales/", pages.sales_page, name="pos-sales"),
     path("pos/sessions/<uuid:session_id>/report/", pages.session_report_page, name="pos-session-report"),

@@ -143,3 +143,21 @@ def store_user_is_manager(*, user: AbstractBaseUser, store: Store) -> bool:
         Q(role=Role.STORE_MANAGER, store_id=store.pk) | Q(role=Role.COMPANY_ADMIN, company_id=store.company_id),
         user=user,
     ).exists()
+
+
+def store_list_managed_by(*, user: AbstractBaseUser) -> QuerySet[Store]:
+    """Stores whose reports the user may read: every store for a superuser, the company's stores
+    for its admins, the stores they manage for store managers; none for a cashier (one ``EXISTS``
+    per store, like :func:`store_list_for_user`)."""
+    if not user.is_authenticated or not user.is_active:
+        return Store.objects.none()
+    if user.is_superuser:
+        return Store.objects.all()
+    return Store.objects.filter(
+        Exists(
+            Membership.objects.filter(user=user).filter(
+                Q(role=Role.STORE_MANAGER, store_id=OuterRef("pk"))
+                | Q(role=Role.COMPANY_ADMIN, company_id=OuterRef("company_id"))
+            )
+        )
+    )

@@ -76,10 +76,19 @@ TEMPLATES = [
 DATABASE_URL = env("DATABASE_URL", default="")
 # Direct (non-PgBouncer) URL for migrations and LISTEN; defaults to DATABASE_URL.
 DIRECT_URL = env("DIRECT_URL", default="")
+# The reports' read replica (optional): a Django alias "reports" that only the reports read
+# (sales.reports_db.ReportsRouter); they fall back to the primary when it does not answer.
+REPORTS_DATABASE_URL = env("REPORTS_DATABASE_URL", default="")
+DATABASE_ROUTERS = ["sales.reports_db.ReportsRouter"]
 
 
 def databases_for(url: str) -> dict:
-    return {"default": database_config(url)}
+    databases = {"default": database_config(url)}
+    if REPORTS_DATABASE_URL:
+        reports = database_config(REPORTS_DATABASE_URL, pool=False, connect_timeout_default=3)
+        reports["TEST"] = {"MIRROR": "default"}  # a test run never creates a database there
+        databases["reports"] = reports
+    return databases
 
 
 DATABASES = databases_for(DATABASE_URL) if DATABASE_URL else {}

@@ -16,7 +16,7 @@ from sales import money
 from django.db.models import Exists, F, OuterRef, QuerySet
 
 from sales.models import CashSession, Sale, SaleLine, SaleReturn, SaleVoid, SessionStatus
-from sunat.selectors import sunat_document_statuses
+from sunat.selectors import sunat_document_is_demo, sunat_document_statuses
 from sales.services.errors import TillError
 from stores.models import Register
 from stores.selectors import store_list_for_user
@@ -119,9 +119,12 @@ def sale_statuses(sales: list[Sale]) -> dict[int, str]:
     return statuses
 
 
-def sale_state(*, sale: Sale) -> str:
-    """What the till may still do with ``sale``: ``demo`` (demo history SUNAT never saw),
-    ``rejected`` (SUNAT rejected its document), ``voiding``/``voided``, or its status."""
+def sale_state(*, sale: Sale, demo_allowed: bool = False) -> str:
+    """What the till may still do with ``sale``: ``demo`` (demo history SUNAT never saw; unless
+    ``demo_allowed``, for the history's own returns and voids), ``rejected`` (SUNAT rejected its
+    document), ``voiding``/``voided``, or its status."""
+    if sale.sunat_document_id and not demo_allowed and sunat_document_is_demo(document_id=sale.sunat_document_id):
+        return "demo"
     if sale.sunat_document_id and sunat_document_statuses(document_ids=[sale.sunat_document_id]).get(sale.sunat_document_id) == "rejected":
         return "rejected"
     annotated = sales_states_annotate(Sale.objects.filter(pk=sale.pk)).get()

@@ -35,7 +35,7 @@ DOCUMENT_TYPES = ("03", "01")
 SESSION_NOT_FOUND = "Turno de caja no encontrado."
 
 
-def _zero_by_method() -> dict[str, Decimal]:
+def zero_by_method() -> dict[str, Decimal]:
     return {m: money.ZERO for m in METHODS}
 
 
@@ -52,8 +52,8 @@ class SessionFigures:
     returns_total: Decimal = money.ZERO
     voids_count: int = 0
     voids_total: Decimal = money.ZERO
-    payments: dict[str, Decimal] = field(default_factory=_zero_by_method)
-    refunds: dict[str, Decimal] = field(default_factory=_zero_by_method)
+    payments: dict[str, Decimal] = field(default_factory=zero_by_method)
+    refunds: dict[str, Decimal] = field(default_factory=zero_by_method)
     cash_in: Decimal = money.ZERO
     cash_out: Decimal = money.ZERO
     rounding: Decimal = money.ZERO

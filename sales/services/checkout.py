@@ -71,6 +71,7 @@ def sale_checkout(
     lines: Sequence[CartLine],
     payments: Sequence[PaymentIn],
     request_id: str = "",
+    demo: bool = False,
 ) -> tuple[Sale, bool]:
     """Sell ``lines`` from the cashier's ``register`` (a code, None when the cashier has exactly one,
     or a ``Register`` instance — which must still be one of the cashier's registers).
@@ -98,6 +99,9 @@ def sale_checkout(
     the client waits only where it reads a result. Prices come from ``StoreProduct`` only. No
     network I/O. The number of SQL statements does not depend on the number of lines. Raises
     :class:`TillError`; when it does, nothing has been written.
+
+    ``demo`` (``seed_demo --history-days`` only): the sale's document is demo history, settled
+    as accepted and never queued (``sunat_document_issue(demo=True)``).
     """
     # --- fetch ---------------------------------------------------------------------------------
     generation = generation_read()  # the register and the products may come from the caches
@@ -147,6 +151,7 @@ def sale_checkout(
                     change=change,
                     issued_at=issued_at,
                     request_id=request_id,
+                    demo=demo,
                 )
             stock_check()  # the pipeline has ended: the stock UPDATE's answer is in
     except IntegrityError as exc:
@@ -243,7 +248,7 @@ def _lines_price(
 
     rate = money.ZERO
     if any(sp.product.is_plastic_bag for _, _, sp in resolved):
-        rate = _icbper_rate(on=timezone.localdate(issued_at, LIMA))
+        rate = icbper_rate_on(on=timezone.localdate(issued_at, LIMA))
     priced = []
     for n, line, sp in resolved:
         bag_rate = rate if sp.product.is_plastic_bag else money.ZERO
@@ -260,7 +265,8 @@ def _lines_price(
     return priced
 
 
-def _icbper_rate(*, on: date) -> Decimal:
+def icbper_rate_on(*, on: date) -> Decimal:
+    """The ICBPER per bag in force on ``on`` (a Lima date); 400 when the table has none."""
     rate = IcbperRate.objects.filter(valid_from__lte=on).order_by("-valid_from").values_list("amount", flat=True).first()
     if rate is None:
         raise TillError.single("lines", "No hay tasa ICBPER vigente para bolsas plásticas.")
@@ -417,6 +423,7 @@ def _sale_complete(
     change: Decimal,
     issued_at: datetime,
     request_id: str,
+    demo: bool = False,
 ) -> tuple[Sale, Callable[[], None]]:
     """Send everything; must run inside ``transaction.atomic()`` and ``bodegapos.rows.pipeline()``.
     Returns the sale and the stock check to call after the pipeline, inside the ``atomic()``.
@@ -499,7 +506,7 @@ def _sale_complete(
     ]
     snapshot = sale_snapshot_build(company=company, store=store, sale=sale, lines=sale_lines)
     sale_key = rows_keys_send(Sale)  # answered with the document's INSERT
-    sale.sunat_document = sunat_document_issue(company=company, store=store, snapshot=snapshot, request_id=request_id)
+    sale.sunat_document = sunat_document_issue(company=company, store=store, snapshot=snapshot, request_id=request_id, demo=demo)
     sale.pk = sale_key()
     rows_send([sale])
     rows_send(sale_lines)

@@ -198,6 +198,7 @@ def sale_return_create(
     refunds: Sequence[RefundIn],
     approver: AbstractBaseUser | None,
     request_id: str = "",
+    demo: bool = False,
 ) -> SaleReturn:
     """Return ``lines`` of ``sale`` through ``register``'s open session; one transaction.
 
@@ -208,6 +209,9 @@ def sale_return_create(
     voiding or voided; no open session on ``register``). Writes the return and its lines, the refunds, the lines' returned quantities, the
     restocked lines' ``return`` stock movements, the credit note's ``SunatDocument`` (sent once
     SUNAT holds the sale's) and the audit event. Locks: see the module's docstring.
+
+    A demo-history sale (``sale_state`` → ``"demo"``) is a 409 unless ``demo`` (``seed_demo
+    --history-days`` only), whose credit note is demo history too.
     """
     if register.store_id != sale.store_id:
         raise TillError.single("register", OTHER_STORE)
@@ -226,7 +230,7 @@ def sale_return_create(
         if quote.over_left:
             raise TillError({"lines": list(quote.over_left)}, 409)
         plan = _refunds_plan(sale=locked, total=quote.totals.total, refunds=refunds)
-        state = sale_state(sale=locked)
+        state = sale_state(sale=locked, demo_allowed=demo)
         if state in SALE_STATE:
             raise TillError.single("sale", SALE_STATE[state], status=409)
 
@@ -310,7 +314,7 @@ def sale_return_create(
         )
         sale_return.sunat_document = sunat_document_issue(
             company=register.company, store=register.store, snapshot=snapshot, request_id=request_id,
-            original=locked.sunat_document,
+            original=locked.sunat_document, demo=demo,
         )
         sale_return.save(update_fields=["sunat_document"])
         if approver is not None:

@@ -61,6 +61,7 @@ def sale_void_request(
     reason: str,
     approver: AbstractBaseUser | None,
     request_id: str = "",
+    demo: bool = False,
 ) -> SaleVoid:
     """Void ``sale`` through ``register``'s open session.
 
@@ -70,6 +71,9 @@ def sale_void_request(
     ``approver`` (403). Writes the void, its RA/RC (``sunat_void_issue``), the refunds (cash as
     the cash the sale kept, tendered − change; card, Yape and Plin as paid), the ``return`` stock
     movements of every line, and the audit event, in one transaction.
+
+    ``demo`` (``seed_demo --history-days`` only): voids a demo-history sale, the RA/RC as demo
+    history too (dated by the services' clock).
     """
     if register.store_id != sale.store_id:
         raise TillError.single("register", OTHER_STORE)
@@ -78,7 +82,7 @@ def sale_void_request(
         raise TillError.single("approval", APPROVAL_REQUIRED, status=403)
     with transaction.atomic():
         locked = Sale.objects.select_for_update(no_key=True, of=("self",)).get(pk=sale.pk, company_id=sale.company_id)
-        state = sale_state(sale=locked)
+        state = sale_state(sale=locked, demo_allowed=demo)
         if state in SALE_STATE or state in VOID_STATE:
             raise TillError.single("sale", SALE_STATE.get(state) or VOID_STATE[state], status=409)
         session_id = session_hold(register=register)
@@ -104,7 +108,7 @@ def sale_void_request(
         try:
             void.sunat_document = sunat_void_issue(
                 company=register.company, store=register.store, original=locked.sunat_document, reason=reason,
-                request_id=request_id,
+                request_id=request_id, demo=demo,
             )
         except VoidRefused as exc:
             raise TillError.single("sale", exc.message, status=409) from None

@@ -1,5 +1,5 @@
-"""``manage.py seed_demo [--stores N] [--products M] [--password PW] [--pin PIN]`` — an idempotent
-demo chain.
+"""``manage.py seed_demo [--stores N] [--products M] [--password PW] [--pin PIN] [--history-days N]``
+— an idempotent demo chain.
 
 One company (RUC 20000000001), stores 1…N (establishment codes 0000, 0001, …) each with register
 CAJA1, series B{n:03}/F{n:03} and credit-note series BC{n:02}/FC{n:02}; M products with valid EAN-13 barcodes (gravado, exonerado and
@@ -9,6 +9,12 @@ stock ledger; an ``admin`` superuser, cashiers ``cajero1``…``cajeroN`` and man
 ``gerente1``…``gerenteN`` (``gerente{n}`` manages store n; approval PIN ``2468`` or ``--pin``); a
 development certificate. It opens no cash session. Running it again tops up stock and resets the
 passwords and PINs; it never duplicates rows.
+
+``--history-days N`` (default 0: the contract's fresh numbering is unchanged) adds N past days
+of each store's till through the real services, dated in the past (``sales.demo_history``):
+sessions, sales, returns, voids and closes, their SUNAT documents demo history (settled as
+accepted, never queued; the till refuses to return or void them). Days already there are
+skipped.
 """
 
 from __future__ import annotations
@@ -92,8 +98,12 @@ class Command(BaseCommand):
         parser.add_argument("--products", type=int, default=200, help="número de productos (por defecto 200)")
         parser.add_argument("--password", default=None, help="contraseña de todos los usuarios (por defecto: aleatoria)")
         parser.add_argument("--pin", default="2468", help="PIN de autorización de los gerentes (por defecto 2468)")
+        parser.add_argument(
+            "--history-days", type=int, default=0,
+            help="días pasados de ventas de demostración por tienda (por defecto 0; SUNAT nunca los recibe)",
+        )
 
-    def handle(self, *args, stores: int, products: int, password: str | None, pin: str, **options):
+    def handle(self, *args, stores: int, products: int, password: str | None, pin: str, history_days: int = 0, **options):
         if not 1 <= stores <= 999:
             raise CommandError("--stores debe estar entre 1 y 999.")
         if not 1 <= products <= 99_999:
@@ -102,12 +112,15 @@ class Command(BaseCommand):
             raise CommandError("--password debe tener al menos 8 caracteres.")
         if not PIN_RE.match(pin or ""):
             raise CommandError("--pin debe tener de 4 a 8 dígitos.")
+        if not 0 <= history_days <= 366:
+            raise CommandError("--history-days debe estar entre 0 y 366.")
         printed_password = password or secrets.token_urlsafe(9)
         with transaction.atomic():
             company, store_rows = self._chain(stores)
             created_products, movements = self._catalogue(company, store_rows, products)
             usernames = self._users(company, store_rows, printed_password, pin)
         certificate = self._certificate(company)
+        history = self._history(company, store_rows, history_days) if history_days else None
         self.stdout.write(f"Empresa {company.ruc} {company.legal_name}")
         for store in store_rows:
             n = int(store.code) + 1
@@ -116,6 +129,11 @@ class Command(BaseCommand):
         self.stdout.write(f"Usuarios: {', '.join(usernames)} — contraseña: {printed_password}")
         self.stdout.write(f"PIN de autorización de los gerentes: {pin}")
         self.stdout.write(f"Certificado: {certificate}")
+        if history is not None:
+            self.stdout.write(
+                f"Historial de demostración: {history.days} días, {history.sessions} turnos nuevos, {history.sales} ventas, "
+                f"{history.returns} devoluciones, {history.voids} anulaciones (SUNAT no los recibe). Reportes: /reports/"
+            )
 
     def _chain(self, count: int) -> tuple[Company, list[Store]]:
         company, _ = Company.objects.get_or_create(
@@ -197,6 +215,16 @@ class Command(BaseCommand):
             approval_pin_set(company=company, user=manager, pin=pin, changed_by=None)
             names.append(manager.username)
         return names
+
+    def _history(self, company: Company, stores: list[Store], days: int):
+        from sales.demo_history import StoreCrew, demo_history_seed
+
+        User = get_user_model()
+        crews = []
+        for n, store in enumerate(stores, start=1):
+            register = Register.objects.select_related("store", "company").get(company=company, store=store, code="CAJA1")
+            crews.append(StoreCrew(register=register, cashier=User.objects.get(username=f"cajero{n}"), manager=User.objects.get(username=f"gerente{n}")))
+        return demo_history_seed(crews=crews, days=days)
 
     def _certificate(self, company: Company) -> str:
         account = sunat_account_ensure(company=company)
