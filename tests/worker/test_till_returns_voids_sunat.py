@@ -22,9 +22,8 @@ from sunat.snapshot import DocumentSnapshot
 from sunat.soap import Endpoints, SunatClient
 from sunat.tests import scenarios
 
-from sales.models import IcbperRate, Sale, SaleReturn, SaleVoid
+from sales.models import Sale, SaleReturn, SaleVoid
 from sales.tests.factories import manager_make, product_make, session_ensure, store_make
-from sunat.rules import ICBPER_RATES
 from sunat.models import DocumentStatus, JobStatus, SunatDocument, SunatJob
 from worker.tests.procs import manage, wait_for
 
@@ -54,9 +53,6 @@ def burst(fake) -> None:
 
 @pytest.fixture
 def till(sunat_company):
-    # A transactional test that ran before this one flushed the ICBPER rates sales 0002 wrote.
-    for valid_from, amount in ICBPER_RATES:
-        IcbperRate.objects.get_or_create(valid_from=valid_from, defaults={"amount": amount})
     store, register = store_make(company=sunat_company, code="0001", n=1)
     manager = manager_make(store=store)
     session_ensure(register=register, user=manager)
