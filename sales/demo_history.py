@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from unittest import mock
-from zoneinfo import ZoneInfo
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.utils import timezone
@@ -39,7 +38,6 @@ from sales.services.sessions import cash_session_close, cash_session_open
 from sales.services.voids import sale_void_request
 from stores.models import Register
 
-LIMA = ZoneInfo("America/Lima")
 DEMO_NAMESPACE = uuid.UUID("6f1d2a3c-4b5e-4f60-8a7b-9c0d1e2f3a4b")  # idempotency keys of the history
 CHANGE_ASKED = tuple(Decimal(v) for v in ("0.00", "0.00", "0.50", "1.00", "2.00", "5.00", "10.00"))  # cash over what is due
 BUYER = CustomerIn(doc_type="6", doc_number="20100066603", name="DISTRIBUIDORA EL SOL S.A.C.")
@@ -53,7 +51,7 @@ def clock_at(when: datetime) -> Iterator[None]:
 
 
 def _at(day: date, minutes: int) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=LIMA) + timedelta(minutes=minutes)
+    return timezone.make_aware(datetime.combine(day, time.min)) + timedelta(minutes=minutes)  # the till's day (TIME_ZONE)
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import time
 from decimal import Decimal
 from uuid import UUID
-from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
@@ -24,11 +23,12 @@ from django.views.decorators.http import require_GET
 
 from stores.selectors import NotFound, RegisterInactive, register_access, register_key, register_list_for_user
 from stores.validators import DOC_TYPE_CHOICES
+from sunat import rules
 from sunat.qr import qr_svg
 from sunat.words import amount_in_words
 
 from . import money
-from .models import IcbperRate, PaymentMethod, ReturnReason, SessionStatus
+from .models import PaymentMethod, ReturnReason, SessionStatus
 from .selectors import sale_receipt_get
 from .selectors.history import STATUS_LABELS, sale_detail_body, sale_detail_get, sale_list_for_till, sale_return_receipt_get
 from .selectors.sessions import cash_session_get_for_user, cash_session_open_get, cash_session_report
@@ -37,20 +37,10 @@ from stores.models import Company
 from stores.selectors import store_user_is_manager
 from sunat.selectors import sunat_document_hash, sunat_receipt_get, sunat_status_label
 
-LIMA = ZoneInfo("America/Lima")
-BOLETA_ID_THRESHOLD = Decimal("700.00")  # a boleta above this needs the buyer's ID (SUNAT)
 HASH_POLL_INTERVAL = 0.1  # seconds between reads of xml_hash while the receipt waits
 DOCUMENT_TITLES = {"01": "FACTURA ELECTRÓNICA", "03": "BOLETA DE VENTA ELECTRÓNICA"}
 DOC_TYPE_LABELS = dict(DOC_TYPE_CHOICES)
 PAYMENT_ORDER = {"cash": 0, "card": 1, "yape": 2, "plin": 3}
-
-
-def _current_icbper_rate() -> Decimal:
-    """The ICBPER per bag in force today (Lima), for the page's running total only; the checkout
-    service prices the sale from the same table."""
-    today = timezone.localtime(timezone.now(), LIMA).date()
-    rate = IcbperRate.objects.filter(valid_from__lte=today).order_by("-valid_from").values_list("amount", flat=True)
-    return rate.first() or Decimal("0.00")
 
 
 @login_required
@@ -68,8 +58,8 @@ def pos_page(request: HttpRequest) -> HttpResponse:
         "session": str(session.public_id) if session else None,
         "register": register_key(register),
         "store": register.store.code,
-        "boletaIdThreshold": str(BOLETA_ID_THRESHOLD),
-        "icbperRate": str(_current_icbper_rate()),
+        "boletaIdThreshold": str(rules.BOLETA_ANONYMOUS_LIMIT),
+        "icbperRate": str(rules.icbper_rate(on=rules.fiscal_date(timezone.now())) or Decimal("0.00")),
         "isManager": store_user_is_manager(user=request.user, store=register.store),
     }
     return render(
@@ -256,9 +246,9 @@ def receipt_page(request: HttpRequest, sale_id: UUID) -> HttpResponse:
         "store": sale.store,
         "register": sale.register,
         "title": DOCUMENT_TITLES.get(sale.document_type, "COMPROBANTE ELECTRÓNICO"),
-        "issued_at": timezone.localtime(sale.issued_at, LIMA),
+        "issued_at": timezone.localtime(sale.issued_at),
         "customer_doc_label": DOC_TYPE_LABELS.get(sale.customer_doc_type, ""),
-        "anonymous": sale.customer_doc_type in ("0", "-", "") and sale.customer_doc_number in ("-", ""),
+        "anonymous": rules.buyer_is_anonymous(doc_type=sale.customer_doc_type, doc_number=sale.customer_doc_number),
         "lines": lines,
         "payments": payments,
         "tendered_total": sum(((p.tendered if p.tendered is not None else p.amount) for p in payments), Decimal("0.00")),
@@ -303,7 +293,7 @@ def return_receipt_page(request: HttpRequest, return_id: UUID) -> HttpResponse:
         "issued_at": timezone.localtime(sale_return.issued_at),
         "modified_title": DOCUMENT_TITLES.get(sale.document_type, "COMPROBANTE"),
         "customer_doc_label": DOC_TYPE_LABELS.get(sale.customer_doc_type, ""),
-        "anonymous": sale.customer_doc_type in ("0", "-", "") and sale.customer_doc_number in ("-", ""),
+        "anonymous": rules.buyer_is_anonymous(doc_type=sale.customer_doc_type, doc_number=sale.customer_doc_number),
         "lines": [(row, row.sale_line) for row in sale_return.lines.all()],
         "refunds": [(dict(PaymentMethod.choices)[m], v) for m, v in sorted(refunds.items(), key=lambda kv: PAYMENT_ORDER.get(kv[0], 9))],
         "in_words": amount_in_words(sale_return.total),

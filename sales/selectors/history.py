@@ -16,6 +16,7 @@ from sales import money
 from django.db.models import Exists, F, OuterRef, QuerySet
 
 from sales.models import CashSession, Sale, SaleLine, SaleReturn, SaleVoid, SessionStatus
+from sunat import rules
 from sunat.selectors import sunat_document_is_demo, sunat_document_statuses
 from sales.services.errors import TillError
 from stores.models import Register
@@ -163,7 +164,7 @@ def sale_detail_get(*, user: AbstractBaseUser, public_id: uuid.UUID | str) -> Sa
 def sale_detail_body(sale: Sale) -> dict:
     """``GET /api/v1/sales/<id>`` (contract fields); ``line`` numbers start at 1 in cart order."""
     customer = None
-    if not (sale.customer_doc_type == "0" and sale.customer_doc_number == "-"):
+    if not rules.buyer_is_anonymous(doc_type=sale.customer_doc_type, doc_number=sale.customer_doc_number):
         customer = {"doc_type": sale.customer_doc_type, "doc_number": sale.customer_doc_number, "name": sale.customer_name}
     returns = sorted(sale.returns.all(), key=lambda r: (r.issued_at, r.pk))
     sunat = sunat_document_statuses(document_ids=[sale.sunat_document_id, *(r.sunat_document_id for r in returns)])

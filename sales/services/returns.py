@@ -41,6 +41,7 @@ from sales.selectors.history import sale_state
 from stores.models import Register
 from stores.selectors import store_user_is_manager
 from stores.services import APPROVAL_REQUIRED, audit_event_record
+from sunat import rules
 from sunat.services import sunat_document_issue
 
 from .errors import TillError
@@ -124,7 +125,7 @@ def sale_return_quote(*, sale_lines: dict[int, SaleLine], lines: Sequence[Return
             returned_before=before,
             returned_after=after,
         )
-        if amounts.amount == 0 or (line.affectation == money.GRAVADO and amounts.igv == 0):
+        if amounts.amount == 0 or rules.taxed_line_igv_missing(affectation=line.affectation, base=amounts.base, igv=amounts.igv):
             errors.append(TOO_SMALL.format(n=item.line, name=line.description))
             continue
         quoted.append(QuotedLine(sale_line=line, quantity=item.quantity, restock=item.restock, amounts=amounts))

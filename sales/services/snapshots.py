@@ -8,11 +8,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from stores.models import Company, Store
+from sunat import rules
 from sunat.snapshot import Customer, DocumentSnapshot, Line, PaymentTerms, Reference, Supplier, Totals
 
 from sales.models import Sale, SaleLine, SaleReturn, SaleReturnLine
 
-ANONYMOUS_CUSTOMER = Customer(doc_type="0", doc_number="-", name="CLIENTES VARIOS")
 
 
 def _supplier(*, company: Company, store: Store) -> Supplier:
@@ -31,8 +31,8 @@ def _supplier(*, company: Company, store: Store) -> Supplier:
 
 def _customer(sale: Sale) -> Customer:
     """The buyer as printed on the sale (and on its notes): "CLIENTES VARIOS" when anonymous."""
-    if sale.customer_doc_type == "0" and sale.customer_doc_number == "-":
-        return ANONYMOUS_CUSTOMER
+    if rules.buyer_is_anonymous(doc_type=sale.customer_doc_type, doc_number=sale.customer_doc_number):
+        return Customer.anonymous()
     return Customer(
         doc_type=sale.customer_doc_type,
         doc_number=sale.customer_doc_number,
