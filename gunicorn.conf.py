@@ -49,7 +49,7 @@ errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
 
 
-def pre_fork(server, worker):  # noqa: ANN001, ANN201
+def pre_fork(server, worker):
     # What the master loaded (preload_app: Django and the project) moves to the collector's
     # permanent generation: a worker's full collections never walk it, and never write to its
     # pages, which stay shared with the master (Python's gc.freeze() docs; ~1.5 ms of CPU less per
@@ -57,14 +57,14 @@ def pre_fork(server, worker):  # noqa: ANN001, ANN201
     gc.freeze()
 
 
-def on_starting(server):  # noqa: ANN001, ANN201
+def on_starting(server):
     directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
     if directory:
         shutil.rmtree(directory, ignore_errors=True)
         os.makedirs(directory, exist_ok=True)
 
 
-def child_exit(server, worker):  # noqa: ANN001, ANN201
+def child_exit(server, worker):
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         from prometheus_client import multiprocess
 

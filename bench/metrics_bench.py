@@ -89,15 +89,19 @@ def generate(url: str, *, documents: int, stores: int) -> dict:
         conn.execute(f'CREATE DATABASE "{DB}"')
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DIRECT_URL", "DJANGO_"))}
     env.update(DATABASE_URL=libpq(url, DB), DEBUG="False", LOG_LEVEL="WARNING")
-    subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v0", "--settings=bodegapos.settings.dev"],
-                   cwd=ROOT, env=env, check=True)
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v0", "--settings=bodegapos.settings.dev"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+    )
     timings = {}
     with psycopg.connect(libpq(url, DB), autocommit=True) as conn:
         conn.execute("SET synchronous_commit = off")
         conn.execute("SET maintenance_work_mem = '512MB'")
         conn.execute("ALTER TABLE sunat_jobs DISABLE TRIGGER sunat_jobs_notify")  # no listener; not measured
         company_id = _company(conn)
-        store_ids = _stores(conn, company_id=company_id, stores=stores)
+        _stores(conn, company_id=company_id, stores=stores)
         t = time.perf_counter()
         # One row per document, numbered per (store, type) series; issue times spread over 365
         # days up to now (the newest ~minutes still pending, as a worker would leave them).
@@ -201,30 +205,33 @@ def generate(url: str, *, documents: int, stores: int) -> dict:
     return {"rows": counts, "sizes": sizes, "jobs": jobs, "seconds": {k: round(v, 1) for k, v in timings.items()}}
 
 
-def _company(conn) -> int:  # noqa: ANN001
+def _company(conn) -> int:
     """A company through Django's own columns (whatever NOT NULL fields it has), via the ORM."""
     del conn
     from stores.models import Company
 
     company, _ = Company.objects.get_or_create(
-        ruc="20000000001", defaults={"legal_name": "BODEGAS DEL BENCH S.A.C.", "address": "AV. LIMA 1", "ubigeo": "150101"}
+        ruc="20000000001",
+        defaults={"legal_name": "BODEGAS DEL BENCH S.A.C.", "address": "AV. LIMA 1", "ubigeo": "150101"},
     )
     return company.pk
 
 
-def _stores(conn, *, company_id: int, stores: int) -> list[int]:  # noqa: ANN001
+def _stores(conn, *, company_id: int, stores: int) -> list[int]:
     del conn
     from stores.models import Store
 
     return [
         Store.objects.get_or_create(
-            company_id=company_id, code=f"{n:04d}", defaults={"name": f"Tienda {n + 1}", "address": "x", "ubigeo": "150101"}
+            company_id=company_id,
+            code=f"{n:04d}",
+            defaults={"name": f"Tienda {n + 1}", "address": "x", "ubigeo": "150101"},
         )[0].pk
         for n in range(stores)
     ]
 
 
-def explain(statement: str, params=None) -> tuple[str, float]:  # noqa: ANN001
+def explain(statement: str, params=None) -> tuple[str, float]:
     from django.db import connection
 
     with connection.cursor() as cursor:
@@ -237,7 +244,7 @@ def explain(statement: str, params=None) -> tuple[str, float]:  # noqa: ANN001
     return "\n".join(lines), execution
 
 
-def timed(fn, n: int) -> dict:  # noqa: ANN001
+def timed(fn, n: int) -> dict:
     fn()
     samples = []
     for _ in range(n):
@@ -273,9 +280,9 @@ def measure(*, scrapes: int) -> dict:
 
     # "Before" runs on the schema before this change: ops migration 0002's indexes dropped inside
     # a transaction that is rolled back afterwards.
-    from django.db import transaction
-
     from importlib import import_module
+
+    from django.db import transaction
 
     new_indexes = [name for name, _definition in import_module("ops.migrations.0002_read_indexes").INDEXES]
     with transaction.atomic():
@@ -325,7 +332,9 @@ def report(generated: dict | None, measured: dict) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"))
+    parser.add_argument(
+        "--database-url", default=os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+    )
     parser.add_argument("--documents", type=int, default=3_000_000)
     parser.add_argument("--stores", type=int, default=20)
     parser.add_argument("--scrapes", type=int, default=30)
@@ -333,14 +342,20 @@ def main() -> None:
     parser.add_argument("--out", help="also write the results as JSON here")
     args = parser.parse_args()
 
-    os.environ.update(DATABASE_URL=libpq(args.database_url, DB), DEBUG="False", LOG_LEVEL="WARNING",
-                      DJANGO_SETTINGS_MODULE="bodegapos.settings.dev")
+    os.environ.update(
+        DATABASE_URL=libpq(args.database_url, DB),
+        DEBUG="False",
+        LOG_LEVEL="WARNING",
+        DJANGO_SETTINGS_MODULE="bodegapos.settings.dev",
+    )
     os.environ.pop("DIRECT_URL", None)
     with busy():
         import django
 
         django.setup()  # connects lazily: generate() migrates the database before the first query
-        generated = None if args.skip_generate else generate(args.database_url, documents=args.documents, stores=args.stores)
+        generated = (
+            None if args.skip_generate else generate(args.database_url, documents=args.documents, stores=args.stores)
+        )
         measured = measure(scrapes=args.scrapes)
     print(report(generated, measured))
     if args.out:

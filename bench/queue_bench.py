@@ -127,7 +127,7 @@ def _seed_noop_jobs(n: int) -> None:
         c.execute("ANALYZE sunat_jobs")
 
 
-def _ours_child(url: str, concurrency: int, ready, start) -> None:  # noqa: ANN001
+def _ours_child(url: str, concurrency: int, ready, start) -> None:
     django_setup(url)
     from django.db import connection
 
@@ -143,7 +143,7 @@ def _ours_child(url: str, concurrency: int, ready, start) -> None:  # noqa: ANN0
     runner.run()
 
 
-def _drain(target, args, processes: int) -> float:  # noqa: ANN001
+def _drain(target, args, processes: int) -> float:
     ctx = mp.get_context("spawn")
     ready, start = ctx.Queue(), ctx.Event()
     children = [ctx.Process(target=target, args=(*args, ready, start)) for _ in range(processes)]
@@ -192,7 +192,7 @@ def _procrastinate_app(url: str):
     return app
 
 
-def _procrastinate_child(url: str, concurrency: int, ready, start) -> None:  # noqa: ANN001
+def _procrastinate_child(url: str, concurrency: int, ready, start) -> None:
     import logging
 
     logging.basicConfig(level=logging.WARNING)
@@ -224,7 +224,7 @@ def bench_procrastinate(url: str, *, jobs: int, concurrency: int, processes: int
                 await task.batch_defer_async(*[{} for _ in range(min(1000, jobs - start))])
 
     asyncio.run(seed())
-    elapsed = _drain(_procrastinate_child, (url,concurrency), processes)
+    elapsed = _drain(_procrastinate_child, (url, concurrency), processes)
     with psycopg.connect(libpq_url(url)) as conn:
         done = conn.execute("SELECT count(*) FROM procrastinate_jobs WHERE status = 'succeeded'").fetchone()[0]
     if done != jobs:
@@ -295,7 +295,9 @@ def bench_e2e(url: str, *, docs: int, concurrency: int, latency_ms: int, sfs: bo
         )
         subprocess.run(
             [sys.executable, "manage.py", "sunat_worker", "--burst", "--concurrency", str(concurrency)],
-            cwd=ROOT, env=wenv, check=True,
+            cwd=ROOT,
+            env=wenv,
+            check=True,
         )
         registry = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{port}/_registry", timeout=5).read())
     finally:
@@ -352,10 +354,13 @@ def main() -> int:
         print(f"{'processes':>9} {'concurrency':>11} {'sunat_jobs':>11} {'procrastinate':>14} {'ratio':>6}")
         for conc in concurrencies:
             for procs in processes:
-                ours = max(bench_ours(queue_url, jobs=args.jobs, concurrency=conc, processes=procs)
-                           for _ in range(args.repeat))
-                theirs = max(bench_procrastinate(procr_url, jobs=args.jobs, concurrency=conc, processes=procs)
-                             for _ in range(args.repeat))
+                ours = max(
+                    bench_ours(queue_url, jobs=args.jobs, concurrency=conc, processes=procs) for _ in range(args.repeat)
+                )
+                theirs = max(
+                    bench_procrastinate(procr_url, jobs=args.jobs, concurrency=conc, processes=procs)
+                    for _ in range(args.repeat)
+                )
                 print(f"{procs:>9} {conc:>11} {ours:>11.0f} {theirs:>14.0f} {ours / theirs:>5.1f}x", flush=True)
     else:
         concurrencies = _ints(args.concurrency or "3,10")
@@ -363,8 +368,10 @@ def main() -> int:
         print(f"{'latency_ms':>10} {'concurrency':>11} {'docs/s':>8} {'target':>8}")
         for latency in _ints(args.latency_ms):
             for conc in concurrencies:
-                rate = max(bench_e2e(queue_url, docs=args.docs, concurrency=conc, latency_ms=latency, sfs=args.sfs)
-                           for _ in range(args.repeat))
+                rate = max(
+                    bench_e2e(queue_url, docs=args.docs, concurrency=conc, latency_ms=latency, sfs=args.sfs)
+                    for _ in range(args.repeat)
+                )
                 target = f"{0.8 * conc / (latency / 1000):.1f}" if latency else "-"
                 print(f"{latency:>10} {conc:>11} {rate:>8.1f} {target:>8}", flush=True)
     return 0

@@ -293,10 +293,22 @@ def generate(url: str, *, stores: int, days: int, sales_per_day: int) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DIRECT_URL", "DJANGO_", "REPORTS_"))}
     env.update(DATABASE_URL=libpq(url, DB), DEBUG="False", LOG_LEVEL="WARNING")
     manage = [sys.executable, "manage.py"]
-    subprocess.run([*manage, "migrate", "--noinput", "-v0", "--settings=bodegapos.settings.dev"], cwd=ROOT, env=env, check=True)
     subprocess.run(
-        [*manage, "seed_demo", f"--stores={stores}", "--products=300", "--password=bench-reports", "--settings=bodegapos.settings.dev"],
-        cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL,
+        [*manage, "migrate", "--noinput", "-v0", "--settings=bodegapos.settings.dev"], cwd=ROOT, env=env, check=True
+    )
+    subprocess.run(
+        [
+            *manage,
+            "seed_demo",
+            f"--stores={stores}",
+            "--products=300",
+            "--password=bench-reports",
+            "--settings=bodegapos.settings.dev",
+        ],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
     )
     timings = {}
     with psycopg.connect(libpq(url, DB), autocommit=True) as conn:
@@ -314,7 +326,9 @@ def generate(url: str, *, stores: int, days: int, sales_per_day: int) -> dict:
         with conn.transaction():
             for name, sql in GENERATE:
                 t = time.perf_counter()
-                for statement in [s for s in sql.replace("{DOCUMENT_COLUMNS}", DOCUMENT_COLUMNS).split(";\n") if s.strip()]:
+                for statement in [
+                    s for s in sql.replace("{DOCUMENT_COLUMNS}", DOCUMENT_COLUMNS).split(";\n") if s.strip()
+                ]:
                     conn.execute(statement, params)
                 timings[name] = round(time.perf_counter() - t, 1)
                 print(f"  {name}: {timings[name]} s", file=sys.stderr)
@@ -324,15 +338,26 @@ def generate(url: str, *, stores: int, days: int, sales_per_day: int) -> dict:
         timings["vacuum analyze"] = round(time.perf_counter() - t, 1)
         counts = {
             table: conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-            for table in ("sales_sale", "sales_saleline", "sales_payment", "sales_salereturn", "sales_salevoid", "sales_cashsession",
-                          "sunat_sunatdocument")
+            for table in (
+                "sales_sale",
+                "sales_saleline",
+                "sales_payment",
+                "sales_salereturn",
+                "sales_salevoid",
+                "sales_cashsession",
+                "sunat_sunatdocument",
+            )
         }
         size = conn.execute("SELECT pg_size_pretty(pg_database_size(current_database()))").fetchone()[0]
     return {"timings_s": timings, "rows": counts, "database_size": size}
 
 
 def _stats(samples: list[float]) -> dict:
-    return {"median_ms": round(statistics.median(samples) * 1000, 1), "max_ms": round(max(samples) * 1000, 1), "runs": len(samples)}
+    return {
+        "median_ms": round(statistics.median(samples) * 1000, 1),
+        "max_ms": round(max(samples) * 1000, 1),
+        "runs": len(samples),
+    }
 
 
 def measure(*, runs: int) -> dict:
@@ -379,7 +404,12 @@ def measure(*, runs: int) -> dict:
     body = daily(chain)
     results["daily report, the chain (API)"] = timed(lambda: daily(chain), runs)
     results["daily report, one store (API)"] = timed(lambda: daily(one), runs)
-    results["daily figures"] = {"sales": body["sales"], "returns": body["returns"], "voids": body["voids"], "net_total": body["net_total"]}
+    results["daily figures"] = {
+        "sales": body["sales"],
+        "returns": body["returns"],
+        "voids": body["voids"],
+        "net_total": body["net_total"],
+    }
 
     def cashiers():
         with reports_reading():
@@ -446,7 +476,9 @@ def _explainer(plans: dict):
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"))
+    parser.add_argument(
+        "--database-url", default=os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+    )
     parser.add_argument("--stores", type=int, default=20)
     parser.add_argument("--days", type=int, default=365)
     parser.add_argument("--sales-per-day", type=int, default=137)
@@ -458,8 +490,12 @@ def main() -> None:
     if not args.skip_generate:
         generated = generate(args.database_url, stores=args.stores, days=args.days, sales_per_day=args.sales_per_day)
         print(json.dumps(generated, indent=2, default=str), file=sys.stderr)
-    os.environ.update(DATABASE_URL=libpq(args.database_url, DB), DJANGO_SETTINGS_MODULE="bodegapos.settings.dev", LOG_LEVEL="WARNING",
-                      DEBUG="False")
+    os.environ.update(
+        DATABASE_URL=libpq(args.database_url, DB),
+        DJANGO_SETTINGS_MODULE="bodegapos.settings.dev",
+        LOG_LEVEL="WARNING",
+        DEBUG="False",
+    )
     os.environ.pop("REPORTS_DATABASE_URL", None)
     import django
 
@@ -467,8 +503,10 @@ def main() -> None:
     from django.test.utils import override_settings
 
     # Hashed static names need collectstatic's manifest; the page's CSS link is not what is measured.
-    plain = {"default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-             "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
+    plain = {
+        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
     with busy(), override_settings(STORAGES=plain):
         measured = measure(runs=args.runs)
     out = {"generated": generated, "measured": measured}

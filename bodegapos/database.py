@@ -64,7 +64,9 @@ def _positive(seed: dict[str, str], key: str, default: float, cast: type) -> Any
     return value
 
 
-def database_config(url: str, *, pool_min_size: int = 1, pool: bool = True, connect_timeout_default: int = 10) -> dict[str, Any]:
+def database_config(
+    url: str, *, pool_min_size: int = 1, pool: bool = True, connect_timeout_default: int = 10
+) -> dict[str, Any]:
     """Return a ``DATABASES["default"]`` dict for ``url`` with the native pool configured.
 
     ``CONN_MAX_AGE`` is 0 because Django requires it with ``OPTIONS["pool"]``; the pool, not

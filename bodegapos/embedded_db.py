@@ -63,10 +63,24 @@ def embedded_stop(*, timeout: float = 60.0) -> bool:
     if not _pid_alive(postmaster):
         pid_file.unlink(missing_ok=True)  # left by a crash: nothing to stop
         return False
-    command = [str(POSTGRES_BIN_PATH / "pg_ctl"), "-D", str(data_dir), "-m", "fast", "-w", "-t", str(int(timeout)), "stop"]
+    command = [
+        str(POSTGRES_BIN_PATH / "pg_ctl"),
+        "-D",
+        str(data_dir),
+        "-m",
+        "fast",
+        "-w",
+        "-t",
+        str(int(timeout)),
+        "stop",
+    ]
     owner = data_dir.stat().st_uid
     result = subprocess.run(
-        command, capture_output=True, text=True, timeout=timeout + 10, cwd=data_dir,
+        command,
+        capture_output=True,
+        text=True,
+        timeout=timeout + 10,
+        cwd=data_dir,
         user=owner if os.geteuid() == 0 and owner != 0 else None,
     )
     if _pid_alive(postmaster):
@@ -97,6 +111,10 @@ if __name__ == "__main__":
             stopped = embedded_stop()
         except RuntimeError as exc:
             sys.exit(str(exc))
-        print(f"PostgreSQL embebido detenido ({embedded_data_dir()})" if stopped else "El PostgreSQL embebido no estaba en marcha.")
+        print(
+            f"PostgreSQL embebido detenido ({embedded_data_dir()})"
+            if stopped
+            else "El PostgreSQL embebido no estaba en marcha."
+        )
     else:
         print(embedded_database_url())

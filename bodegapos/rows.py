@@ -94,9 +94,7 @@ def _statement(objs: Sequence[Model], *, returning: bool) -> tuple[str, list, li
     sql = _STATEMENTS.get(key)
     if sql is None:
         quote = connection.ops.quote_name
-        rows = ", ".join(
-            "(" + ", ".join("DEFAULT" if default else "%s" for default in row) + ")" for row in shape
-        )
+        rows = ", ".join("(" + ", ".join("DEFAULT" if default else "%s" for default in row) + ")" for row in shape)
         sql = f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) VALUES {rows}"
         if returned:
             sql += f" RETURNING {', '.join(quote(f.column) for f in returned)}"

@@ -33,7 +33,9 @@ from django.utils import timezone
 @cache
 def _session_select(model: type[Model], using: str) -> str:
     quote = connections[using].ops.quote_name
-    data, key, expiry = (quote(model._meta.get_field(name).column) for name in ("session_data", "session_key", "expire_date"))
+    data, key, expiry = (
+        quote(model._meta.get_field(name).column) for name in ("session_data", "session_key", "expire_date")
+    )
     return f"SELECT {data} FROM {quote(model._meta.db_table)} WHERE {key} = %s AND {expiry} > %s"
 
 

@@ -30,7 +30,7 @@ DATABASE_RETRY_AFTER = 5
 _UNAVAILABLE_SQLSTATES = {"57P01", "57P02", "57P03", "53300"}
 
 
-def _chain(exc: BaseException | None):  # noqa: ANN202
+def _chain(exc: BaseException | None):
     seen = 0
     while exc is not None and seen < 10:
         yield exc

@@ -30,7 +30,7 @@ def check_database() -> dict[str, Any]:
                 cursor.execute("SET LOCAL statement_timeout = '2s'")
                 cursor.execute("SELECT 1")
                 cursor.fetchone()
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         return {"status": DOWN, "error": type(exc).__name__}
     return {"status": OK, "latency_ms": round((time.perf_counter() - started) * 1000, 2)}
 
@@ -44,7 +44,7 @@ def check_migrations() -> dict[str, Any]:
     try:
         executor = MigrationExecutor(connection)
         plan = executor.migration_plan(executor.loader.graph.leaf_nodes())
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         return {"status": DOWN, "error": type(exc).__name__}
     if plan:
         return {"status": DOWN, "unapplied": len(plan), "first": f"{plan[0][0].app_label}.{plan[0][0].name}"}
@@ -66,7 +66,7 @@ def check_pool() -> dict[str, Any]:
         )
     try:
         conns = selectors.database_connections()
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         result.update(status=DEGRADED, error=type(exc).__name__)
         return result
     ratio = conns["connections"] / conns["max_connections"] if conns["max_connections"] else 0
@@ -84,7 +84,7 @@ def check_pool() -> dict[str, Any]:
 def check_sunat_queue() -> dict[str, Any]:
     try:
         q = selectors.sunat_queue_summary()
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         return {"status": DEGRADED, "error": type(exc).__name__}
     q.pop("by_status", None)
     reasons = []
@@ -112,12 +112,16 @@ def worker_stale_after_seconds() -> int:
 def check_worker() -> dict[str, Any]:
     try:
         beats = selectors.worker_heartbeats()
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         return {"status": DEGRADED, "error": type(exc).__name__}
     limit = worker_stale_after_seconds()
     live = {name: b["age_seconds"] for name, b in beats.items() if b["age_seconds"] <= limit}
     youngest = min((b["age_seconds"] for b in beats.values()), default=None)
-    result: dict[str, Any] = {"live_workers": len(live), "heartbeat_age_seconds": youngest, "stale_after_seconds": limit}
+    result: dict[str, Any] = {
+        "live_workers": len(live),
+        "heartbeat_age_seconds": youngest,
+        "stale_after_seconds": limit,
+    }
     if not live:
         return {"status": DEGRADED, "reason": "no hay worker SUNAT activo", **result}
     return {"status": OK, **result}
@@ -126,7 +130,7 @@ def check_worker() -> dict[str, Any]:
 def check_certificate() -> dict[str, Any]:
     try:
         rows = selectors.certificate_status()
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         return {"status": DEGRADED, "error": type(exc).__name__}
     known = [r["days_left"] for r in rows if r["days_left"] is not None]
     result: dict[str, Any] = {"companies": rows, "min_days_left": min(known, default=None)}
@@ -141,7 +145,7 @@ def check_cash_sessions() -> dict[str, Any]:
     """Registers whose cash session is open longer than 24 h: a shift nobody closed."""
     try:
         open_long = selectors.cash_sessions_open_long()
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         return {"status": DEGRADED, "error": type(exc).__name__}
     if open_long:
         return {"status": DEGRADED, "reason": "cajas con turno abierto hace más de 24 h", "registers": open_long}

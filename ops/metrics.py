@@ -56,9 +56,7 @@ POOL_SIZE = Gauge(
     "Connections held by this process's pool.",
     multiprocess_mode="livesum",
 )
-POOL_IN_USE = Gauge(
-    "bodegapos_db_pool_in_use", "Pooled connections lent out right now.", multiprocess_mode="livesum"
-)
+POOL_IN_USE = Gauge("bodegapos_db_pool_in_use", "Pooled connections lent out right now.", multiprocess_mode="livesum")
 POOL_WAITING = Gauge(
     "bodegapos_db_pool_waiting", "Requests waiting for a pooled connection.", multiprocess_mode="livesum"
 )
@@ -105,7 +103,7 @@ def pool_observed(*, force: bool = False) -> dict[str, int]:
     _last_pool_sample = now
     try:
         process_memory_observed(component="web")
-    except Exception:  # noqa: BLE001
+    except Exception:
         pass
     stats = pool_stats()
     if stats:
@@ -124,7 +122,7 @@ def pool_stats() -> dict[str, int]:
         return {}
     try:
         return dict(pool.get_stats())
-    except Exception:  # noqa: BLE001
+    except Exception:
         return {}
 
 
@@ -154,44 +152,80 @@ def _labelled(name: str, documentation: str, labels: list[str], values: dict) ->
 class DatabaseCollector:
     """Gauges computed from the database at scrape time (shared state, any process)."""
 
-    def collect(self):  # noqa: ANN201
+    def collect(self):
         from ops.selectors import metrics_snapshot
 
         up = "1 when the scrape could read the database."
         try:
             snap = metrics_snapshot()
-        except Exception:  # noqa: BLE001 - a scrape must still answer with process metrics
+        except Exception:
             yield _gauge("bodegapos_database_up", up, 0)
             return
         yield _gauge("bodegapos_database_up", up, 1)
-        yield _labelled("bodegapos_sunat_jobs", "Live SUNAT jobs by status (finished ones are history).",
-                        ["status"], snap["jobs_by_status"])
-        yield _gauge("bodegapos_sunat_oldest_pending_seconds", "Age of the oldest due pending SUNAT job (0 when none).",
-                     snap["oldest_pending_seconds"])
-        yield _labelled("bodegapos_sunat_documents_unsettled",
-                        "SUNAT documents not yet settled by SUNAT (pending, error): live rows, not the history.",
-                        ["status"], snap["documents_unsettled"])
-        yield _gauge("bodegapos_sunat_documents_unsent_after_24h", "Pending SUNAT documents issued more than 24 h ago.",
-                     snap["documents_unsent_after_24h"])
-        yield _labelled("bodegapos_sunat_exchanges_last_hour",
-                        "Exchanges with SUNAT started in the last hour by operation, outcome and SUNAT return code "
-                        "(the workers' attempt history).",
-                        ["operation", "outcome", "code"], snap["exchanges_recent"])
-        yield _labelled("bodegapos_worker_heartbeat_age_seconds", "Seconds since each SUNAT worker's last heartbeat.",
-                        ["worker"], snap["worker_heartbeats"])
-        yield _labelled("bodegapos_worker_jobs_lost",
-                        "Jobs each live SUNAT worker could not finish (lease lost, finish refused, an exception "
-                        "escaped its slot) since it started; the reaper recovers them.",
-                        ["worker"], snap["worker_jobs_lost"])
-        yield _gauge("bodegapos_workers_live", "Workers with a heartbeat in the last 2 minutes.",
-                     sum(1 for age in snap["worker_heartbeats"].values() if age < 120))
+        yield _labelled(
+            "bodegapos_sunat_jobs",
+            "Live SUNAT jobs by status (finished ones are history).",
+            ["status"],
+            snap["jobs_by_status"],
+        )
+        yield _gauge(
+            "bodegapos_sunat_oldest_pending_seconds",
+            "Age of the oldest due pending SUNAT job (0 when none).",
+            snap["oldest_pending_seconds"],
+        )
+        yield _labelled(
+            "bodegapos_sunat_documents_unsettled",
+            "SUNAT documents not yet settled by SUNAT (pending, error): live rows, not the history.",
+            ["status"],
+            snap["documents_unsettled"],
+        )
+        yield _gauge(
+            "bodegapos_sunat_documents_unsent_after_24h",
+            "Pending SUNAT documents issued more than 24 h ago.",
+            snap["documents_unsent_after_24h"],
+        )
+        yield _labelled(
+            "bodegapos_sunat_exchanges_last_hour",
+            "Exchanges with SUNAT started in the last hour by operation, outcome and SUNAT return code "
+            "(the workers' attempt history).",
+            ["operation", "outcome", "code"],
+            snap["exchanges_recent"],
+        )
+        yield _labelled(
+            "bodegapos_worker_heartbeat_age_seconds",
+            "Seconds since each SUNAT worker's last heartbeat.",
+            ["worker"],
+            snap["worker_heartbeats"],
+        )
+        yield _labelled(
+            "bodegapos_worker_jobs_lost",
+            "Jobs each live SUNAT worker could not finish (lease lost, finish refused, an exception "
+            "escaped its slot) since it started; the reaper recovers them.",
+            ["worker"],
+            snap["worker_jobs_lost"],
+        )
+        yield _gauge(
+            "bodegapos_workers_live",
+            "Workers with a heartbeat in the last 2 minutes.",
+            sum(1 for age in snap["worker_heartbeats"].values() if age < 120),
+        )
         if snap["worker_rss"]:
-            yield _labelled("bodegapos_worker_resident_memory_bytes", "RSS the worker reported with its heartbeat.",
-                            ["worker"], snap["worker_rss"])
-        yield _gauge("bodegapos_sunat_voids_rejected", "Voids (RA/RC) SUNAT rejected that nobody has settled since.",
-                     snap["voids_rejected"])
-        yield _gauge("bodegapos_cash_sessions_open_over_24h", "Registers whose cash session is open longer than 24 h.",
-                     snap["cash_sessions_open_long"])
+            yield _labelled(
+                "bodegapos_worker_resident_memory_bytes",
+                "RSS the worker reported with its heartbeat.",
+                ["worker"],
+                snap["worker_rss"],
+            )
+        yield _gauge(
+            "bodegapos_sunat_voids_rejected",
+            "Voids (RA/RC) SUNAT rejected that nobody has settled since.",
+            snap["voids_rejected"],
+        )
+        yield _gauge(
+            "bodegapos_cash_sessions_open_over_24h",
+            "Registers whose cash session is open longer than 24 h.",
+            snap["cash_sessions_open_long"],
+        )
         yield _gauge("bodegapos_db_connections", "Server connections (pg_stat_activity).", snap["db_connections"])
         yield _gauge("bodegapos_db_max_connections", "PostgreSQL max_connections.", snap["db_max_connections"])
 

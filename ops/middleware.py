@@ -80,7 +80,7 @@ def _store_label(request: HttpRequest, user_obj: object | None, *, lookup: bool 
 
         codes = list(store_list_for_user(user=user_obj).values_list("code", flat=True)[:2])
         label = codes[0] if len(codes) == 1 else None
-    except Exception:  # noqa: BLE001 - logging context must never break a request
+    except Exception:
         label = None
     if len(_STORE_CACHE) > 10_000:
         _STORE_CACHE.clear()
@@ -133,7 +133,7 @@ class RequestContextMiddleware:
             user_obj = wrapped
         structlog.contextvars.bind_contextvars(user=label, store=_store_label(request, user_obj, lookup=lookup))
 
-    def process_view(self, request: HttpRequest, view_func, view_args, view_kwargs) -> None:  # noqa: ANN001
+    def process_view(self, request: HttpRequest, view_func, view_args, view_kwargs) -> None:
         if not request.path.startswith(_QUIET_PREFIXES):
             # Resolve the session user now so every line the view logs carries it.
             user = getattr(request, "user", None)

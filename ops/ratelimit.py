@@ -33,13 +33,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import structlog
 from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.signals import user_logged_in
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
-
-import structlog
 
 log = structlog.get_logger("ops.ratelimit")
 
@@ -252,7 +251,7 @@ def checkout_ratelimited(view: Callable[..., HttpResponse]) -> Callable[..., Htt
     """Limit a checkout view to ``RATELIMIT_CHECKOUT`` per register (429 past it)."""
 
     @functools.wraps(view)
-    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:  # noqa: ANN002, ANN003
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
         if request.method == "POST":
             result = ratelimit_hit(scope="checkout", key=_checkout_key(request), rate=settings.RATELIMIT_CHECKOUT)
             if not result.allowed:
@@ -273,7 +272,7 @@ def _login_limits(request: HttpRequest) -> list[tuple[str, str, str]]:
     ]
 
 
-def _mark_login_succeeded(sender, request: HttpRequest | None = None, **kwargs) -> None:  # noqa: ANN001, ANN003
+def _mark_login_succeeded(sender, request: HttpRequest | None = None, **kwargs) -> None:
     if request is not None:
         request._ratelimit_login_succeeded = True  # type: ignore[attr-defined]
 
@@ -312,7 +311,7 @@ def login_ratelimited(view: Callable[..., HttpResponse]) -> Callable[..., HttpRe
     """Decorator for any login view (the admin's): the same limits as ``RateLimitedLoginView``."""
 
     @functools.wraps(view)
-    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:  # noqa: ANN002, ANN003
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
         return login_ratelimited_call(request, lambda: view(request, *args, **kwargs))
 
     return wrapper
@@ -321,5 +320,5 @@ def login_ratelimited(view: Callable[..., HttpResponse]) -> Callable[..., HttpRe
 class RateLimitedLoginView(auth_views.LoginView):
     """Django's login view under the sign-in limits of :func:`login_ratelimited_call`."""
 
-    def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:  # noqa: ANN002, ANN003
+    def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
         return login_ratelimited_call(request, lambda: super(RateLimitedLoginView, self).post(request, *args, **kwargs))

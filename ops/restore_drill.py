@@ -84,8 +84,14 @@ def source_params() -> dict[str, str]:
 
 def libpq_env(params: dict[str, str]) -> dict[str, str]:
     """Environment for the client binaries (the password never on a command line)."""
-    names = {"dbname": "PGDATABASE", "user": "PGUSER", "password": "PGPASSWORD", "host": "PGHOST", "port": "PGPORT",
-             "sslmode": "PGSSLMODE"}
+    names = {
+        "dbname": "PGDATABASE",
+        "user": "PGUSER",
+        "password": "PGPASSWORD",
+        "host": "PGHOST",
+        "port": "PGPORT",
+        "sslmode": "PGSSLMODE",
+    }
     env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
     env.update({names[k]: v for k, v in params.items()})
     return env
@@ -108,7 +114,7 @@ def database_url(params: dict[str, str], dbname: str) -> str:
     return f"postgresql://{netloc}/{quote(dbname)}" + (f"?{urlencode(query)}" if query else "")
 
 
-def _connect(params: dict[str, str], **kwargs: Any):  # noqa: ANN202
+def _connect(params: dict[str, str], **kwargs: Any):
     import psycopg
 
     return psycopg.connect(**params, **kwargs)
@@ -141,7 +147,7 @@ def client_bin_dir(server_major: int, bin_dir: str | None = None) -> Path:
             from pgserver._commands import POSTGRES_BIN_PATH
 
         candidates.append(Path(POSTGRES_BIN_PATH))
-    except Exception:  # noqa: BLE001 - pgserver is a development dependency only
+    except Exception:
         pass
     if found := shutil.which("pg_dump"):
         candidates.append(Path(found).resolve().parent)
@@ -164,7 +170,7 @@ def _run(argv: list[str], *, env: dict[str, str], what: str) -> None:
 # --- the steps ---------------------------------------------------------------------------------
 
 
-def table_counts(cursor) -> dict[str, int]:  # noqa: ANN001
+def table_counts(cursor) -> dict[str, int]:
     """Row counts of the :data:`DRILL_TABLES` that exist in the database of ``cursor``."""
     counts = {}
     for table in DRILL_TABLES:
@@ -182,8 +188,11 @@ def dump_with_counts(*, params: dict[str, str], bin_dir: Path, out: Path) -> dic
         (snapshot,) = conn.execute("SELECT pg_export_snapshot()").fetchone()
         with conn.cursor() as cursor:
             counts = table_counts(cursor)
-        _run([str(bin_dir / "pg_dump"), "-Fc", f"--snapshot={snapshot}", "--no-password", "-f", str(out)],
-             env=libpq_env(params), what="pg_dump")
+        _run(
+            [str(bin_dir / "pg_dump"), "-Fc", f"--snapshot={snapshot}", "--no-password", "-f", str(out)],
+            env=libpq_env(params),
+            what="pg_dump",
+        )
         conn.execute("ROLLBACK")
     return counts
 
@@ -191,8 +200,20 @@ def dump_with_counts(*, params: dict[str, str], bin_dir: Path, out: Path) -> dic
 def restore(*, params: dict[str, str], bin_dir: Path, dump: Path, scratch: str) -> None:
     with _connect({**params, "dbname": params.get("dbname", "postgres")}, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{scratch}" TEMPLATE template0')
-    _run([str(bin_dir / "pg_restore"), "--no-owner", "--no-privileges", "--exit-on-error", "--no-password",
-          "-d", scratch, str(dump)], env=libpq_env(params), what="pg_restore")
+    _run(
+        [
+            str(bin_dir / "pg_restore"),
+            "--no-owner",
+            "--no-privileges",
+            "--exit-on-error",
+            "--no-password",
+            "-d",
+            scratch,
+            str(dump),
+        ],
+        env=libpq_env(params),
+        what="pg_restore",
+    )
 
 
 def drop(*, params: dict[str, str], scratch: str) -> None:
@@ -205,13 +226,19 @@ def verify_restored(*, params: dict[str, str], scratch: str) -> dict[str, Any]:
     env = {k: v for k, v in os.environ.items() if k != "DIRECT_URL"}  # same settings module
     env["DATABASE_URL"] = database_url(params, scratch)
     root = Path(settings.BASE_DIR)
-    result = subprocess.run([sys.executable, str(root / "manage.py"), "restore_drill", "--verify-here"],
-                            cwd=root, env=env, capture_output=True, text=True, timeout=3600)
+    result = subprocess.run(
+        [sys.executable, str(root / "manage.py"), "restore_drill", "--verify-here"],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=3600,
+    )
     lines = [line for line in result.stdout.splitlines() if line.startswith(RESULT_MARK)]
     if result.returncode != 0 or not lines:
         detail = (result.stderr or result.stdout).strip().splitlines()
         raise DrillError(f"la verificación de la base restaurada falló: {detail[-1] if detail else result.returncode}")
-    return json.loads(lines[-1][len(RESULT_MARK):])
+    return json.loads(lines[-1][len(RESULT_MARK) :])
 
 
 def verify_here() -> dict[str, Any]:
@@ -241,12 +268,16 @@ def verify_here() -> dict[str, Any]:
     headers = {"HTTP_AUTHORIZATION": f"Bearer {settings.METRICS_TOKEN}"} if settings.METRICS_TOKEN else {}
     response = health_view(RequestFactory().get("/health", {"deep": "true"}, **headers))
     body = json.loads(response.content)
-    return {"restored": counts, "commands": commands,
-            "health": {"http": response.status_code, "status": body["status"], "checks": body.get("checks")}}
+    return {
+        "restored": counts,
+        "commands": commands,
+        "health": {"http": response.status_code, "status": body["status"], "checks": body.get("checks")},
+    }
 
 
-def drill_run(*, dump: str | None = None, keep: bool = False, bin_dir: str | None = None,
-              log=lambda line: None) -> DrillReport:  # noqa: ANN001
+def drill_run(
+    *, dump: str | None = None, keep: bool = False, bin_dir: str | None = None, log=lambda line: None
+) -> DrillReport:
     """The whole drill; raises :class:`DrillError` on the first step that fails (the scratch
     database is dropped anyway unless ``keep``)."""
     params = source_params()
@@ -288,7 +319,9 @@ def drill_run(*, dump: str | None = None, keep: bool = False, bin_dir: str | Non
     if report.expected is not None:
         for table, count in report.expected.items():
             if report.restored.get(table) != count:
-                report.problems.append(f"{table}: {count} filas en el respaldo, {report.restored.get(table)} restauradas")
+                report.problems.append(
+                    f"{table}: {count} filas en el respaldo, {report.restored.get(table)} restauradas"
+                )
     report.problems += [f"{name}: {result}" for name, result in report.commands.items() if result.startswith("falló")]
     if report.health.get("http") == 503:
         report.problems.append(f"/health?deep=true: {report.health.get('status')} (503)")

@@ -27,7 +27,7 @@ CERTIFICATE_WARN_DAYS = 30
 SESSION_OPEN_ALERT = timedelta(hours=24)
 
 
-def _db_now():  # noqa: ANN202
+def _db_now():
     with connection.cursor() as cursor:
         cursor.execute("SELECT now()")
         return cursor.fetchone()[0]
@@ -37,9 +37,7 @@ def _db_now():  # noqa: ANN202
 # clause is written with literal constants matching a partial index of ops migration 0002 (a bound
 # parameter would keep a generic plan from using the partial index), or a time window on an
 # indexed column. docs/performance.md ("/metrics on a year of data") has their plans.
-LIVE_JOBS_SQL = (
-    "SELECT status, count(*) FROM sunat_jobs WHERE status NOT IN ('done', 'discarded') GROUP BY status"
-)
+LIVE_JOBS_SQL = "SELECT status, count(*) FROM sunat_jobs WHERE status NOT IN ('done', 'discarded') GROUP BY status"
 OLDEST_DUE_SQL = "SELECT min(created_at) FROM sunat_jobs WHERE status = 'pending' AND run_at <= now()"
 UNSETTLED_DOCUMENTS_SQL = """
     SELECT count(*) FILTER (WHERE status = 'pending'),
@@ -88,8 +86,13 @@ def sunat_unsettled_documents() -> dict[str, int]:
     pending, error, unsent, near, past = _rows(
         UNSETTLED_DOCUMENTS_SQL, {"unsent": UNSENT_AFTER, "warn": FACTURA_WARN_AFTER, "limit": FACTURA_LIMIT}
     )[0]
-    return {"pending": pending, "error": error, "unsent_after_24h": unsent, "facturas_near_limit": near,
-            "facturas_past_limit": past}
+    return {
+        "pending": pending,
+        "error": error,
+        "unsent_after_24h": unsent,
+        "facturas_near_limit": near,
+        "facturas_past_limit": past,
+    }
 
 
 def sunat_voids_rejected() -> int:
@@ -130,14 +133,14 @@ def sunat_queue_summary() -> dict[str, Any]:
     }
 
 
-def _heartbeat_model():  # noqa: ANN202
+def _heartbeat_model():
     try:
         return apps.get_model("worker", "WorkerHeartbeat")
     except LookupError:
         return None
 
 
-def _first_field(model, names: tuple[str, ...]) -> str | None:  # noqa: ANN001
+def _first_field(model, names: tuple[str, ...]) -> str | None:
     fields = {f.name for f in model._meta.get_fields()}
     return next((n for n in names if n in fields), None)
 

@@ -13,7 +13,6 @@ from django.views.decorators.http import require_GET
 from ops import health
 from ops.errors import unavailable_response
 
-
 TOKEN_MISSING = "Métricas deshabilitadas: defina METRICS_TOKEN y envíe Authorization: Bearer <token>."
 
 

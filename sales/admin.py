@@ -24,25 +24,24 @@ from django.http import HttpRequest
 
 from stores.admin_scoping import TenantScopedAdmin
 
-from .services.catalog import store_product_save
-
 from .models import (
     CashMovement,
     CashSession,
-    Refund,
-    SaleReturn,
-    SaleReturnLine,
-    SaleVoid,
     Customer,
     IcbperRate,
     MovementKind,
     Payment,
     Product,
+    Refund,
     Sale,
     SaleLine,
+    SaleReturn,
+    SaleReturnLine,
+    SaleVoid,
     StockMovement,
     StoreProduct,
 )
+from .services.catalog import store_product_save
 
 FULL_NUMBER = re.compile(r"^\s*([A-Za-z0-9]{4})\s*-\s*0*(\d{1,8})\s*$")
 
@@ -65,7 +64,16 @@ class ProductAdmin(TenantScopedAdmin):
     tenant_company_field = "company"
     # Django 6 reads a scheme-less image URL as https; say so now (RemovedInDjango60Warning).
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
-    list_display = ("sku", "barcode", "name", "unit_code", "affectation", "is_plastic_bag", "allows_negative_stock", "is_active")
+    list_display = (
+        "sku",
+        "barcode",
+        "name",
+        "unit_code",
+        "affectation",
+        "is_plastic_bag",
+        "allows_negative_stock",
+        "is_active",
+    )
     list_filter = ("affectation", "unit_code", "is_plastic_bag", "allows_negative_stock", "is_active", "company")
     search_fields = ("barcode", "sku", "name")
     fields = (
@@ -143,7 +151,12 @@ class StockMovementAdmin(TenantScopedAdmin):
     tenant_company_field = "company"
     list_display = ("created_at", "store", "product_name", "kind", "quantity", "sale", "created_by", "note")
     list_filter = ("kind", "store")
-    search_fields = ("store_product__product__barcode", "store_product__product__sku", "store_product__product__name", "note")
+    search_fields = (
+        "store_product__product__barcode",
+        "store_product__product__sku",
+        "store_product__product__name",
+        "note",
+    )
     list_select_related = ("store", "store_product__product", "sale", "created_by")
     date_hierarchy = "created_at"
 
@@ -156,7 +169,6 @@ class StockMovementAdmin(TenantScopedAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
-
 
     def save_model(self, request: HttpRequest, obj: StockMovement, form: StockMovementForm, change: bool) -> None:
         from .services.stock import stock_movement_record
@@ -204,7 +216,17 @@ class NumberSearchMixin:
 class SaleAdmin(NumberSearchMixin, ReadOnlyAdminMixin, TenantScopedAdmin):
     tenant_store_field = "store"
     tenant_company_field = "company"
-    list_display = ("full_number", "document_type", "issued_at", "store", "register", "cashier", "customer_doc_number", "total", "sunat_status")
+    list_display = (
+        "full_number",
+        "document_type",
+        "issued_at",
+        "store",
+        "register",
+        "cashier",
+        "customer_doc_number",
+        "total",
+        "sunat_status",
+    )
     list_filter = ("document_type", "store", "issued_at")
     search_fields = ("=number", "series", "customer_doc_number", "customer_name", "=public_id")
     list_select_related = ("store", "register", "cashier", "sunat_document")
@@ -229,7 +251,18 @@ class SaleLineAdmin(NumberSearchMixin, ReadOnlyAdminMixin, TenantScopedAdmin):
     number_prefix = "sale__"
     tenant_store_field = "store"
     tenant_company_field = "company"
-    list_display = ("sale", "line_no", "sku", "barcode", "description", "quantity", "unit_price", "amount", "igv", "icbper")
+    list_display = (
+        "sale",
+        "line_no",
+        "sku",
+        "barcode",
+        "description",
+        "quantity",
+        "unit_price",
+        "amount",
+        "igv",
+        "icbper",
+    )
     list_filter = ("affectation", "store")
     search_fields = ("barcode", "sku", "description")
     list_select_related = ("sale",)

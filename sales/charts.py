@@ -75,8 +75,13 @@ def chart_payment_mix(*, payments: dict[str, Decimal], labels: dict[str, str]) -
 def chart_weeks(*, labels: Sequence[str], this_week: Sequence[Decimal], last_week: Sequence[Decimal]) -> str:
     """Lines of the last 7 days against the 7 before (aligned by weekday)."""
     chart = pygal.Line(
-        **BASE, title="Últimos 7 días vs. los 7 anteriores", legend_at_bottom=True, dots_size=4,
-        y_labels_major_count=5, show_minor_y_labels=False, x_label_rotation=30,
+        **BASE,
+        title="Últimos 7 días vs. los 7 anteriores",
+        legend_at_bottom=True,
+        dots_size=4,
+        y_labels_major_count=5,
+        show_minor_y_labels=False,
+        x_label_rotation=30,
     )
     chart.x_labels = list(labels)
     chart.add("Últimos 7 días", _floats(this_week))
@@ -87,7 +92,9 @@ def chart_weeks(*, labels: Sequence[str], this_week: Sequence[Decimal], last_wee
 def chart_stores(*, stores: Sequence[tuple[str, Decimal, Decimal]]) -> str:
     """Each store's net sales of the day beside the same weekday a week before."""
     chart = pygal.HorizontalBar(
-        **{**BASE, "height": max(180, 40 + 34 * len(stores))}, title="Tiendas: hoy vs. mismo día de la semana pasada", legend_at_bottom=True
+        **{**BASE, "height": max(180, 40 + 34 * len(stores))},
+        title="Tiendas: hoy vs. mismo día de la semana pasada",
+        legend_at_bottom=True,
     )
     chart.x_labels = [name for name, _, _ in stores]
     chart.add("Día elegido", _floats([today for _, today, _ in stores]))

@@ -39,7 +39,9 @@ from sales.services.voids import sale_void_request
 from stores.models import Register
 
 DEMO_NAMESPACE = uuid.UUID("6f1d2a3c-4b5e-4f60-8a7b-9c0d1e2f3a4b")  # idempotency keys of the history
-CHANGE_ASKED = tuple(Decimal(v) for v in ("0.00", "0.00", "0.50", "1.00", "2.00", "5.00", "10.00"))  # cash over what is due
+CHANGE_ASKED = tuple(
+    Decimal(v) for v in ("0.00", "0.00", "0.50", "1.00", "2.00", "5.00", "10.00")
+)  # cash over what is due
 BUYER = CustomerIn(doc_type="6", doc_number="20100066603", name="DISTRIBUIDORA EL SOL S.A.C.")
 
 
@@ -51,7 +53,9 @@ def clock_at(when: datetime) -> Iterator[None]:
 
 
 def _at(day: date, minutes: int) -> datetime:
-    return timezone.make_aware(datetime.combine(day, time.min)) + timedelta(minutes=minutes)  # the till's day (TIME_ZONE)
+    return timezone.make_aware(datetime.combine(day, time.min)) + timedelta(
+        minutes=minutes
+    )  # the till's day (TIME_ZONE)
 
 
 @dataclass(frozen=True)
@@ -99,7 +103,9 @@ def _products(register: Register) -> tuple[list[StoreProduct], StoreProduct | No
 def _store_day(*, crew: StoreCrew, day: date, counts: HistoryCounts) -> None:
     register = crew.register
     lo, hi = _at(day, 0), _at(day, 24 * 60)
-    if CashSession.objects.filter(company_id=register.company_id, register=register, opened_at__gte=lo, opened_at__lt=hi).exists():
+    if CashSession.objects.filter(
+        company_id=register.company_id, register=register, opened_at__gte=lo, opened_at__lt=hi
+    ).exists():
         return  # already in the history
     rng = random.Random(f"{day.isoformat()}/{register.store.code}")
     items, bag = _products(register)
@@ -111,7 +117,9 @@ def _store_day(*, crew: StoreCrew, day: date, counts: HistoryCounts) -> None:
     n_sales = rng.randint(8, 24)
     minutes = sorted(rng.sample(range(8 * 60 + 5, 21 * 60), n_sales))
     for n, minute in enumerate(minutes):
-        sale = _sell(crew=crew, day=day, minute=minute, n=n, rng=rng, items=popular if rng.random() < 0.8 else items, bag=bag)
+        sale = _sell(
+            crew=crew, day=day, minute=minute, n=n, rng=rng, items=popular if rng.random() < 0.8 else items, bag=bag
+        )
         if sale is not None:
             sold.append(sale)
     counts.sales += len(sold)
@@ -121,20 +129,35 @@ def _store_day(*, crew: StoreCrew, day: date, counts: HistoryCounts) -> None:
     voidable = [s for s in sold if not s.lines.filter(returned_quantity__gt=0).exists()]
     if voidable and rng.random() < 0.2:
         with clock_at(_at(day, 21 * 60 + 15)):
-            sale_void_request(user=crew.manager, sale=rng.choice(voidable), register=register, reason="Venta duplicada", approver=None, demo=True)
+            sale_void_request(
+                user=crew.manager,
+                sale=rng.choice(voidable),
+                register=register,
+                reason="Venta duplicada",
+                approver=None,
+                demo=True,
+            )
         counts.voids += 1
     expected = cash_session_figures(session=session).expected(opening_float=session.opening_float)
     counted = dict(expected)
     if rng.random() < 0.3:  # a drawer off by a few coins
-        counted["cash"] = expected["cash"] + rng.choice([Decimal("-2.00"), Decimal("-0.50"), Decimal("-0.20"), Decimal("0.10"), Decimal("1.00")])
+        counted["cash"] = expected["cash"] + rng.choice(
+            [Decimal("-2.00"), Decimal("-0.50"), Decimal("-0.20"), Decimal("0.10"), Decimal("1.00")]
+        )
     with clock_at(_at(day, 21 * 60 + 30)):
-        cash_session_close(user=crew.manager, session=session, counted=counted, denominations=None, note="", approver=None)
+        cash_session_close(
+            user=crew.manager, session=session, counted=counted, denominations=None, note="", approver=None
+        )
 
 
 def _sell(*, crew: StoreCrew, day: date, minute: int, n: int, rng: random.Random, items, bag) -> Sale | None:
     lines = []
     for sp in rng.sample(items, k=min(len(items), rng.randint(1, 4))):
-        quantity = Decimal(rng.choice(["0.250", "0.500", "1.000", "1.500"])) if sp.product.unit_code == "KGM" else Decimal(rng.randint(1, 3))
+        quantity = (
+            Decimal(rng.choice(["0.250", "0.500", "1.000", "1.500"]))
+            if sp.product.unit_code == "KGM"
+            else Decimal(rng.randint(1, 3))
+        )
         lines.append(CartLine(kind="barcode", code=sp.product.barcode, quantity=quantity))
     if bag is not None and rng.random() < 0.3:
         lines.append(CartLine(kind="barcode", code=bag.product.barcode, quantity=Decimal(rng.randint(1, 2))))
@@ -145,7 +168,10 @@ def _sell(*, crew: StoreCrew, day: date, minute: int, n: int, rng: random.Random
         payments = [PaymentIn(method="cash", amount=money.cash_due(total) + rng.choice(CHANGE_ASKED))]
     elif method == "split" and total > Decimal("2.00"):
         part = money.q2(total / 2)
-        payments = [PaymentIn(method="card", amount=part), PaymentIn(method="cash", amount=money.cash_due(total - part) + rng.choice(CHANGE_ASKED))]
+        payments = [
+            PaymentIn(method="card", amount=part),
+            PaymentIn(method="cash", amount=money.cash_due(total - part) + rng.choice(CHANGE_ASKED)),
+        ]
     else:
         payments = [PaymentIn(method="yape" if method == "split" else method, amount=total)]
     key = uuid.uuid5(DEMO_NAMESPACE, f"{crew.register.pk}/{day.isoformat()}/{n}")
@@ -170,14 +196,18 @@ def _total(*, lines: list[CartLine], items: dict[str, StoreProduct], day: date) 
     for line in lines:
         sp = items[line.code]
         rate = icbper_rate_on(on=day) if sp.product.is_plastic_bag else money.ZERO
-        total += money.line_amounts(price=sp.price, quantity=line.quantity, affectation=sp.product.affectation, icbper_rate=rate).total
+        total += money.line_amounts(
+            price=sp.price, quantity=line.quantity, affectation=sp.product.affectation, icbper_rate=rate
+        ).total
     return total
 
 
 def _return_some(*, crew: StoreCrew, sale: Sale, when: datetime, rng: random.Random) -> None:
     line = rng.choice(list(SaleLine.objects.filter(sale=sale, company_id=sale.company_id).order_by("line_no")))
     quantity = line.quantity if line.unit_code == "KGM" else Decimal(1)
-    quote = sale_return_quote(sale_lines={line.line_no: line}, lines=[ReturnLineIn(line=line.line_no, quantity=quantity, restock=True)])
+    quote = sale_return_quote(
+        sale_lines={line.line_no: line}, lines=[ReturnLineIn(line=line.line_no, quantity=quantity, restock=True)]
+    )
     method = sale.payments.order_by("pk").values_list("method", flat=True).first()
     with clock_at(when):
         sale_return_create(

@@ -31,8 +31,23 @@ from sales import money
 from sales.selectors.reports import AMOUNTS, RegisterRow, RegisterTotals
 
 HEADER = (
-    "Fecha", "Hora", "Tienda", "Tipo", "Serie", "Número", "Tipo doc. cliente", "Doc. cliente", "Cliente",
-    "Op. gravadas", "Op. exoneradas", "Op. inafectas", "IGV", "ICBPER", "Total", "Estado", "Doc. modificado",
+    "Fecha",
+    "Hora",
+    "Tienda",
+    "Tipo",
+    "Serie",
+    "Número",
+    "Tipo doc. cliente",
+    "Doc. cliente",
+    "Cliente",
+    "Op. gravadas",
+    "Op. exoneradas",
+    "Op. inafectas",
+    "IGV",
+    "ICBPER",
+    "Total",
+    "Estado",
+    "Doc. modificado",
 )
 WIDTHS = (11, 7, 8, 6, 7, 10, 8, 14, 34, 13, 13, 13, 11, 10, 13, 22, 16)
 TYPE_LABELS = {"01": "01 Factura", "03": "03 Boleta", "07": "07 N. crédito"}
@@ -50,9 +65,18 @@ def _local(row: RegisterRow) -> datetime:
 def _cells(row: RegisterRow) -> list:
     when = _local(row)
     return [
-        when.date(), when.strftime("%H:%M"), row.store, TYPE_LABELS.get(row.document_type, row.document_type), row.series,
-        row.number, row.buyer_doc_type, row.buyer_doc_number, row.buyer_name,
-        *(getattr(row, a) for a in AMOUNTS), row.status, row.reference,
+        when.date(),
+        when.strftime("%H:%M"),
+        row.store,
+        TYPE_LABELS.get(row.document_type, row.document_type),
+        row.series,
+        row.number,
+        row.buyer_doc_type,
+        row.buyer_doc_number,
+        row.buyer_name,
+        *(getattr(row, a) for a in AMOUNTS),
+        row.status,
+        row.reference,
     ]
 
 
@@ -166,7 +190,9 @@ def _cell_xml(ref: str, value, style: str) -> str:
 
 
 def _row_xml(n: int, values: list, styles: list[str], letters: list[str]) -> str:
-    cells = "".join(_cell_xml(f"{letter}{n}", value, style) for letter, value, style in zip(letters, values, styles, strict=True))
+    cells = "".join(
+        _cell_xml(f"{letter}{n}", value, style) for letter, value, style in zip(letters, values, styles, strict=True)
+    )
     return f'<row r="{n}">{cells}</row>'
 
 

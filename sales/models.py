@@ -40,7 +40,9 @@ def validate_barcode(value: str) -> None:
     try:
         ean.validate(value)
     except StdnumError:
-        raise ValidationError("Código de barras inválido: el dígito verificador no corresponde.", code="barcode")
+        raise ValidationError(
+            "Código de barras inválido: el dígito verificador no corresponde.", code="barcode"
+        ) from None
 
 
 class Product(models.Model):
@@ -48,7 +50,9 @@ class Product(models.Model):
 
     company = models.ForeignKey(Company, on_delete=models.PROTECT, related_name="+")
     sku = models.CharField("SKU", max_length=40)
-    barcode = models.CharField(
+    # NULL, not "", for products without a barcode: the barcode is unique per company and NULLs
+    # never collide (an empty string would).
+    barcode = models.CharField(  # noqa: DJ001
         "código de barras", max_length=13, blank=True, null=True, validators=[validate_barcode]
     )
     name = models.CharField("nombre", max_length=200)
@@ -177,7 +181,7 @@ class Customer(models.Model):
         try:
             validate_identity(doc_type=self.doc_type, doc_number=self.doc_number)
         except ValidationError as exc:
-            raise ValidationError({"doc_number": exc.messages})
+            raise ValidationError({"doc_number": exc.messages}) from exc
         self.doc_number = compact_identity(doc_type=self.doc_type, doc_number=self.doc_number)
 
 
@@ -243,9 +247,7 @@ class Sale(models.Model):
         verbose_name_plural = "ventas"
         constraints = [
             models.UniqueConstraint(fields=["company", "idempotency_key"], name="sale_idempotency_key_unique"),
-            models.UniqueConstraint(
-                fields=["company", "document_type", "series", "number"], name="sale_number_unique"
-            ),
+            models.UniqueConstraint(fields=["company", "document_type", "series", "number"], name="sale_number_unique"),
             models.UniqueConstraint(fields=["company", "id"], name="sale_company_id_unique"),
         ]
         indexes = [
@@ -359,7 +361,12 @@ class CashSession(models.Model):
     opening_float = models.DecimalField("fondo inicial", **AMOUNT)
     closed_at = models.DateTimeField("cerrada", null=True, blank=True)
     closed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name="cerró"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="cerró",
     )
     close_approved_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -422,9 +429,16 @@ class CashMovement(models.Model):
     amount = models.DecimalField("monto", **AMOUNT)
     reason = models.CharField("motivo", max_length=200)
     created_at = models.DateTimeField("fecha")
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name="usuario")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name="usuario"
+    )
     approved_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name="autorizó"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="autorizó",
     )
 
     class Meta:
@@ -456,6 +470,9 @@ class IdempotentRequest(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["company", "key"], name="idempotent_request_key_unique")]
 
+    def __str__(self) -> str:
+        return f"{self.endpoint} {self.key}"
+
 
 class ReturnReason(models.TextChoices):
     """Catalog 09 reasons a till's credit note uses (the ones SUNAT's rules accept without
@@ -479,9 +496,16 @@ class SaleReturn(models.Model):
     register = models.ForeignKey(Register, on_delete=models.PROTECT, related_name="+", verbose_name="caja")
     session = models.ForeignKey(CashSession, on_delete=models.PROTECT, related_name="returns", verbose_name="turno")
     sale = models.ForeignKey(Sale, on_delete=models.PROTECT, related_name="returns", verbose_name="venta")
-    cashier = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name="usuario")
+    cashier = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name="usuario"
+    )
     approved_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name="autorizó"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="autorizó",
     )
     reason_code = models.CharField("motivo (catálogo 09)", max_length=2, choices=ReturnReason.choices)
     reason = models.CharField("sustento", max_length=250)
@@ -544,6 +568,9 @@ class SaleReturnLine(models.Model):
             models.CheckConstraint(condition=models.Q(quantity__gt=0), name="sale_return_line_quantity_positive"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.line_no}. {self.quantity}"
+
 
 class SaleVoid(models.Model):
     """The voiding (anulación) of a whole sale: a Comunicación de Baja (factura) or a Resumen
@@ -556,9 +583,16 @@ class SaleVoid(models.Model):
     register = models.ForeignKey(Register, on_delete=models.PROTECT, related_name="+", verbose_name="caja")
     session = models.ForeignKey(CashSession, on_delete=models.PROTECT, related_name="voids", verbose_name="turno")
     sale = models.OneToOneField(Sale, on_delete=models.PROTECT, related_name="void", verbose_name="venta")
-    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name="solicitó")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name="solicitó"
+    )
     approved_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name="autorizó"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="autorizó",
     )
     reason = models.CharField("motivo", max_length=100)
     requested_at = models.DateTimeField("solicitada")
@@ -575,6 +609,9 @@ class SaleVoid(models.Model):
             models.Index(fields=["session"], name="sale_void_session_idx"),
             models.Index(fields=["store", "requested_at"], name="sale_void_store_requested_idx"),
         ]
+
+    def __str__(self) -> str:
+        return f"Anulación de {self.sale_id}"
 
 
 class RefundKind(models.TextChoices):
@@ -616,3 +653,6 @@ class Refund(models.Model):
             models.Index(fields=["session"], name="refund_session_idx"),
             models.Index(fields=["sale"], name="refund_sale_idx"),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.get_method_display()} {self.handed}"

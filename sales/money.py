@@ -16,6 +16,7 @@ Rules (SUNAT.md §2.2, §2.4; Indecopi on cash rounding):
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, ROUND_HALF_UP, ROUND_UP, Decimal
 
@@ -93,7 +94,7 @@ class DocumentTotals:
 def document_totals(lines: list[tuple[str, LineAmounts]]) -> DocumentTotals:
     """Sum ``(affectation, amounts)`` pairs into the document's header totals."""
 
-    def total(values) -> Decimal:
+    def total(values: Iterable[Decimal]) -> Decimal:
         return sum(values, ZERO)
 
     return DocumentTotals(

@@ -89,7 +89,9 @@ def report_source_probe() -> ReportSource:
         return ReportSource(DEFAULT_DB_ALIAS, False, None, None, None, REPLICA_DOWN)
     if not in_recovery:
         return ReportSource(DEFAULT_DB_ALIAS, False, None, None, None, NOT_A_REPLICA)
-    return ReportSource(REPORTS_ALIAS, True, replayed_at, float(lag) if lag is not None else None, bool(caught_up), None)
+    return ReportSource(
+        REPORTS_ALIAS, True, replayed_at, float(lag) if lag is not None else None, bool(caught_up), None
+    )
 
 
 @contextmanager

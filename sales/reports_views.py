@@ -61,7 +61,11 @@ def _scope_or_raise(request: HttpRequest) -> ReportScope:
 
 def _freshness(source: ReportSource) -> dict:
     replayed = timezone.localtime(source.replayed_at) if source.replayed_at else None
-    return {"source": source, "replayed_at": replayed, "lag": round(source.lag_seconds) if source.lag_seconds is not None else None}
+    return {
+        "source": source,
+        "replayed_at": replayed,
+        "lag": round(source.lag_seconds) if source.lag_seconds is not None else None,
+    }
 
 
 @login_required
@@ -140,7 +144,9 @@ def _page_context(*, scope: ReportScope, day: date) -> dict:
             this_week=[days[d].net_total for d in last],
             last_week=[days[d].net_total for d in before],
         ),
-        "chart_stores": charts.chart_stores(stores=[(f"{r['store'].code} {r['store'].name}", r["net_total"], r["week_ago"]) for r in store_rows]),
+        "chart_stores": charts.chart_stores(
+            stores=[(f"{r['store'].code} {r['store'].name}", r["net_total"], r["week_ago"]) for r in store_rows]
+        ),
         "chart_cash": charts.chart_cash_differences(cashiers=[(c["username"], c["cash_difference"]) for c in cashiers]),
         "week_total": sum((days[d].net_total for d in last), money.ZERO),
         "week_before_total": sum((days[d].net_total for d in before), money.ZERO),
@@ -150,7 +156,9 @@ def _page_context(*, scope: ReportScope, day: date) -> dict:
 # --------------------------------------------------------------------------- exports
 
 
-def _export(request: HttpRequest, *, extension: str, content_type: str, writer: Callable[..., Iterator[bytes]]) -> HttpResponse:
+def _export(
+    request: HttpRequest, *, extension: str, content_type: str, writer: Callable[..., Iterator[bytes]]
+) -> HttpResponse:
     """The sales register of ``from`` … ``to`` (Lima days; default: this month so far) for
     ``store`` or every store the user manages, streamed."""
     try:
@@ -180,7 +188,9 @@ def _export(request: HttpRequest, *, extension: str, content_type: str, writer: 
 @require_GET
 def sales_xlsx(request: HttpRequest) -> HttpResponse:
     return _export(
-        request, extension="xlsx", writer=xlsx_stream,
+        request,
+        extension="xlsx",
+        writer=xlsx_stream,
         content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     )
 
@@ -188,4 +198,6 @@ def sales_xlsx(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def sales_csv(request: HttpRequest) -> HttpResponse:
-    return _export(request, extension="csv", writer=lambda rows, title: csv_stream(rows), content_type="text/csv; charset=utf-8")
+    return _export(
+        request, extension="csv", writer=lambda rows, title: csv_stream(rows), content_type="text/csv; charset=utf-8"
+    )

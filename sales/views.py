@@ -21,21 +21,33 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from stores.selectors import NotFound, RegisterInactive, register_access, register_key, register_list_for_user
+from stores.models import Company
+from stores.selectors import (
+    NotFound,
+    RegisterInactive,
+    register_access,
+    register_key,
+    register_list_for_user,
+    store_user_is_manager,
+)
 from stores.validators import DOC_TYPE_CHOICES
 from sunat import rules
 from sunat.qr import qr_svg
+from sunat.selectors import sunat_document_hash, sunat_receipt_get, sunat_status_label
 from sunat.words import amount_in_words
 
 from . import money
 from .models import PaymentMethod, ReturnReason, SessionStatus
 from .selectors import sale_receipt_get
-from .selectors.history import STATUS_LABELS, sale_detail_body, sale_detail_get, sale_list_for_till, sale_return_receipt_get
+from .selectors.history import (
+    STATUS_LABELS,
+    sale_detail_body,
+    sale_detail_get,
+    sale_list_for_till,
+    sale_return_receipt_get,
+)
 from .selectors.sessions import cash_session_get_for_user, cash_session_open_get, cash_session_report
 from .services.errors import TillError
-from stores.models import Company
-from stores.selectors import store_user_is_manager
-from sunat.selectors import sunat_document_hash, sunat_receipt_get, sunat_status_label
 
 HASH_POLL_INTERVAL = 0.1  # seconds between reads of xml_hash while the receipt waits
 DOCUMENT_TITLES = {"01": "FACTURA ELECTRÓNICA", "03": "BOLETA DE VENTA ELECTRÓNICA"}
@@ -86,7 +98,9 @@ def _register_or_choose(request: HttpRequest) -> tuple[object, HttpResponse | No
     except RegisterInactive as exc:
         return None, render(request, "sales/pos_choose_register.html", {"inactive": exc.message}, status=403)
     except NotFound:
-        registers = list(register_list_for_user(user=request.user).select_related("store").order_by("store__code", "code"))
+        registers = list(
+            register_list_for_user(user=request.user).select_related("store").order_by("store__code", "code")
+        )
         status = 404 if code else (200 if registers else 403)
         response = render(
             request, "sales/pos_choose_register.html", {"registers": registers, "unknown_code": code}, status=status
@@ -251,7 +265,9 @@ def receipt_page(request: HttpRequest, sale_id: UUID) -> HttpResponse:
         "anonymous": rules.buyer_is_anonymous(doc_type=sale.customer_doc_type, doc_number=sale.customer_doc_number),
         "lines": lines,
         "payments": payments,
-        "tendered_total": sum(((p.tendered if p.tendered is not None else p.amount) for p in payments), Decimal("0.00")),
+        "tendered_total": sum(
+            ((p.tendered if p.tendered is not None else p.amount) for p in payments), Decimal("0.00")
+        ),
         "in_words": amount_in_words(sale.total),
         "receipt": receipt,
         "xml_hash": receipt.xml_hash if receipt is not None else "",
@@ -295,7 +311,10 @@ def return_receipt_page(request: HttpRequest, return_id: UUID) -> HttpResponse:
         "customer_doc_label": DOC_TYPE_LABELS.get(sale.customer_doc_type, ""),
         "anonymous": rules.buyer_is_anonymous(doc_type=sale.customer_doc_type, doc_number=sale.customer_doc_number),
         "lines": [(row, row.sale_line) for row in sale_return.lines.all()],
-        "refunds": [(dict(PaymentMethod.choices)[m], v) for m, v in sorted(refunds.items(), key=lambda kv: PAYMENT_ORDER.get(kv[0], 9))],
+        "refunds": [
+            (dict(PaymentMethod.choices)[m], v)
+            for m, v in sorted(refunds.items(), key=lambda kv: PAYMENT_ORDER.get(kv[0], 9))
+        ],
         "in_words": amount_in_words(sale_return.total),
         "receipt": receipt,
         "qr_svg": qr_svg(receipt.qr_payload) if receipt is not None else None,

@@ -202,7 +202,11 @@ class MembershipAdmin(TenantScopedAdmin):
             previous = Membership.objects.filter(pk=obj.pk).select_related("user", "store").first()
             if previous is not None:
                 previous_user_id = previous.user_id
-                before = {"user": previous.user.get_username(), "role": previous.role, "store": previous.store.code if previous.store_id else None}
+                before = {
+                    "user": previous.user.get_username(),
+                    "role": previous.role,
+                    "store": previous.store.code if previous.store_id else None,
+                }
         super().save_model(request, obj, form, change)
         membership_audit(membership=obj, actor=request.user, change="change" if change else "create", before=before)
         membership_staff_sync(user=obj.user)
@@ -237,7 +241,9 @@ class ApproverPinForm(forms.ModelForm):
         help_text=PIN_FORMAT,
     )
     pin_again = forms.CharField(
-        label="Repita el PIN", strip=False, widget=forms.PasswordInput(render_value=False, attrs={"inputmode": "numeric"})
+        label="Repita el PIN",
+        strip=False,
+        widget=forms.PasswordInput(render_value=False, attrs={"inputmode": "numeric"}),
     )
 
     class Meta:
@@ -253,7 +259,9 @@ class ApproverPinForm(forms.ModelForm):
             self.add_error("pin_again", "Los PIN no coinciden.")
         company, user = cleaned.get("company"), cleaned.get("user")
         if company is not None and user is not None and not user.is_superuser:
-            approves = Membership.objects.filter(user=user, company=company, role__in=(Role.STORE_MANAGER, Role.COMPANY_ADMIN))
+            approves = Membership.objects.filter(
+                user=user, company=company, role__in=(Role.STORE_MANAGER, Role.COMPANY_ADMIN)
+            )
             if not approves.exists():
                 self.add_error("user", "Solo los administradores de tienda o de empresa autorizan con PIN.")
         return cleaned

@@ -70,5 +70,10 @@ def audit_chain_verify(*, company_id: int, chunk_size: int = 2000) -> AuditBreak
         expected_seq, prev_hash = event.seq + 1, event.hash
     head = AuditChain.objects.filter(company_id=company_id).values_list("last_seq", "last_hash").first()
     if head is not None and (head[0] != expected_seq - 1 or head[1] != prev_hash):
-        return AuditBreak(company_id, expected_seq - 1, None, f"la cadena termina en el n.º {expected_seq - 1} pero su cabeza dice {head[0]}")
+        return AuditBreak(
+            company_id,
+            expected_seq - 1,
+            None,
+            f"la cadena termina en el n.º {expected_seq - 1} pero su cabeza dice {head[0]}",
+        )
     return None

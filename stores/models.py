@@ -180,7 +180,9 @@ class DocumentSeries(CounterGuardedModel):
         series = self.series or ""
         if prefixes and not (len(series) == 4 and series[0] in prefixes and series.isalnum() and series.isupper()):
             allowed = " o ".join(prefixes)
-            raise ValidationError({"series": f"La serie debe tener 4 caracteres (letras mayúsculas o dígitos) y empezar con {allowed}."})
+            raise ValidationError(
+                {"series": f"La serie debe tener 4 caracteres (letras mayúsculas o dígitos) y empezar con {allowed}."}
+            )
         if self.register_id and self.store_id and self.register.store_id != self.store_id:
             raise ValidationError({"register": "La caja pertenece a otra tienda."})
 
@@ -203,7 +205,9 @@ class Membership(models.Model):
         verbose_name = "membresía"
         verbose_name_plural = "membresías"
         constraints = [
-            models.UniqueConstraint(fields=["user", "company", "store"], name="membership_unique", nulls_distinct=False),
+            models.UniqueConstraint(
+                fields=["user", "company", "store"], name="membership_unique", nulls_distinct=False
+            ),
             models.CheckConstraint(
                 condition=models.Q(role="admin") | models.Q(store__isnull=False),
                 name="membership_store_required_below_admin",
@@ -250,6 +254,9 @@ class ApprovalFailure(models.Model):
     class Meta:
         indexes = [models.Index(fields=["company", "username", "created_at"], name="approval_failure_idx")]
 
+    def __str__(self) -> str:
+        return f"{self.username} @ {self.created_at:%Y-%m-%d %H:%M}"
+
 
 class AuditChain(models.Model):
     """The head of one company's audit chain: the last event's number and hash.
@@ -261,6 +268,9 @@ class AuditChain(models.Model):
     company = models.OneToOneField(Company, on_delete=models.PROTECT, primary_key=True, related_name="+")
     last_seq = models.BigIntegerField(default=0)
     last_hash = models.CharField(max_length=64, blank=True)
+
+    def __str__(self) -> str:
+        return f"cadena de {self.company_id} (#{self.last_seq})"
 
 
 class AuditEvent(models.Model):
@@ -276,7 +286,12 @@ class AuditEvent(models.Model):
     seq = models.BigIntegerField("n.º")
     store = models.ForeignKey(Store, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name="usuario"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="usuario",
     )
     approver = models.ForeignKey(
         settings.AUTH_USER_MODEL,

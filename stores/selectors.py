@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from bodegapos.generation import GenerationCache
@@ -34,7 +34,7 @@ def register_inactive_reason(register: Register) -> str | None:
     return None
 
 
-def _membership_grants(*, user: AbstractBaseUser, store_ref: str, company_ref: str) -> Exists:
+def _membership_grants(*, user: User, store_ref: str, company_ref: str) -> Exists:
     """The tenancy rule, as one ``EXISTS`` on the outer row's store and company: the user is a
     member of that store, or an admin of that company."""
     return Exists(
@@ -44,7 +44,7 @@ def _membership_grants(*, user: AbstractBaseUser, store_ref: str, company_ref: s
     )
 
 
-def store_list_for_user(*, user: AbstractBaseUser) -> QuerySet[Store]:
+def store_list_for_user(*, user: User) -> QuerySet[Store]:
     """Stores the user belongs to: every store for a superuser, the company's for its admins."""
     if not user.is_authenticated:
         return Store.objects.none()
@@ -53,7 +53,7 @@ def store_list_for_user(*, user: AbstractBaseUser) -> QuerySet[Store]:
     return Store.objects.filter(_membership_grants(user=user, store_ref="pk", company_ref="company_id"))
 
 
-def company_list_for_user(*, user: AbstractBaseUser) -> QuerySet[Company]:
+def company_list_for_user(*, user: User) -> QuerySet[Company]:
     if not user.is_authenticated:
         return Company.objects.none()
     if user.is_superuser:
@@ -61,7 +61,7 @@ def company_list_for_user(*, user: AbstractBaseUser) -> QuerySet[Company]:
     return Company.objects.filter(memberships__user=user).distinct()
 
 
-def register_list_for_user(*, user: AbstractBaseUser, active: bool = True) -> QuerySet[Register]:
+def register_list_for_user(*, user: User, active: bool = True) -> QuerySet[Register]:
     """The registers of the user's stores (the rule of :func:`store_list_for_user`, applied to the
     register's store: one ``EXISTS``); with ``active``, only those whose register, store and
     company are all active (the ones that sell)."""
@@ -85,7 +85,7 @@ def register_key(register: Register) -> str:
 _REGISTERS: GenerationCache[Register] = GenerationCache(max_size=2_000)
 
 
-def register_access(*, user: AbstractBaseUser, code: str | None, generation: int | None = None) -> Register:
+def register_access(*, user: User, code: str | None, generation: int | None = None) -> Register:
     """The register the user sells from, with its store and company.
 
     With ``code``, it must be one of the user's registers: ``"CAJA1"`` when that code names only
@@ -112,7 +112,7 @@ def register_access(*, user: AbstractBaseUser, code: str | None, generation: int
     return found
 
 
-def _register_find(*, user: AbstractBaseUser, code: str | None) -> Register:
+def _register_find(*, user: User, code: str | None) -> Register:
     """The register ``code`` names among all of the user's registers (active or not: a
     deactivated one is refused with its reason, not as missing), or the user's only active one."""
     registers = register_list_for_user(user=user, active=not code).select_related("store", "company")
@@ -132,7 +132,7 @@ def _register_find(*, user: AbstractBaseUser, code: str | None) -> Register:
     raise NotFound(code)
 
 
-def store_user_is_manager(*, user: AbstractBaseUser, store: Store) -> bool:
+def store_user_is_manager(*, user: User, store: Store) -> bool:
     """A superuser, a manager of ``store`` or an admin of its company: who may do a cashier's
     sensitive actions without an approval, and who may approve them (with a PIN)."""
     if not user.is_authenticated or not user.is_active:
@@ -145,7 +145,7 @@ def store_user_is_manager(*, user: AbstractBaseUser, store: Store) -> bool:
     ).exists()
 
 
-def store_list_managed_by(*, user: AbstractBaseUser) -> QuerySet[Store]:
+def store_list_managed_by(*, user: User) -> QuerySet[Store]:
     """Stores whose reports the user may read: every store for a superuser, the company's stores
     for its admins, the stores they manage for store managers; none for a cashier (one ``EXISTS``
     per store, like :func:`store_list_for_user`)."""

@@ -15,13 +15,14 @@ writer and by ``manage.py audit_verify`` (both in :mod:`stores.audit`).
 from __future__ import annotations
 
 import re
+import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import check_password, make_password
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -66,10 +67,10 @@ def audit_event_record(
     company_id: int,
     action: str,
     store_id: int | None = None,
-    actor: AbstractBaseUser | None = None,
-    approver: AbstractBaseUser | None = None,
+    actor: User | None = None,
+    approver: User | None = None,
     object_type: str = "",
-    object_id: str | int = "",
+    object_id: str | int | uuid.UUID = "",
     data: dict[str, Any] | None = None,
 ) -> AuditEvent:
     """Append one event to ``company_id``'s chain, in the caller's transaction (asserted).
@@ -131,9 +132,7 @@ def _failures_recent(*, company_id: int, username: str) -> list:
     )
 
 
-def _refusal_record(
-    *, store: Store, actor: AbstractBaseUser, username: str, action: str, reason: str, count: bool
-) -> None:
+def _refusal_record(*, store: Store, actor: User, username: str, action: str, reason: str, count: bool) -> None:
     """The refusal's audit event and (unless the manager is already locked) its counter, committed."""
     with transaction.atomic():
         if count:
@@ -151,7 +150,7 @@ def _refusal_record(
         )
 
 
-def approval_verify(*, store: Store, actor: AbstractBaseUser, approval: ApprovalIn | None, action: str) -> AbstractBaseUser:
+def approval_verify(*, store: Store, actor: User, approval: ApprovalIn | None, action: str) -> User:
     """The manager who authorises ``actor``'s ``action`` in ``store`` with ``approval``.
 
     Must run outside the action's transaction (before it starts): a refusal — wrong PIN, unknown user, a user who
@@ -166,19 +165,23 @@ def approval_verify(*, store: Store, actor: AbstractBaseUser, approval: Approval
     failures = _failures_recent(company_id=store.company_id, username=approval.username)
     if len(failures) >= PIN_MAX_FAILURES:
         retry_after = int((failures[-PIN_MAX_FAILURES] + PIN_FAILURE_WINDOW - timezone.now()).total_seconds()) + 1
-        _refusal_record(store=store, actor=actor, username=approval.username, action=action, reason="locked", count=False)
+        _refusal_record(
+            store=store, actor=actor, username=approval.username, action=action, reason="locked", count=False
+        )
         minutes = max(1, (retry_after + 59) // 60)
         raise ApprovalError(APPROVAL_LOCKED.format(minutes=minutes), status=429, retry_after=max(1, retry_after))
     user = get_user_model().objects.filter(username=approval.username, is_active=True).first()
     pin_hash = None
     if user is not None and store_user_is_manager(user=user, store=store):
         pin_hash = (
-            ApproverPin.objects.filter(company_id=store.company_id, user=user).values_list("pin_hash", flat=True).first()
+            ApproverPin.objects.filter(company_id=store.company_id, user=user)
+            .values_list("pin_hash", flat=True)
+            .first()
         )
     if pin_hash is None:
         make_password(approval.pin)  # the same cost as a real check: no timing hint of who exists
         reason = "not_a_manager"
-    elif check_password(approval.pin, pin_hash):
+    elif user is not None and check_password(approval.pin, pin_hash):
         return user
     else:
         reason = "wrong_pin"
@@ -186,7 +189,7 @@ def approval_verify(*, store: Store, actor: AbstractBaseUser, approval: Approval
     raise ApprovalError(APPROVAL_REFUSED)
 
 
-def approval_pin_set(*, company: Company, user: AbstractBaseUser, pin: str, changed_by: AbstractBaseUser | None) -> None:
+def approval_pin_set(*, company: Company, user: User, pin: str, changed_by: User | None) -> None:
     """Set ``user``'s approval PIN in ``company`` (4–8 digits, hashed), audited. Raises
     ``ValueError`` with a Spanish message for a malformed PIN."""
     if not PIN_RE.match(pin or ""):
@@ -206,7 +209,7 @@ def approval_pin_set(*, company: Company, user: AbstractBaseUser, pin: str, chan
 # -------------------------------------------------------------------------------- memberships
 
 
-def membership_audit(*, membership: Membership, actor: AbstractBaseUser | None, change: str, before: dict | None = None) -> None:
+def membership_audit(*, membership: Membership, actor: User | None, change: str, before: dict | None = None) -> None:
     """Record a membership created, changed or deleted (``change``), in the caller's transaction."""
     audit_event_record(
         company_id=membership.company_id,
@@ -218,7 +221,7 @@ def membership_audit(*, membership: Membership, actor: AbstractBaseUser | None, 
         data={
             "user": membership.user.get_username(),
             "role": membership.role,
-            "store": membership.store.code if membership.store_id else None,
+            "store": membership.store.code if membership.store is not None else None,
             "before": before,
         },
     )

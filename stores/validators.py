@@ -38,7 +38,9 @@ def validate_ruc(value: str) -> None:
     try:
         ruc.validate(value)
     except StdnumError:
-        raise ValidationError("RUC inválido: debe tener 11 dígitos y un dígito verificador correcto.", code="ruc")
+        raise ValidationError(
+            "RUC inválido: debe tener 11 dígitos y un dígito verificador correcto.", code="ruc"
+        ) from None
 
 
 def validate_dni(value: str) -> None:
@@ -48,7 +50,7 @@ def validate_dni(value: str) -> None:
     try:
         cui.validate(value)
     except StdnumError:
-        raise ValidationError("DNI inválido: el dígito verificador no corresponde.", code="dni")
+        raise ValidationError("DNI inválido: el dígito verificador no corresponde.", code="dni") from None
 
 
 def compact_identity(*, doc_type: str, doc_number: str) -> str:

@@ -195,6 +195,7 @@ class SunatAccountAdmin(TenantScopedAdmin):
     def certificate_configured(self, obj: SunatAccount) -> bool:
         return bool(obj.certificate)
 
+
 _NUMBER_RE = re.compile(r"^\s*([A-Z0-9]{4}|R[AC]-\d{8})-(\d{1,8})\s*$", re.I)
 
 

@@ -96,7 +96,7 @@ def certificate_load(*, pfx: bytes, password: str, at: dt.datetime | None = None
         if _looks_like_pkcs12(data):
             raise CertificateError("La contraseña del certificado es incorrecta.") from None
         raise CertificateError("El archivo no es un certificado PKCS#12 (.pfx/.p12) válido.") from exc
-    except Exception:  # noqa: BLE001 - cryptography raises various errors on garbage
+    except Exception:
         raise CertificateError("El archivo no es un certificado PKCS#12 (.pfx/.p12) válido.") from None
     if key is None:
         raise CertificateError("El archivo .pfx no contiene la clave privada del certificado.")
@@ -109,9 +109,13 @@ def certificate_load(*, pfx: bytes, password: str, at: dt.datetime | None = None
     now = at or dt.datetime.now(dt.UTC)
     not_after = cert.not_valid_after_utc
     if not_after <= now:
-        raise CertificateError(f"El certificado venció el {not_after:%d/%m/%Y}; renuévelo antes de emitir comprobantes.")
+        raise CertificateError(
+            f"El certificado venció el {not_after:%d/%m/%Y}; renuévelo antes de emitir comprobantes."
+        )
     if cert.not_valid_before_utc > now:
-        raise CertificateError(f"El certificado aún no es válido (válido desde el {cert.not_valid_before_utc:%d/%m/%Y}).")
+        raise CertificateError(
+            f"El certificado aún no es válido (válido desde el {cert.not_valid_before_utc:%d/%m/%Y})."
+        )
     return LoadedCertificate(key=key, certificate=cert, subject=cert.subject.rfc4514_string(), not_after=not_after)
 
 
@@ -208,9 +212,7 @@ def company_certificate_set(*, company, pfx: bytes, password: str) -> LoadedCert
     account.certificate_password = password
     account.certificate_subject = loaded.subject[:300]
     account.certificate_expires_at = loaded.not_after
-    account.save(
-        update_fields=["certificate", "certificate_password", "certificate_subject", "certificate_expires_at"]
-    )
+    account.save(update_fields=["certificate", "certificate_password", "certificate_subject", "certificate_expires_at"])
     with _cache_lock:
         _cache[company.pk] = (_fingerprint(pfx, password), loaded)
     return loaded

@@ -193,9 +193,7 @@ class SunatJob(models.Model):
         ]
         indexes = [
             # Matches the claim query exactly: WHERE status = 'pending' ORDER BY run_at, id.
-            models.Index(
-                fields=["run_at", "id"], condition=models.Q(status="pending"), name="sunat_jobs_claim_idx"
-            ),
+            models.Index(fields=["run_at", "id"], condition=models.Q(status="pending"), name="sunat_jobs_claim_idx"),
         ]
 
     def __str__(self) -> str:

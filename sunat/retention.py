@@ -39,8 +39,13 @@ def sunat_attempts_purge(
     """
     newest = older_than.total_seconds()
     window = "" if lookback is None else "AND a.started_at >= now() - make_interval(secs => %(oldest)s)"
-    params = {"newest": newest, "oldest": newest + (lookback or timedelta(0)).total_seconds(), "keep": keep_latest,
-              "batch": batch, "since": None}
+    params = {
+        "newest": newest,
+        "oldest": newest + (lookback or timedelta(0)).total_seconds(),
+        "keep": keep_latest,
+        "batch": batch,
+        "since": None,
+    }
     total = 0
     while True:
         # Keyset over started_at: rows before the last one a batch deleted were all decided (deleted

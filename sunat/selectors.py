@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Count, OuterRef, Subquery
+from django.db.models import Count, OuterRef, QuerySet, Subquery
 
 from stores.models import Company
 
@@ -23,12 +23,14 @@ from .snapshot import DocumentSnapshot
 VOID_TYPES = ("RA", "RC")
 
 
-def _scoped(company_id: int | None):
+def _scoped(company_id: int | None) -> QuerySet[SunatDocument]:
     queryset = SunatDocument.objects.all()
     return queryset.filter(company_id=company_id) if company_id is not None else queryset
 
 
-def sunat_document_statuses(*, document_ids: Iterable[int], company_id: int | None = None) -> dict[int, str]:
+def sunat_document_statuses(
+    *, document_ids: Iterable[int | None], company_id: int | None = None
+) -> dict[int | None, str]:
     """``{document_id: status}`` for these documents, in one query (missing ids are left out)."""
     ids = [int(i) for i in document_ids if i is not None]
     if not ids:
@@ -41,7 +43,9 @@ def sunat_void_state(*, original_id: int, company_id: int | None = None) -> str 
     SUNAT accepted, with or without observations) or ``"voiding"`` (a void pending, in error or
     rejected: a rejected void keeps the sale voiding until a person acts)."""
     statuses = set(
-        _scoped(company_id).filter(original_id=original_id, document_type__in=VOID_TYPES).values_list("status", flat=True)
+        _scoped(company_id)
+        .filter(original_id=original_id, document_type__in=VOID_TYPES)
+        .values_list("status", flat=True)
     )
     if not statuses:
         return None
@@ -96,8 +100,18 @@ def sunat_receipt_get(*, document_id: int, company_id: int | None = None) -> Sun
     row = (
         _scoped(company_id)
         .filter(pk=document_id)
-        .values("pk", "document_type", "series", "number", "status", "xml_hash", "snapshot", "response_code",
-                "response_description", "is_demo")
+        .values(
+            "pk",
+            "document_type",
+            "series",
+            "number",
+            "status",
+            "xml_hash",
+            "snapshot",
+            "response_code",
+            "response_description",
+            "is_demo",
+        )
         .first()
     )
     if row is None:
@@ -192,9 +206,21 @@ def sunat_documents_unsettled(
     whatever their day: what an owner must look at. At most ``limit``, oldest first, read on the
     ``(company, status, issued_at)`` index."""
     rows = (
-        SunatDocument.objects.filter(company_id__in=list(company_ids), status__in=list(UNSETTLED), store_id__in=list(store_ids))
+        SunatDocument.objects.filter(
+            company_id__in=list(company_ids), status__in=list(UNSETTLED), store_id__in=list(store_ids)
+        )
         .order_by("issued_at", "id")
-        .values_list("pk", "document_type", "series", "number", "status", "issued_at", "store_id", "response_code", "response_description")[:limit]
+        .values_list(
+            "pk",
+            "document_type",
+            "series",
+            "number",
+            "status",
+            "issued_at",
+            "store_id",
+            "response_code",
+            "response_description",
+        )[:limit]
     )
     return [
         SunatDocumentRow(

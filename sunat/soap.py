@@ -133,7 +133,7 @@ def _envelope(username: str, password: str, operation: str, fields: list[tuple[s
         "</wsse:UsernameToken></wsse:Security></soapenv:Header>"
         f"<soapenv:Body><ser:{operation}>{body}</ser:{operation}></soapenv:Body>"
         "</soapenv:Envelope>"
-    ).encode("utf-8")
+    ).encode()
 
 
 def _not_reached(exc: BaseException) -> bool:
@@ -236,9 +236,7 @@ class SunatClient:
         if response.status_code >= 500:
             raise SunatTransportError(code=f"http-{response.status_code}", reached=True, message=response.reason or "")
         if response.status_code >= 400:
-            raise SunatTransportError(
-                code=f"http-{response.status_code}", reached=False, message=response.reason or ""
-            )
+            raise SunatTransportError(code=f"http-{response.status_code}", reached=False, message=response.reason or "")
         try:
             root = etree.fromstring(body, etree.XMLParser(resolve_entities=False, no_network=True))
         except etree.XMLSyntaxError as exc:

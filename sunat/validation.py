@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 import threading
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 from django.conf import settings
@@ -92,7 +92,7 @@ def schema_dir() -> Path:
 _schema_lock = threading.RLock()
 
 
-@lru_cache(maxsize=None)
+@cache
 def _schema(path: str) -> etree.XMLSchema:
     with _schema_lock:
         return etree.XMLSchema(etree.parse(path))
@@ -205,9 +205,7 @@ def _executable(kind: str):
             else:
                 # The others include 'sunat_archivos/sfs/VALI/commons/error/…' relative to the SFS dir.
                 compiler.set_cwd(str(base / _SFS_BASE))
-                executables[kind] = compiler.compile_stylesheet(
-                    stylesheet_text=xsl_path.read_text(encoding="utf-8")
-                )
+                executables[kind] = compiler.compile_stylesheet(stylesheet_text=xsl_path.read_text(encoding="utf-8"))
         return executables[kind]
 
 

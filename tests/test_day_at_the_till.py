@@ -9,7 +9,6 @@ import uuid
 from decimal import Decimal
 
 import pytest
-
 from django.utils import timezone
 
 from sales import money as sales_money
@@ -67,7 +66,9 @@ def test_a_day_at_the_till_adds_up(client):
         for line in lines:
             item = prices[line["barcode"]]
             amounts = sales_money.line_amounts(
-                price=item.price, quantity=D(line["quantity"]), affectation=item.product.affectation,
+                price=item.price,
+                quantity=D(line["quantity"]),
+                affectation=item.product.affectation,
                 icbper_rate=rate if item.product.is_plastic_bag else D("0.00"),
             )
             total += amounts.total
@@ -82,20 +83,36 @@ def test_a_day_at_the_till_adds_up(client):
         elif kind in (1, 2, 3):  # exact card, Yape or Plin
             body["payments"] = [{"method": ("card", "yape", "plin")[kind - 1], "amount": money(total)}]
         elif kind == 4:  # split: Yape for half, the rest in cash
-            body["payments"] = [{"method": "yape", "amount": money((total / 2).quantize(D("0.01")))}, {"method": "cash", "amount": "100.00"}]
+            body["payments"] = [
+                {"method": "yape", "amount": money((total / 2).quantize(D("0.01")))},
+                {"method": "cash", "amount": "100.00"},
+            ]
         else:  # a factura: half by Plin, the rest in cash
             body["document_type"] = "01"
             body["customer"] = ruc
-            body["payments"] = [{"method": "plin", "amount": money((total / 2).quantize(D("0.01")))}, {"method": "cash", "amount": "100.00"}]
+            body["payments"] = [
+                {"method": "plin", "amount": money((total / 2).quantize(D("0.01")))},
+                {"method": "cash", "amount": "100.00"},
+            ]
         sold = post(client, "/api/v1/checkout", body)
         assert sold.status_code == 201, sold.content
         assert D(sold.json()["total"]) == total
 
-    moved_in = post(client, f"/api/v1/sessions/{session_id}/movements", {"idempotency_key": str(uuid.uuid4()), "kind": "in", "amount": "50.00", "reason": "Sencillo del banco"})
+    moved_in = post(
+        client,
+        f"/api/v1/sessions/{session_id}/movements",
+        {"idempotency_key": str(uuid.uuid4()), "kind": "in", "amount": "50.00", "reason": "Sencillo del banco"},
+    )
     moved_out = post(
         client,
         f"/api/v1/sessions/{session_id}/movements",
-        {"idempotency_key": str(uuid.uuid4()), "kind": "out", "amount": "120.00", "reason": "Pago a proveedor", "approval": {"username": manager.username, "pin": "2468"}},
+        {
+            "idempotency_key": str(uuid.uuid4()),
+            "kind": "out",
+            "amount": "120.00",
+            "reason": "Pago a proveedor",
+            "approval": {"username": manager.username, "pin": "2468"},
+        },
     )
     assert moved_in.status_code == 201 and moved_out.status_code == 201
 
@@ -111,7 +128,9 @@ def test_a_day_at_the_till_adds_up(client):
     cash_kept = sum(((p.tendered - p.change) for p in payments if p.method == "cash"), D("0.00"))
     rounding = sum((p.rounding for p in payments if p.method == "cash"), D("0.00"))
     assert rounding > 0  # some cash sale was rounded down in the customer's favour
-    assert {p.method for p in payments} == set(METHODS) and any(len({p.method for p in s.payments.all()}) > 1 for s in sales)
+    assert {p.method for p in payments} == set(METHODS) and any(
+        len({p.method for p in s.payments.all()}) > 1 for s in sales
+    )
     moves = CashMovement.objects.filter(session=session)
     cash_in = sum((m.amount for m in moves if m.kind == "in"), D("0.00"))
     cash_out = sum((m.amount for m in moves if m.kind == "out"), D("0.00"))
@@ -121,7 +140,9 @@ def test_a_day_at_the_till_adds_up(client):
 
     counted = {m: money(v) for m, v in expected.items()}
     counted["cash"] = money(expected["cash"] - D("1.00"))
-    closed = post(client, f"/api/v1/sessions/{session_id}/close", {"idempotency_key": str(uuid.uuid4()), "counted": counted})
+    closed = post(
+        client, f"/api/v1/sessions/{session_id}/close", {"idempotency_key": str(uuid.uuid4()), "counted": counted}
+    )
     assert closed.status_code == 200, closed.content
     z = closed.json()
 
@@ -133,8 +154,16 @@ def test_a_day_at_the_till_adds_up(client):
     assert D(z["sales"]["icbper"]) > 0
     for doc_type in ("01", "03"):
         of_type = [s for s in sales if s.document_type == doc_type]
-        assert z["sales"]["by_document_type"][doc_type] == {"count": len(of_type), "total": money(sum((s.total for s in of_type), D("0.00")))}
-    assert z["payments"] == {"cash": money(cash_kept), "card": money(paid["card"]), "yape": money(paid["yape"]), "plin": money(paid["plin"])}
+        assert z["sales"]["by_document_type"][doc_type] == {
+            "count": len(of_type),
+            "total": money(sum((s.total for s in of_type), D("0.00"))),
+        }
+    assert z["payments"] == {
+        "cash": money(cash_kept),
+        "card": money(paid["card"]),
+        "yape": money(paid["yape"]),
+        "plin": money(paid["plin"]),
+    }
     assert z["refunds"] == {m: "0.00" for m in METHODS}
     assert z["returns"] == {"count": 0, "total": "0.00"} and z["voids"] == {"count": 0, "total": "0.00"}
     assert z["net_total"] == z["sales"]["total"]

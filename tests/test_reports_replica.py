@@ -87,7 +87,9 @@ def replica(transactional_db):
     primary = _primary()
     bins = _bin_dirs(primary["major"])
     if not bins:
-        pytest.skip(f"no PostgreSQL {primary['major']} binaries with pg_basebackup here (pgserver wheel or /usr/lib/postgresql)")
+        pytest.skip(
+            f"no PostgreSQL {primary['major']} binaries with pg_basebackup here (pgserver wheel or /usr/lib/postgresql)"
+        )
     bindir = bins[0]
     uid = None
     if os.geteuid() == 0:  # PostgreSQL refuses to run as root: the primary's owner runs the replica
@@ -101,9 +103,27 @@ def replica(transactional_db):
         os.chown(base, uid, -1)
     data = base / "data"
     backup = subprocess.run(
-        [str(bindir / "pg_basebackup"), "-D", str(data), "-R", "-X", "stream", "-c", "fast", "--no-password",
-         "-h", primary["host"], "-p", primary["port"], "-U", primary["user"]],
-        capture_output=True, text=True, timeout=300, **_run_as(uid),
+        [
+            str(bindir / "pg_basebackup"),
+            "-D",
+            str(data),
+            "-R",
+            "-X",
+            "stream",
+            "-c",
+            "fast",
+            "--no-password",
+            "-h",
+            primary["host"],
+            "-p",
+            primary["port"],
+            "-U",
+            primary["user"],
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        **_run_as(uid),
     )
     if backup.returncode != 0:
         shutil.rmtree(base, ignore_errors=True)
@@ -118,8 +138,23 @@ def replica(transactional_db):
                 os.chown(data / name, uid, -1)
     options = f"-c port={REPLICA_PORT} -c listen_addresses='' -c unix_socket_directories='{base}' -c hot_standby=on"
     started = subprocess.run(
-        [str(bindir / "pg_ctl"), "-D", str(data), "-w", "-t", "60", "-l", str(base / "replica.log"), "-o", options, "start"],
-        capture_output=True, text=True, timeout=90, **_run_as(uid),
+        [
+            str(bindir / "pg_ctl"),
+            "-D",
+            str(data),
+            "-w",
+            "-t",
+            "60",
+            "-l",
+            str(base / "replica.log"),
+            "-o",
+            options,
+            "start",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=90,
+        **_run_as(uid),
     )
     if started.returncode != 0:
         log = (base / "replica.log").read_text() if (base / "replica.log").exists() else ""
@@ -129,7 +164,10 @@ def replica(transactional_db):
         "primary_url": _url(host=primary["host"], port=primary["port"], user=primary["user"], name=primary["name"]),
         "url": _url(host=str(base), port=str(REPLICA_PORT), user=primary["user"], name=primary["name"]),
         "stop": lambda: subprocess.run(
-            [str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"], capture_output=True, timeout=60, **_run_as(uid)
+            [str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"],
+            capture_output=True,
+            timeout=60,
+            **_run_as(uid),
         ),
     }
     try:
@@ -182,7 +220,12 @@ def _report(replica: dict, username: str) -> dict:
         "LOG_LEVEL": "ERROR",
     }
     done = subprocess.run(
-        [sys.executable, "-c", REPORT_SCRIPT, username], cwd=PROJECT, env=env, capture_output=True, text=True, timeout=120
+        [sys.executable, "-c", REPORT_SCRIPT, username],
+        cwd=PROJECT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert done.returncode == 0, done.stderr
     answer = json.loads(done.stdout.strip().splitlines()[-1])
@@ -193,8 +236,14 @@ def _report(replica: dict, username: str) -> dict:
 def _sell(client, item) -> None:
     response = client.post(
         "/api/v1/checkout",
-        json.dumps({"idempotency_key": str(uuid.uuid4()), "document_type": "03", "lines": [{"barcode": item.product.barcode, "quantity": "1"}],
-                    "payments": [{"method": "card", "amount": str(item.price)}]}),
+        json.dumps(
+            {
+                "idempotency_key": str(uuid.uuid4()),
+                "document_type": "03",
+                "lines": [{"barcode": item.product.barcode, "quantity": "1"}],
+                "payments": [{"method": "card", "amount": str(item.price)}],
+            }
+        ),
         content_type="application/json",
     )
     assert response.status_code == 201, response.content

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -15,7 +15,7 @@ from sunat.models import JobStatus, SunatDocument, SunatJob
 
 pytestmark = pytest.mark.django_db
 
-ISSUED = datetime(2026, 11, 27, 15, 30, 12, 123456, tzinfo=timezone.utc)
+ISSUED = datetime(2026, 11, 27, 15, 30, 12, 123456, tzinfo=UTC)
 
 
 def _document(company, store, number: int) -> SunatDocument:

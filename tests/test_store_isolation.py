@@ -159,6 +159,7 @@ def _scoped_admins():
 
 def _rows_by_tenant(model_admin, qs):
     """(company ids, store ids) of the rows in ``qs``, following the admin's tenant paths."""
+
     def ids(path):
         return set(qs.values_list("pk" if path == "pk" else path, flat=True)) if path else set()
 

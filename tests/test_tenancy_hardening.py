@@ -66,7 +66,13 @@ def test_deactivating_through_update_also_takes_effect_at_once(client, till):
 
 def test_a_cashier_cannot_rewrite_a_known_customer(client, till):
     company, store, register, item = till
-    Customer.objects.create(company=company, doc_type="6", doc_number="20100066603", name="DISTRIBUIDORA EL SOL S.A.C.", address="JR. HUALLAGA 456")
+    Customer.objects.create(
+        company=company,
+        doc_type="6",
+        doc_number="20100066603",
+        name="DISTRIBUIDORA EL SOL S.A.C.",
+        address="JR. HUALLAGA 456",
+    )
     customer = {"doc_type": "6", "doc_number": "20100066603", "name": "OTRO NOMBRE S.A.C.", "address": "OTRA DIRECCIÓN"}
     sold = checkout(client, item, document_type="01", customer=customer)
     assert sold.status_code == 201, sold.content

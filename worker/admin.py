@@ -43,15 +43,38 @@ class SunatJobAdmin(TenantScopedAdmin):
     tenant_store_field = "document__store"
     tenant_company_field = "company"
 
-    list_display = ("id", "document_link", "company", "kind", "status", "attempts", "run_at", "lease_owner",
-                    "short_error", "request_id")
+    list_display = (
+        "id",
+        "document_link",
+        "company",
+        "kind",
+        "status",
+        "attempts",
+        "run_at",
+        "lease_owner",
+        "short_error",
+        "request_id",
+    )
     list_filter = ("status", "kind", ("company", admin.RelatedOnlyFieldListFilter))
     search_fields = ("document__series", "company__ruc", "request_id", "last_error")
     ordering = ("-id",)
     list_select_related = ("company", "document")
-    readonly_fields = ("company", "document", "kind", "status", "attempts", "run_at", "lease_owner",
-                       "lease_expires_at", "last_error", "errors_display", "request_id", "created_at",
-                       "updated_at", "finished_at")
+    readonly_fields = (
+        "company",
+        "document",
+        "kind",
+        "status",
+        "attempts",
+        "run_at",
+        "lease_owner",
+        "lease_expires_at",
+        "last_error",
+        "errors_display",
+        "request_id",
+        "created_at",
+        "updated_at",
+        "finished_at",
+    )
     fields = readonly_fields
     actions = ("retry_now", "verify_with_sunat", "resume_company", "discard")
 
@@ -92,8 +115,9 @@ class SunatJobAdmin(TenantScopedAdmin):
                 self.message_user(request, "Solo un administrador de la empresa puede reanudarla.", messages.ERROR)
                 return
         total = sum(queue.company_resume(company_id=cid) for cid in sorted(company_ids))
-        self.message_user(request, f"Envíos reanudados; {total} trabajo(s) pausados vuelven a la cola.",
-                          messages.SUCCESS)
+        self.message_user(
+            request, f"Envíos reanudados; {total} trabajo(s) pausados vuelven a la cola.", messages.SUCCESS
+        )
 
     @admin.action(description="Descartar (con motivo)", permissions=["change"])
     def discard(self, request: HttpRequest, qs: QuerySet):
@@ -115,8 +139,21 @@ class SunatJobAdmin(TenantScopedAdmin):
 
 @admin.register(WorkerHeartbeat)
 class WorkerHeartbeatAdmin(admin.ModelAdmin):
-    list_display = ("name", "host", "pid", "concurrency", "listening", "started_at", "beat_at", "stopped_at",
-                    "jobs_done", "jobs_retried", "jobs_failed", "jobs_reaped", "jobs_lost")
+    list_display = (
+        "name",
+        "host",
+        "pid",
+        "concurrency",
+        "listening",
+        "started_at",
+        "beat_at",
+        "stopped_at",
+        "jobs_done",
+        "jobs_retried",
+        "jobs_failed",
+        "jobs_reaped",
+        "jobs_lost",
+    )
     ordering = ("-beat_at",)
 
     def has_module_permission(self, request: HttpRequest) -> bool:

@@ -125,7 +125,9 @@ _ERROR_ENTRY = """jsonb_build_array(jsonb_build_object(
 _RELEASE = "lease_owner = '', lease_expires_at = NULL, updated_at = now()"
 
 # kind after an attempt that may have reached SUNAT: 'send' -> 'verify'; others keep theirs.
-_KIND_AFTER = f"CASE WHEN %(verify)s AND kind = '{JobKind.SEND_DOCUMENT.value}' THEN '{JobKind.VERIFY.value}' ELSE kind END"
+_KIND_AFTER = (
+    f"CASE WHEN %(verify)s AND kind = '{JobKind.SEND_DOCUMENT.value}' THEN '{JobKind.VERIFY.value}' ELSE kind END"
+)
 
 
 @dataclass(frozen=True)
@@ -161,7 +163,7 @@ def jobs_claim(*, owner: str, limit: int, lease: float | None = None) -> list[Su
     return jobs
 
 
-def _jobs_from(cursor) -> list[SunatJob]:  # noqa: ANN001
+def _jobs_from(cursor) -> list[SunatJob]:
     names = [_BY_COLUMN.get(col.name, col.name) for col in cursor.description]
     rows = cursor.fetchall()
     # from_db wants values in the model's field order; the table's column order may differ.
@@ -277,8 +279,7 @@ def _job_pause_company(*, params: dict) -> FinishResult:
             {"company": company_id, "reason": params["last_error"]},
         )
         cursor.execute(
-            "UPDATE sunat_jobs SET status = 'paused', updated_at = now() "
-            "WHERE company_id = %s AND status = 'pending'",
+            "UPDATE sunat_jobs SET status = 'paused', updated_at = now() WHERE company_id = %s AND status = 'pending'",
             [company_id],
         )
     return FinishResult(applied=True, status=JobStatus.PAUSED.value)
@@ -322,7 +323,14 @@ def jobs_abandon(*, owner: str, job_ids: Sequence[int], reason: str) -> int:
             f"""UPDATE sunat_jobs SET status = 'pending', run_at = now(), kind = {_KIND_AFTER},
                     errors = errors || {_ERROR_ENTRY}, last_error = %(message)s, {_RELEASE}
                 WHERE id = ANY(%(ids)s) AND lease_owner = %(owner)s AND status = 'running'""",
-            {"ids": list(job_ids), "owner": owner, "verify": True, "code": "shutdown", "message": reason, "step": "abandon"},
+            {
+                "ids": list(job_ids),
+                "owner": owner,
+                "verify": True,
+                "code": "shutdown",
+                "message": reason,
+                "step": "abandon",
+            },
         )
         return cursor.rowcount
 

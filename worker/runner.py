@@ -58,7 +58,7 @@ def _rss_bytes() -> int:
         import psutil
 
         return int(psutil.Process().memory_info().rss)
-    except Exception:  # noqa: BLE001 - memory is a nicety for /metrics, never a reason to stop
+    except Exception:
         return 0
 
 
@@ -114,8 +114,13 @@ class Counters:
 
     def as_dict(self) -> dict[str, int]:
         with self.lock:
-            return {"done": self.done, "retried": self.retried, "failed": self.failed, "reaped": self.reaped,
-                    "lost": self.lost}
+            return {
+                "done": self.done,
+                "retried": self.retried,
+                "failed": self.failed,
+                "reaped": self.reaped,
+                "lost": self.lost,
+            }
 
 
 class Runner:
@@ -146,7 +151,7 @@ class Runner:
         signal.signal(signal.SIGTERM, self._on_signal)
         signal.signal(signal.SIGINT, self._on_signal)
 
-    def _on_signal(self, signum, frame) -> None:  # noqa: ANN001
+    def _on_signal(self, signum, frame) -> None:
         # Only a counter here: no logging and no Event.set() — the handler runs in the main
         # thread, which may be holding that very lock; the main loop notices within 0.1 s.
         self._signals += 1
@@ -226,7 +231,7 @@ class Runner:
                     self._started.add(current.pk)
                 try:
                     current = self._run_one(current)
-                except Exception:  # noqa: BLE001 - the slot must outlive any job
+                except Exception:
                     log.exception("worker.slot.crashed", job_id=current.pk)
                     self.counters.add("lost")
                     self._handover(done=current, next_job=None)
@@ -287,36 +292,46 @@ class Runner:
             self._more_clear(epoch=epoch)
         return self._handover(done=job, next_job=claimed[0] if claimed else None)
 
-    def _perform(self, job: SunatJob, jlog) -> JobOutcome:  # noqa: ANN001
+    def _perform(self, job: SunatJob, jlog) -> JobOutcome:
         """``perform(job=...)`` in the job's logging and Sentry scope; an exception or a wrong
         return value becomes a RETRY on the verify path (the request may have left)."""
         jlog.info("worker.job.start")
         # Bound for every log line the SUNAT code writes on this thread during the job, and for
         # any Sentry event it raises (an isolated scope per job: slot threads never mix).
-        with structlog.contextvars.bound_contextvars(
-            job_id=job.pk, request_id=job.request_id, document=job.document_id
-        ), sentry_sdk.isolation_scope() as scope:
+        with (
+            structlog.contextvars.bound_contextvars(job_id=job.pk, request_id=job.request_id, document=job.document_id),
+            sentry_sdk.isolation_scope() as scope,
+        ):
             scope.set_tag("job_kind", job.kind)
             scope.set_context(
                 "sunat_job",
-                {"job_id": job.pk, "request_id": job.request_id, "document_id": job.document_id,
-                 "kind": job.kind, "attempt": job.attempts, "company_id": job.company_id},
+                {
+                    "job_id": job.pk,
+                    "request_id": job.request_id,
+                    "document_id": job.document_id,
+                    "kind": job.kind,
+                    "attempt": job.attempts,
+                    "company_id": job.company_id,
+                },
             )
             try:
                 outcome = self.perform(job=job)
                 if not isinstance(outcome, JobOutcome):
                     raise TypeError(f"perform returned {type(outcome).__name__}, not JobOutcome")
-            except Exception as exc:  # noqa: BLE001 - an unexpected bug must not kill the slot
+            except Exception as exc:
                 jlog.exception("worker.job.crashed")  # reported to Sentry inside the job's scope
                 if isinstance(exc, DatabaseError):
                     connection.close()
                 # We cannot know whether the request left: verify before any re-send.
                 outcome = JobOutcome(
-                    step=NextStep.RETRY, code="exception", message=f"{type(exc).__name__}: {exc}"[:500], verify_next=True
+                    step=NextStep.RETRY,
+                    code="exception",
+                    message=f"{type(exc).__name__}: {exc}"[:500],
+                    verify_next=True,
                 )
         return outcome
 
-    def _count(self, result: queue.FinishResult, outcome: JobOutcome, jlog) -> None:  # noqa: ANN001
+    def _count(self, result: queue.FinishResult, outcome: JobOutcome, jlog) -> None:
         if not result.applied:
             self.counters.add("lost")
             jlog.warning("worker.job.lease_lost", step=outcome.step.value, code=outcome.code)

@@ -28,11 +28,11 @@ from sunat.outcomes import JobOutcome, NextStep
 _rng = random.Random(int(os.environ.get("WT_SEED", "0")) or None)
 
 
-def noop(*, job) -> JobOutcome:  # noqa: ANN001
+def noop(*, job) -> JobOutcome:
     return JobOutcome(step=NextStep.DONE)
 
 
-def sleepy(*, job) -> JobOutcome:  # noqa: ANN001
+def sleepy(*, job) -> JobOutcome:
     time.sleep(float(os.environ.get("WT_SLEEP", "1")))
     return JobOutcome(step=NextStep.DONE)
 
@@ -54,7 +54,7 @@ def simulation_tables_create() -> None:
         cursor.execute("TRUNCATE wt_registry, wt_inflight, wt_overlap, wt_attempts")
 
 
-def simulated_sunat(*, job) -> JobOutcome:  # noqa: ANN001
+def simulated_sunat(*, job) -> JobOutcome:
     """A SUNAT that registers each document once; a verify finds what was already registered."""
     owner = job.lease_owner
     with connection.cursor() as cursor:
@@ -96,7 +96,7 @@ def simulated_sunat(*, job) -> JobOutcome:  # noqa: ANN001
             cursor.execute("DELETE FROM wt_inflight WHERE job_id = %s AND owner = %s", [job.pk, owner])
 
 
-def scripted(*, job) -> JobOutcome:  # noqa: ANN001
+def scripted(*, job) -> JobOutcome:
     """The outcome is named by the job's request id prefix: ``fix-``, ``pause-``, ``retry-``,
     ``snooze-``, ``crash-`` (raises); anything else is done."""
     rid = job.request_id or ""
@@ -113,7 +113,7 @@ def scripted(*, job) -> JobOutcome:  # noqa: ANN001
     return JobOutcome(step=NextStep.DONE)
 
 
-def checked_sunat_perform(*, job) -> JobOutcome:  # noqa: ANN001
+def checked_sunat_perform(*, job) -> JobOutcome:
     """The real ``sunat_job_perform`` wrapped in the overlap check (``wt_inflight``/``wt_overlap``)
     and the attempt log (``wt_attempts``): for process tests against ``fake_sunat``."""
     from sunat.services import sunat_job_perform

@@ -47,17 +47,28 @@ def sale_write(conn, *, cashier: dict, barcodes: list[str], rng: random.Random) 
         lines = []
         for sp_id, price, product_id, sku, barcode, name, unit, affectation in rows:
             qty = quantities[barcode]
-            cur.execute("UPDATE sales_storeproduct SET stock = stock - %s WHERE id = %s AND stock >= %s", [qty, sp_id, qty])
+            cur.execute(
+                "UPDATE sales_storeproduct SET stock = stock - %s WHERE id = %s AND stock >= %s", [qty, sp_id, qty]
+            )
             if cur.rowcount != 1:
                 raise RuntimeError("stock")
             amount = _q2(price * qty)
             base = _q2(amount / Decimal("1.18")) if affectation == "10" else amount
-            lines.append((sp_id, product_id, sku, barcode, name, unit, qty, price, base, amount - base, amount, affectation))
+            lines.append(
+                (sp_id, product_id, sku, barcode, name, unit, qty, price, base, amount - base, amount, affectation)
+            )
         total = sum(line[10] for line in lines)
         igv = sum(line[9] for line in lines)
         snapshot = {
-            "company": {"ruc": "20000000001"}, "series": series, "number": number, "total": str(total), "igv": str(igv),
-            "lines": [{"sku": l[2], "name": l[4], "qty": str(l[6]), "price": str(l[7]), "amount": str(l[10])} for l in lines],
+            "company": {"ruc": "20000000001"},
+            "series": series,
+            "number": number,
+            "total": str(total),
+            "igv": str(igv),
+            "lines": [
+                {"sku": ln[2], "name": ln[4], "qty": str(ln[6]), "price": str(ln[7]), "amount": str(ln[10])}
+                for ln in lines
+            ],
         }
         cur.execute(
             "INSERT INTO sunat_sunatdocument (company_id, store_id, document_type, series, number, issued_at, snapshot, status, "
@@ -78,8 +89,24 @@ def sale_write(conn, *, cashier: dict, barcodes: list[str], rng: random.Random) 
             "request_id) "
             "VALUES (%s, %s, %s, %s, %s, %s, '03', %s, %s, %s, %s, '0', '-', 'CLIENTES VARIOS', '', %s, 0, 0, %s, 0, %s, 0, %s, "
             "now(), %s, %s, '') RETURNING id",
-            [uuid.uuid4(), cashier["company_id"], cashier["store_id"], cashier["register_id"], cashier["user_id"], series_id,
-             series, number, key, key.hex, total - igv, igv, total, Decimal("200.00") - total, document_id, session_id],
+            [
+                uuid.uuid4(),
+                cashier["company_id"],
+                cashier["store_id"],
+                cashier["register_id"],
+                cashier["user_id"],
+                series_id,
+                series,
+                number,
+                key,
+                key.hex,
+                total - igv,
+                igv,
+                total,
+                Decimal("200.00") - total,
+                document_id,
+                session_id,
+            ],
         )
         sale_id = cur.fetchone()[0]
         cur.executemany(
@@ -87,9 +114,26 @@ def sale_write(conn, *, cashier: dict, barcodes: list[str], rng: random.Random) 
             "description, unit_code, quantity, unit_price, unit_value, base, igv, icbper, icbper_rate, amount, affectation, "
             "returned_quantity) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 0, 0, %s, %s, 0)",
             [
-                (cashier["company_id"], cashier["store_id"], sale_id, n + 1, l[1], l[0], l[2], l[3], l[4], l[5], l[6], l[7],
-                 l[8] / l[6], l[8], l[9], l[10], l[11])
-                for n, l in enumerate(lines)
+                (
+                    cashier["company_id"],
+                    cashier["store_id"],
+                    sale_id,
+                    n + 1,
+                    ln[1],
+                    ln[0],
+                    ln[2],
+                    ln[3],
+                    ln[4],
+                    ln[5],
+                    ln[6],
+                    ln[7],
+                    ln[8] / ln[6],
+                    ln[8],
+                    ln[9],
+                    ln[10],
+                    ln[11],
+                )
+                for n, ln in enumerate(lines)
             ],
         )
         cur.execute(
@@ -100,16 +144,18 @@ def sale_write(conn, *, cashier: dict, barcodes: list[str], rng: random.Random) 
         cur.executemany(
             "INSERT INTO sales_stockmovement (company_id, store_id, store_product_id, kind, quantity, sale_id, created_at, "
             "created_by_id, note) VALUES (%s, %s, %s, 'sale', %s, %s, now(), %s, '')",
-            [(cashier["company_id"], cashier["store_id"], l[0], -l[6], sale_id, cashier["user_id"]) for l in lines],
+            [(cashier["company_id"], cashier["store_id"], ln[0], -ln[6], sale_id, cashier["user_id"]) for ln in lines],
         )
 
 
-def process_run(conninfo: str, pool_size: int, cashiers: list[dict], per_cashier: int, seed: int,
-                prepare_threshold: int | None) -> dict:
+def process_run(
+    conninfo: str, pool_size: int, cashiers: list[dict], per_cashier: int, seed: int, prepare_threshold: int | None
+) -> dict:
     """``prepare_threshold``: as the app's connection (bodegapos.database): psycopg's 5 direct,
     ``None`` (nothing prepared) through PgBouncer."""
-    pool = ConnectionPool(conninfo, min_size=pool_size, max_size=pool_size,
-                          kwargs={"prepare_threshold": prepare_threshold}, open=True)
+    pool = ConnectionPool(
+        conninfo, min_size=pool_size, max_size=pool_size, kwargs={"prepare_threshold": prepare_threshold}, open=True
+    )
     out: list = []
     barrier = threading.Barrier(len(cashiers) + 1)
 
@@ -122,7 +168,7 @@ def process_run(conninfo: str, pool_size: int, cashiers: list[dict], per_cashier
             try:
                 with pool.connection() as conn:
                     sale_write(conn, cashier=cashier, barcodes=cashier["barcodes"], rng=rng)
-            except Exception:  # noqa: BLE001
+            except Exception:
                 status = 0
             out.append((time.perf_counter() - began, status))
 

@@ -35,7 +35,9 @@ class Cashier:
         self.cookies: dict[str, str] = {}
         self.conn = http.client.HTTPConnection(self.host, self.port, timeout=60)
 
-    def request(self, method: str, path: str, body: str | None = None, headers: dict | None = None) -> tuple[int, bytes]:
+    def request(
+        self, method: str, path: str, body: str | None = None, headers: dict | None = None
+    ) -> tuple[int, bytes]:
         headers = dict(headers or {})
         if self.cookies:
             headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
@@ -58,17 +60,24 @@ class Cashier:
 
     def login(self, username: str, password: str) -> str:
         self.request("GET", "/accounts/login/")
-        form = urlencode({"username": username, "password": password,
-                          "csrfmiddlewaretoken": self.cookies.get("csrftoken", "")})
-        status, _ = self.request("POST", "/accounts/login/", form, {
-            "Content-Type": "application/x-www-form-urlencoded", "Referer": self.referer})
+        form = urlencode(
+            {"username": username, "password": password, "csrfmiddlewaretoken": self.cookies.get("csrftoken", "")}
+        )
+        status, _ = self.request(
+            "POST",
+            "/accounts/login/",
+            form,
+            {"Content-Type": "application/x-www-form-urlencoded", "Referer": self.referer},
+        )
         if status != 302:
             raise RuntimeError(f"login {username}: HTTP {status}")
         return self.cookies.get("csrftoken", "")
 
 
 def checkout_body(barcodes: list[str], rng: random.Random) -> str:
-    lines = [{"barcode": code, "quantity": str(rng.randint(1, 2))} for code in rng.sample(barcodes, k=min(2, len(barcodes)))]
+    lines = [
+        {"barcode": code, "quantity": str(rng.randint(1, 2))} for code in rng.sample(barcodes, k=min(2, len(barcodes)))
+    ]
     return json.dumps(
         {
             "idempotency_key": str(uuid.uuid4()),
@@ -79,8 +88,17 @@ def checkout_body(barcodes: list[str], rng: random.Random) -> str:
     )
 
 
-def cashier_run(base: str, username: str, password: str, barcodes: list[str], count: int, start: threading.Barrier,
-                out: list, seed: int, think: float = 0.0) -> None:
+def cashier_run(
+    base: str,
+    username: str,
+    password: str,
+    barcodes: list[str],
+    count: int,
+    start: threading.Barrier,
+    out: list,
+    seed: int,
+    think: float = 0.0,
+) -> None:
     rng = random.Random(seed)
     cashier = Cashier(base)
     try:
@@ -93,7 +111,7 @@ def cashier_run(base: str, username: str, password: str, barcodes: list[str], co
             raise RuntimeError(f"open the register {username}: HTTP {status} {body[:200]!r}")
         # one unmeasured warm-up sale per cashier
         cashier.request("POST", "/api/v1/checkout", checkout_body(barcodes, rng), headers)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         start.abort()
         out.append(("login_error", str(exc)))
         return
@@ -116,13 +134,16 @@ def cashier_run(base: str, username: str, password: str, barcodes: list[str], co
             time.sleep(rng.uniform(0.5 * think, 1.5 * think))  # the cashier scans the next customer's items
 
 
-def process_run(base: str, cashiers: list[tuple[str, list[str]]], password: str, per_cashier: int, seed: int,
-                think: float = 0.0) -> dict:
+def process_run(
+    base: str, cashiers: list[tuple[str, list[str]]], password: str, per_cashier: int, seed: int, think: float = 0.0
+) -> dict:
     """One client process: a thread per cashier; returns latencies (s), statuses, wall and CPU time."""
     out: list = []
     barrier = threading.Barrier(len(cashiers) + 1)
     threads = [
-        threading.Thread(target=cashier_run, args=(base, user, password, codes, per_cashier, barrier, out, seed + i, think))
+        threading.Thread(
+            target=cashier_run, args=(base, user, password, codes, per_cashier, barrier, out, seed + i, think)
+        )
         for i, (user, codes) in enumerate(cashiers)
     ]
     for t in threads:
@@ -137,5 +158,11 @@ def process_run(base: str, cashiers: list[tuple[str, list[str]]], password: str,
     wall = time.perf_counter() - began
     errors = [o for o in out if o[0] == "login_error"]
     results = [o for o in out if o[0] != "login_error"]
-    return {"latencies": [r[0] for r in results], "statuses": [r[1] for r in results], "wall": wall, "login_errors": errors,
-            "started_at": time.time() - wall, "cpu": time.process_time() - cpu}
+    return {
+        "latencies": [r[0] for r in results],
+        "statuses": [r[1] for r in results],
+        "wall": wall,
+        "login_errors": errors,
+        "started_at": time.time() - wall,
+        "cpu": time.process_time() - cpu,
+    }

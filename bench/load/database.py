@@ -71,6 +71,19 @@ def prepare(*, url: str, stores: int, products: int) -> None:
     # Production storage: hashed names from the manifest (as the image build does).
     subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
     subprocess.run(
-        [sys.executable, "manage.py", "seed_demo", "--stores", str(stores), "--products", str(products), "--password", PASSWORD],
-        cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "manage.py",
+            "seed_demo",
+            "--stores",
+            str(stores),
+            "--products",
+            str(products),
+            "--password",
+            PASSWORD,
+        ],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
     )

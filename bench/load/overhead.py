@@ -1,6 +1,6 @@
 """Per-checkout CPU with and without the ops layer (in process, Django test client, bench DB).
 
-    .venv/bin/python -m bench.load.overhead [--n 150] [--skip-prepare]
+.venv/bin/python -m bench.load.overhead [--n 150] [--skip-prepare]
 """
 
 from __future__ import annotations
@@ -35,14 +35,20 @@ def main() -> None:
     user = get_user_model().objects.get(username="cajero7")
     store_id = user.memberships.first().store_id
     codes = list(
-        StoreProduct.objects.filter(store_id=store_id, product__is_plastic_bag=False, product__unit_code="NIU", stock__gt=100)
-        .values_list("product__barcode", flat=True)[:2]
+        StoreProduct.objects.filter(
+            store_id=store_id, product__is_plastic_bag=False, product__unit_code="NIU", stock__gt=100
+        ).values_list("product__barcode", flat=True)[:2]
     )
 
     def body() -> str:
-        return json.dumps({"idempotency_key": str(uuid.uuid4()), "document_type": "03",
-                           "lines": [{"barcode": c, "quantity": "1"} for c in codes],
-                           "payments": [{"method": "cash", "amount": "200"}]})
+        return json.dumps(
+            {
+                "idempotency_key": str(uuid.uuid4()),
+                "document_type": "03",
+                "lines": [{"barcode": c, "quantity": "1"} for c in codes],
+                "payments": [{"method": "cash", "amount": "200"}],
+            }
+        )
 
     def bench(label: str) -> None:
         client = Client(HTTP_HOST="127.0.0.1")
@@ -52,8 +58,11 @@ def main() -> None:
         cpu, wall = time.process_time(), time.perf_counter()
         for _ in range(args.n):
             assert client.post("/api/v1/checkout", body(), content_type="application/json").status_code == 201
-        print(f"{label}: wall {(time.perf_counter() - wall) * 1000 / args.n:.2f} ms, "
-              f"cpu {(time.process_time() - cpu) * 1000 / args.n:.2f} ms per checkout", flush=True)
+        print(
+            f"{label}: wall {(time.perf_counter() - wall) * 1000 / args.n:.2f} ms, "
+            f"cpu {(time.process_time() - cpu) * 1000 / args.n:.2f} ms per checkout",
+            flush=True,
+        )
 
     bench("full stack")
     original = rl.ratelimit_hit

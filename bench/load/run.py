@@ -97,8 +97,10 @@ def machine_share(before, after) -> dict:
     latencies from two sessions' machines compare only where these do."""
     spent = {field: getattr(after, field) - getattr(before, field) for field in after._fields}
     total = sum(spent.values()) or 1.0
-    return {"machine_busy_pct": round(100 * (1 - (spent["idle"] + spent.get("iowait", 0)) / total), 1),
-            "machine_steal_pct": round(100 * spent.get("steal", 0) / total, 2)}
+    return {
+        "machine_busy_pct": round(100 * (1 - (spent["idle"] + spent.get("iowait", 0)) / total), 1),
+        "machine_steal_pct": round(100 * spent.get("steal", 0) / total, 2),
+    }
 
 
 def cpu_model() -> str:
@@ -130,8 +132,16 @@ def cashiers_of(kwargs: dict, n: int) -> list[dict]:
                     [store_id],
                 ).fetchall()
             ]
-            result.append({"username": username, "user_id": user_id, "store_id": store_id, "company_id": company_id,
-                           "register_id": register_id, "barcodes": codes})
+            result.append(
+                {
+                    "username": username,
+                    "user_id": user_id,
+                    "store_id": store_id,
+                    "company_id": company_id,
+                    "register_id": register_id,
+                    "barcodes": codes,
+                }
+            )
     if len(result) < n:
         raise SystemExit(f"only {len(result)} cashiers in the bench database; seed more stores")
     return result
@@ -155,7 +165,9 @@ def summarize(name: str, parts: list[dict], peak: int, extra: dict | None = None
         "p99_ms": round(percentile(latencies, 99) * 1000, 1),
         "peak_db_connections": peak,
         "login_errors": [e for p in parts for e in p.get("login_errors", [])][:3],
-        "client_cpu_ms_per_request": round(sum(p.get("cpu", 0) for p in parts) * 1000 / len(statuses), 2) if statuses else None,
+        "client_cpu_ms_per_request": round(sum(p.get("cpu", 0) for p in parts) * 1000 / len(statuses), 2)
+        if statuses
+        else None,
         **(extra or {}),
     }
 
@@ -164,17 +176,37 @@ def split(items: list, parts: int) -> list[list]:
     return [items[i::parts] for i in range(parts) if items[i::parts]]
 
 
-def run_http(*, name: str, app_url: str, db_kwargs: dict, cashiers: list[dict], total: int, procs: int,
-             web_workers: int, threads: int, think: float = 0.0) -> dict:
+def run_http(
+    *,
+    name: str,
+    app_url: str,
+    db_kwargs: dict,
+    cashiers: list[dict],
+    total: int,
+    procs: int,
+    web_workers: int,
+    threads: int,
+    think: float = 0.0,
+) -> dict:
     port = free_port()
     # GUNICORN_MAX_REQUESTS=0: no worker recycling, so the RSS read after the run is that of
     # processes that served every request of it.
-    env = app_env(app_url, WEB_CONCURRENCY=str(web_workers), GUNICORN_THREADS=str(threads), PORT=str(port),
-                  LOG_LEVEL=os.environ.get("BENCH_LOG_LEVEL", "INFO"), GUNICORN_MAX_REQUESTS="0")
-    log = open(Path(os.environ.get("TMPDIR", "/tmp")) / f"bench-gunicorn-{name}.log", "w")
+    env = app_env(
+        app_url,
+        WEB_CONCURRENCY=str(web_workers),
+        GUNICORN_THREADS=str(threads),
+        PORT=str(port),
+        LOG_LEVEL=os.environ.get("BENCH_LOG_LEVEL", "INFO"),
+        GUNICORN_MAX_REQUESTS="0",
+    )
+    log = open(Path(os.environ.get("TMPDIR", "/tmp")) / f"bench-gunicorn-{name}.log", "w")  # noqa: SIM115 - closed after the server stops
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "--bind", f"127.0.0.1:{port}", "bodegapos.wsgi"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -185,7 +217,7 @@ def run_http(*, name: str, app_url: str, db_kwargs: dict, cashiers: list[dict], 
                     break
             except OSError:
                 if time.monotonic() > deadline or server.poll() is not None:
-                    raise SystemExit(f"gunicorn did not start; see {log.name}")
+                    raise SystemExit(f"gunicorn did not start; see {log.name}") from None
                 time.sleep(0.2)
         master = psutil.Process(server.pid)
         while len(master.children()) < web_workers:  # the socket listens before workers boot
@@ -200,7 +232,10 @@ def run_http(*, name: str, app_url: str, db_kwargs: dict, cashiers: list[dict], 
         chunks = split([(c["username"], c["barcodes"]) for c in cashiers], procs)
         machine_before = psutil.cpu_times()
         with multiprocessing.get_context("fork").Pool(len(chunks)) as pool:
-            parts = pool.starmap(client.process_run, [(base, chunk, PASSWORD, per_cashier, 1000 * i, think) for i, chunk in enumerate(chunks)])
+            parts = pool.starmap(
+                client.process_run,
+                [(base, chunk, PASSWORD, per_cashier, 1000 * i, think) for i, chunk in enumerate(chunks)],
+            )
         machine = psutil.cpu_times()
         for thread in (sampler, cpu):
             thread.stop.set()
@@ -212,28 +247,49 @@ def run_http(*, name: str, app_url: str, db_kwargs: dict, cashiers: list[dict], 
         start = min(p["started_at"] for p in parts)
         measured = sum(len(p["statuses"]) for p in parts)
         web_user, web_system = cpu.between(start, start + max(p["wall"] for p in parts))
-        return summarize(name, parts, sampler.peak, {
-            "web_worker_rss_mb": rss, "web_workers_replaced": sorted(c.pid for c in workers) != before,
-            "web_workers": web_workers, "threads": threads, "think_s": think, "load_average": os.getloadavg(),
-            "web_cpu_ms_per_request": round((web_user + web_system) * 1000 / measured, 2) if measured else None,
-            "web_system_cpu_ms_per_request": round(web_system * 1000 / measured, 2) if measured else None,
-            **machine_share(machine_before, machine),
-        })
+        return summarize(
+            name,
+            parts,
+            sampler.peak,
+            {
+                "web_worker_rss_mb": rss,
+                "web_workers_replaced": sorted(c.pid for c in workers) != before,
+                "web_workers": web_workers,
+                "threads": threads,
+                "think_s": think,
+                "load_average": os.getloadavg(),
+                "web_cpu_ms_per_request": round((web_user + web_system) * 1000 / measured, 2) if measured else None,
+                "web_system_cpu_ms_per_request": round(web_system * 1000 / measured, 2) if measured else None,
+                **machine_share(machine_before, machine),
+            },
+        )
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
         log.close()
 
 
-def run_baseline(*, name: str, conninfo: str, db_kwargs: dict, cashiers: list[dict], total: int, procs: int, pool_total: int,
-                 prepare_threshold: int | None) -> dict:
+def run_baseline(
+    *,
+    name: str,
+    conninfo: str,
+    db_kwargs: dict,
+    cashiers: list[dict],
+    total: int,
+    procs: int,
+    pool_total: int,
+    prepare_threshold: int | None,
+) -> dict:
     per_cashier = max(1, total // len(cashiers))
     sampler = ConnectionSampler(db_kwargs)
     sampler.start()
     chunks = split(cashiers, procs)
     pool_each = max(1, pool_total // len(chunks))
     with multiprocessing.get_context("fork").Pool(len(chunks)) as pool:
-        parts = pool.starmap(baseline.process_run, [(conninfo, pool_each, chunk, per_cashier, 1000 * i, prepare_threshold) for i, chunk in enumerate(chunks)])
+        parts = pool.starmap(
+            baseline.process_run,
+            [(conninfo, pool_each, chunk, per_cashier, 1000 * i, prepare_threshold) for i, chunk in enumerate(chunks)],
+        )
     sampler.stop.set()
     sampler.join()
     return summarize(name, parts, sampler.peak, {"pool_connections": pool_each * len(chunks)})
@@ -251,8 +307,12 @@ def main() -> int:
     parser.add_argument("--web-workers", type=int, default=3)
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--client-procs", type=int, default=5)
-    parser.add_argument("--think-ms", type=float, default=0.0,
-                        help="pause between one cashier's checkouts (0 = back to back: throughput mode)")
+    parser.add_argument(
+        "--think-ms",
+        type=float,
+        default=0.0,
+        help="pause between one cashier's checkouts (0 = back to back: throughput mode)",
+    )
     parser.add_argument("--skip-baseline", action="store_true")
     parser.add_argument("--skip-prepare", action="store_true")
     parser.add_argument("--out", type=Path)
@@ -276,28 +336,57 @@ def main() -> int:
                 from tests.pgbouncer.plugin import pgbouncer_start
 
                 bouncer = bouncer or pgbouncer_start(
-                    backend_host=kwargs.get("host", "/var/run/postgresql"), backend_port=int(kwargs.get("port", 5432)), pool_size=20
+                    backend_host=kwargs.get("host", "/var/run/postgresql"),
+                    backend_port=int(kwargs.get("port", 5432)),
+                    pool_size=20,
                 )
-                app_url = (f"postgresql://postgres@127.0.0.1:{bouncer.port}/{kwargs['dbname']}"
-                           f"?pgbouncer=true&connection_limit={pool_size}&pool_timeout=10")
+                app_url = (
+                    f"postgresql://postgres@127.0.0.1:{bouncer.port}/{kwargs['dbname']}"
+                    f"?pgbouncer=true&connection_limit={pool_size}&pool_timeout=10"
+                )
                 conninfo = f"host=127.0.0.1 port={bouncer.port} dbname={kwargs['dbname']} user=postgres"
             label = f"django-{via}" + (f"-think{int(args.think_ms)}ms" if args.think_ms else "")
-            results.append(run_http(name=label, app_url=app_url, db_kwargs=kwargs, cashiers=cashiers,
-                                    total=args.checkouts, procs=args.client_procs, web_workers=args.web_workers,
-                                    threads=args.threads, think=args.think_ms / 1000))
+            results.append(
+                run_http(
+                    name=label,
+                    app_url=app_url,
+                    db_kwargs=kwargs,
+                    cashiers=cashiers,
+                    total=args.checkouts,
+                    procs=args.client_procs,
+                    web_workers=args.web_workers,
+                    threads=args.threads,
+                    think=args.think_ms / 1000,
+                )
+            )
             print(json.dumps(results[-1]), flush=True)
             if not args.skip_baseline:
-                results.append(run_baseline(name=f"raw-sql-{via}", conninfo=conninfo, db_kwargs=kwargs, cashiers=cashiers,
-                                            total=args.checkouts, procs=2, pool_total=args.web_workers * args.threads,
-                                            prepare_threshold=PREPARE_THRESHOLD if via == "direct" else None))
+                results.append(
+                    run_baseline(
+                        name=f"raw-sql-{via}",
+                        conninfo=conninfo,
+                        db_kwargs=kwargs,
+                        cashiers=cashiers,
+                        total=args.checkouts,
+                        procs=2,
+                        pool_total=args.web_workers * args.threads,
+                        prepare_threshold=PREPARE_THRESHOLD if via == "direct" else None,
+                    )
+                )
                 print(json.dumps(results[-1]), flush=True)
     finally:
         if bouncer is not None:
             from tests.pgbouncer.plugin import pgbouncer_stop
 
             pgbouncer_stop(bouncer)
-    summary = {"cashiers": args.cashiers, "checkouts": args.checkouts, "cpu_count": os.cpu_count(), "cpu_model": cpu_model(),
-               "load_average_after": os.getloadavg(), "results": results}
+    summary = {
+        "cashiers": args.cashiers,
+        "checkouts": args.checkouts,
+        "cpu_count": os.cpu_count(),
+        "cpu_model": cpu_model(),
+        "load_average_after": os.getloadavg(),
+        "results": results,
+    }
     for via in args.via:
         d = next((r for r in results if r["run"] == f"django-{via}"), None)
         b = next((r for r in results if r["run"] == f"raw-sql-{via}"), None)
@@ -306,13 +395,17 @@ def main() -> int:
     if args.out:
         args.out.write_text(json.dumps(summary, indent=2))
     print(f"\n{summary['cpu_count']} × {summary['cpu_model']}")
-    print("| run | requests | errors | throughput/s | p50 ms | p95 ms | p99 ms | peak DB conns | web CPU ms | web worker RSS MB "
-          "| machine busy % | steal % |")
+    print(
+        "| run | requests | errors | throughput/s | p50 ms | p95 ms | p99 ms | peak DB conns | web CPU ms | web worker RSS MB "
+        "| machine busy % | steal % |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in results:
-        print(f"| {r['run']} | {r['requests']} | {r['errors']} | {r['throughput_per_s']} | {r['p50_ms']} | {r['p95_ms']} | "
-              f"{r['p99_ms']} | {r['peak_db_connections']} | {r.get('web_cpu_ms_per_request', '-')} | "
-              f"{r.get('web_worker_rss_mb', '-')} | {r.get('machine_busy_pct', '-')} | {r.get('machine_steal_pct', '-')} |")
+        print(
+            f"| {r['run']} | {r['requests']} | {r['errors']} | {r['throughput_per_s']} | {r['p50_ms']} | {r['p95_ms']} | "
+            f"{r['p99_ms']} | {r['peak_db_connections']} | {r.get('web_cpu_ms_per_request', '-')} | "
+            f"{r.get('web_worker_rss_mb', '-')} | {r.get('machine_busy_pct', '-')} | {r.get('machine_steal_pct', '-')} |"
+        )
     for via in args.via:
         if f"ratio_{via}" in summary:
             print(f"Django / raw SQL ({via}): {summary[f'ratio_{via}']:.1%}")

@@ -49,13 +49,25 @@ def main() -> int:
     )
     procs = []
     try:
-        procs.append(subprocess.Popen([sys.executable, "manage.py", "fake_sunat", "--port", str(port), "--no-sfs"],
-                                      cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                      start_new_session=True))
+        procs.append(
+            subprocess.Popen(
+                [sys.executable, "manage.py", "fake_sunat", "--port", str(port), "--no-sfs"],
+                cwd=ROOT,
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        )
         time.sleep(2)
-        worker = subprocess.Popen([sys.executable, "manage.py", "sunat_worker", "--concurrency", str(args.concurrency)],
-                                  cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                  start_new_session=True)
+        worker = subprocess.Popen(
+            [sys.executable, "manage.py", "sunat_worker", "--concurrency", str(args.concurrency)],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         procs.append(worker)
         began = time.monotonic()
         samples = []
@@ -65,14 +77,26 @@ def main() -> int:
                 if worker.poll() is not None:
                     break
                 rss = psutil.Process(worker.pid).memory_info().rss / 2**20
-                processed = conn.execute("SELECT count(*) FROM sunat_jobs WHERE status <> 'pending'").fetchone()[0] - done_before
-                samples.append({"seconds": round(time.monotonic() - began), "processed": processed, "rss_mb": round(rss, 1)})
+                processed = (
+                    conn.execute("SELECT count(*) FROM sunat_jobs WHERE status <> 'pending'").fetchone()[0]
+                    - done_before
+                )
+                samples.append(
+                    {"seconds": round(time.monotonic() - began), "processed": processed, "rss_mb": round(rss, 1)}
+                )
                 print(json.dumps(samples[-1]), flush=True)
                 if processed >= min(args.jobs, pending):
                     break
-        print(json.dumps({"pending_at_start": pending, "samples": len(samples),
-                          "max_rss_mb": max((s["rss_mb"] for s in samples), default=None),
-                          "processed": samples[-1]["processed"] if samples else 0}))
+        print(
+            json.dumps(
+                {
+                    "pending_at_start": pending,
+                    "samples": len(samples),
+                    "max_rss_mb": max((s["rss_mb"] for s in samples), default=None),
+                    "processed": samples[-1]["processed"] if samples else 0,
+                }
+            )
+        )
     finally:
         for p in procs:
             if p.poll() is None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bodegapos.embedded_db import embedded_database_url
 
-from .base import *  # noqa: F403
+from .base import *
 from .base import DATABASE_URL, databases_for, env
 
 DEBUG = env.bool("DEBUG", default=True)

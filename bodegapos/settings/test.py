@@ -10,7 +10,7 @@ import os
 
 from bodegapos.embedded_db import embedded_database_url
 
-from .base import *  # noqa: F403
+from .base import *
 from .base import DATABASE_URL, databases_for, env
 
 DATABASES = databases_for(DATABASE_URL or embedded_database_url())

@@ -4,26 +4,26 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='RateLimitCounter',
+            name="RateLimitCounter",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('key', models.CharField(max_length=64)),
-                ('window_start', models.BigIntegerField()),
-                ('window_seconds', models.PositiveIntegerField()),
-                ('hits', models.PositiveIntegerField(default=0)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("key", models.CharField(max_length=64)),
+                ("window_start", models.BigIntegerField()),
+                ("window_seconds", models.PositiveIntegerField()),
+                ("hits", models.PositiveIntegerField(default=0)),
             ],
             options={
-                'verbose_name': 'contador de límite',
-                'db_table': 'ops_ratelimit',
-                'constraints': [models.UniqueConstraint(fields=('key', 'window_start'), name='ops_ratelimit_key_window')],
+                "verbose_name": "contador de límite",
+                "db_table": "ops_ratelimit",
+                "constraints": [
+                    models.UniqueConstraint(fields=("key", "window_start"), name="ops_ratelimit_key_window")
+                ],
             },
         ),
         # Counters are disposable: no WAL for them (lost on crash, which only resets limits).

@@ -14,12 +14,12 @@ from stores.models import Company, Membership, Register, Role, Store
 
 @pytest.fixture
 def chain(db):
-    company = Company.objects.create(
-        ruc="20000000001", legal_name="Bodega SAC", address="Av. Lima 1", ubigeo="150101"
-    )
+    company = Company.objects.create(ruc="20000000001", legal_name="Bodega SAC", address="Av. Lima 1", ubigeo="150101")
     stores, registers, users = [], [], []
     for n in (1, 2):
-        store = Store.objects.create(company=company, code=f"000{n - 1}", name=f"Tienda {n}", address="x", ubigeo="150101")
+        store = Store.objects.create(
+            company=company, code=f"000{n - 1}", name=f"Tienda {n}", address="x", ubigeo="150101"
+        )
         register = Register.objects.create(company=company, store=store, code="CAJA1")
         user = get_user_model().objects.create_user(username=f"cajero{n}", password="clave-segura-1")
         Membership.objects.create(user=user, company=company, store=store, role=Role.CASHIER)
@@ -35,14 +35,17 @@ def redis_url(tmp_path_factory) -> Iterator[str]:
     .ci/run installs redis-server; elsewhere the tests that need it say why they skip."""
     binary = shutil.which("redis-server")
     if binary is None:
-        pytest.skip("redis-server is not installed (apt-get install redis-server): the Redis rate-limit counter is untested here")
+        pytest.skip(
+            "redis-server is not installed (apt-get install redis-server): the Redis rate-limit counter is untested here"
+        )
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     workdir = tmp_path_factory.mktemp("redis")
     server = subprocess.Popen(
         [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(workdir)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 10
     while True:
@@ -66,7 +69,11 @@ def counter(request, settings) -> str:
     if request.param == "redis":
         from django.core.cache import cache
 
-        settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
-                                       "LOCATION": request.getfixturevalue("redis_url")}}
+        settings.CACHES = {
+            "default": {
+                "BACKEND": "django.core.cache.backends.redis.RedisCache",
+                "LOCATION": request.getfixturevalue("redis_url"),
+            }
+        }
         cache.clear()
     return request.param

@@ -7,6 +7,7 @@ from django.db import connection
 from django.http import HttpResponse, JsonResponse
 from django.urls import include, path
 
+
 def _sleep() -> None:
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_sleep(60) /* dbdown */")

@@ -33,8 +33,19 @@ class ThrowawayPostgres:
             shutil.chown(self.root, user="pgserver")
         self.root.chmod(0o755)
         self.process: subprocess.Popen | None = None
-        self._run([str(self.bin / "initdb"), "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8",
-                   "--no-sync"])
+        self._run(
+            [
+                str(self.bin / "initdb"),
+                "-D",
+                str(self.data),
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "-E",
+                "UTF8",
+                "--no-sync",
+            ]
+        )
 
     def _run(self, argv: list[str]) -> None:
         subprocess.run(argv, check=True, capture_output=True, text=True, timeout=120, user=self.user, cwd=self.root)
@@ -47,16 +58,33 @@ class ThrowawayPostgres:
         log = open(self.root / "server.log", "ab")  # noqa: SIM115 - owned by the server process
         try:
             self.process = subprocess.Popen(
-                [str(self.bin / "postgres"), "-D", str(self.data), "-k", str(self.root), "-c", "listen_addresses=",
-                 "-c", "fsync=off", "-c", "max_connections=20"],
-                stdout=log, stderr=subprocess.STDOUT, user=self.user, cwd=self.root, start_new_session=True,
+                [
+                    str(self.bin / "postgres"),
+                    "-D",
+                    str(self.data),
+                    "-k",
+                    str(self.root),
+                    "-c",
+                    "listen_addresses=",
+                    "-c",
+                    "fsync=off",
+                    "-c",
+                    "max_connections=20",
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                user=self.user,
+                cwd=self.root,
+                start_new_session=True,
             )
         finally:
             log.close()
         deadline = time.monotonic() + 30
         while not self._accepting():
             if self.process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"throwaway PostgreSQL did not start: {(self.root / 'server.log').read_text()[-2000:]}")
+                raise RuntimeError(
+                    f"throwaway PostgreSQL did not start: {(self.root / 'server.log').read_text()[-2000:]}"
+                )
             time.sleep(0.1)
         return self
 

@@ -33,8 +33,20 @@ def _clean_env(**extra: str) -> dict[str, str]:
 
 def test_check_deploy_with_production_settings_reports_nothing():
     result = subprocess.run(
-        [sys.executable, "manage.py", "check", "--deploy", "--settings=bodegapos.settings.prod", "--fail-level", "WARNING"],
-        cwd=ROOT, env=_clean_env(**PROD_ENV), capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "manage.py",
+            "check",
+            "--deploy",
+            "--settings=bodegapos.settings.prod",
+            "--fail-level",
+            "WARNING",
+        ],
+        cwd=ROOT,
+        env=_clean_env(**PROD_ENV),
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
@@ -47,18 +59,47 @@ def test_production_settings_values():
         " s.SECURE_PROXY_SSL_HEADER, s.ADMIN_URL, s.DEBUG, s.DATABASES['default']['OPTIONS']['pool']['max_size'])"
     )
     result = subprocess.run(
-        [sys.executable, "-c", f"import django,os;os.environ['DJANGO_SETTINGS_MODULE']='bodegapos.settings.prod';django.setup();{code}"],
-        cwd=ROOT, env=_clean_env(**PROD_ENV), capture_output=True, text=True, timeout=60,
+        [
+            sys.executable,
+            "-c",
+            f"import django,os;os.environ['DJANGO_SETTINGS_MODULE']='bodegapos.settings.prod';django.setup();{code}",
+        ],
+        cwd=ROOT,
+        env=_clean_env(**PROD_ENV),
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == ["True", "True", "True", "('HTTP_X_FORWARDED_PROTO',", "'https')", "gestion-7f3k/", "False", "4"]
+    assert result.stdout.split() == [
+        "True",
+        "True",
+        "True",
+        "('HTTP_X_FORWARDED_PROTO',",
+        "'https')",
+        "gestion-7f3k/",
+        "False",
+        "4",
+    ]
 
 
 def test_check_deploy_warns_when_production_has_no_metrics_token():
     env = _clean_env(**{k: v for k, v in PROD_ENV.items() if k != "METRICS_TOKEN"})
     result = subprocess.run(
-        [sys.executable, "manage.py", "check", "--deploy", "--settings=bodegapos.settings.prod", "--fail-level", "WARNING"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "manage.py",
+            "check",
+            "--deploy",
+            "--settings=bodegapos.settings.prod",
+            "--fail-level",
+            "WARNING",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode != 0 and "ops.W001" in result.stdout + result.stderr
 
@@ -68,7 +109,11 @@ def test_production_settings_refuse_missing_secret():
     env.pop("SECRET_KEY", None)
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--settings=bodegapos.settings.prod"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode != 0 and "SECRET_KEY" in result.stderr
 
@@ -79,7 +124,11 @@ def test_production_settings_refuse_an_empty_encryption_key():
     env = _clean_env(**{**PROD_ENV, "FIELD_ENCRYPTION_KEY": ""})
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--settings=bodegapos.settings.prod"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode != 0 and "FIELD_ENCRYPTION_KEY es obligatorio" in result.stderr
 
@@ -106,9 +155,16 @@ def _env_example() -> dict[str, str]:
 def test_procfile():
     entries = _procfile()
     assert set(entries) == {"web", "worker", "release"}
-    assert entries["web"].startswith("gunicorn") and "-c gunicorn.conf.py" in entries["web"] and "bodegapos.wsgi" in entries["web"]
+    assert (
+        entries["web"].startswith("gunicorn")
+        and "-c gunicorn.conf.py" in entries["web"]
+        and "bodegapos.wsgi" in entries["web"]
+    )
     assert entries["worker"] == "python manage.py sunat_worker --settings=bodegapos.settings.prod"
-    assert entries["release"] == "DATABASE_URL=$DIRECT_URL python manage.py migrate --noinput --settings=bodegapos.settings.prod"
+    assert (
+        entries["release"]
+        == "DATABASE_URL=$DIRECT_URL python manage.py migrate --noinput --settings=bodegapos.settings.prod"
+    )
 
 
 def _deployed_commands() -> dict[str, str]:
@@ -149,18 +205,36 @@ def test_every_deployed_process_runs_production_settings_on_its_own():
 
 
 def test_env_example_lists_every_contract_variable():
-    architecture = (ROOT.parent / "shared" / "docs" / "ARCHITECTURE.md")
+    architecture = ROOT.parent / "shared" / "docs" / "ARCHITECTURE.md"
     env = _env_example()
     required = {
-        "DATABASE_URL", "DIRECT_URL", "SECRET_KEY", "DEBUG", "ALLOWED_HOSTS", "ADMIN_URL", "CACHE_URL",
-        "SENTRY_DSN", "SENTRY_TRACES_SAMPLE_RATE", "LOG_FORMAT", "LOG_LEVEL", "FIELD_ENCRYPTION_KEY",
-        "METRICS_TOKEN", "RATELIMIT_LOGIN", "RATELIMIT_CHECKOUT", "SUNAT_ENV", "SUNAT_ENDPOINT",
-        "SUNAT_CONSULT_ENDPOINT", "SUNAT_POLL_INTERVAL", "SUNAT_MAX_CONCURRENT_JOBS", "SUNAT_RETRY_DELAYS",
-        "SUNAT_LEASE_SECONDS", "SUNAT_SCHEMA_DIR",
+        "DATABASE_URL",
+        "DIRECT_URL",
+        "SECRET_KEY",
+        "DEBUG",
+        "ALLOWED_HOSTS",
+        "ADMIN_URL",
+        "CACHE_URL",
+        "SENTRY_DSN",
+        "SENTRY_TRACES_SAMPLE_RATE",
+        "LOG_FORMAT",
+        "LOG_LEVEL",
+        "FIELD_ENCRYPTION_KEY",
+        "METRICS_TOKEN",
+        "RATELIMIT_LOGIN",
+        "RATELIMIT_CHECKOUT",
+        "SUNAT_ENV",
+        "SUNAT_ENDPOINT",
+        "SUNAT_CONSULT_ENDPOINT",
+        "SUNAT_POLL_INTERVAL",
+        "SUNAT_MAX_CONCURRENT_JOBS",
+        "SUNAT_RETRY_DELAYS",
+        "SUNAT_LEASE_SECONDS",
+        "SUNAT_SCHEMA_DIR",
     }
     if architecture.exists():
         text = architecture.read_text()
-        section = text[text.index("Environment (12-factor"): text.index("Commands:")]
+        section = text[text.index("Environment (12-factor") : text.index("Commands:")]
         required |= set(re.findall(r"`([A-Z][A-Z0-9_]+)`", section))
     assert required <= set(env), sorted(required - set(env))
     assert env["RATELIMIT_LOGIN"] == "10/5m" and env["RATELIMIT_CHECKOUT"] == "600/m"
@@ -213,15 +287,26 @@ def test_pgbouncer_ini_is_transaction_mode_with_the_seed_sizes():
 
 def test_gunicorn_config_threads_not_above_pool():
     result = subprocess.run(
-        [sys.executable, "-c", "import runpy;c=runpy.run_path('gunicorn.conf.py');print(c['workers'], c['threads'], c['preload_app'])"],
-        cwd=ROOT, env=_clean_env(DATABASE_URL="postgresql://x@h/db?connection_limit=3", GUNICORN_THREADS="8"),
-        capture_output=True, text=True, timeout=30,
+        [
+            sys.executable,
+            "-c",
+            "import runpy;c=runpy.run_path('gunicorn.conf.py');print(c['workers'], c['threads'], c['preload_app'])",
+        ],
+        cwd=ROOT,
+        env=_clean_env(DATABASE_URL="postgresql://x@h/db?connection_limit=3", GUNICORN_THREADS="8"),
+        capture_output=True,
+        text=True,
+        timeout=30,
     )
     assert result.returncode == 0, result.stderr
     workers, threads, preload = result.stdout.split()
     assert int(threads) == 3 and preload == "True"  # threads capped at connection_limit
     check = subprocess.run(
         [sys.executable, "-m", "gunicorn", "--check-config", "-c", "gunicorn.conf.py", "bodegapos.wsgi"],
-        cwd=ROOT, env=_clean_env(**PROD_ENV), capture_output=True, text=True, timeout=60,
+        cwd=ROOT,
+        env=_clean_env(**PROD_ENV),
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert check.returncode == 0, check.stdout + check.stderr

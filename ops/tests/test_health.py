@@ -198,14 +198,30 @@ def test_a_void_sunat_rejected_degrades_until_a_void_of_the_same_document_is_acc
     company = chain["company"]
     original = _document(company, number=7, status="accepted")
     rejected = SunatDocument.objects.create(
-        company=company, document_type="RC", series="RC-20261201", number=1, issued_at=timezone.now(), snapshot={},
-        status="rejected", original=original,
+        company=company,
+        document_type="RC",
+        series="RC-20261201",
+        number=1,
+        issued_at=timezone.now(),
+        snapshot={},
+        status="rejected",
+        original=original,
     )
     queue = health.check_sunat_queue()
-    assert queue["status"] == "degraded" and queue["voids_rejected"] == 1 and any("anulaciones" in r for r in queue["reasons"])
+    assert (
+        queue["status"] == "degraded"
+        and queue["voids_rejected"] == 1
+        and any("anulaciones" in r for r in queue["reasons"])
+    )
     SunatDocument.objects.create(
-        company=company, document_type="RC", series="RC-20261201", number=2, issued_at=timezone.now(), snapshot={},
-        status="accepted", original=original,
+        company=company,
+        document_type="RC",
+        series="RC-20261201",
+        number=2,
+        issued_at=timezone.now(),
+        snapshot={},
+        status="accepted",
+        original=original,
     )
     assert health.check_sunat_queue()["voids_rejected"] == 0
     assert rejected.pk

@@ -173,7 +173,7 @@ def test_exhausted_pool_answers_503_quickly(client, caplog):
             # The Django connection keeps its pooled connection until close().
             ready.wait(timeout=10)
             hold.wait(timeout=20)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             errors.append(exc)
         finally:
             connections[tiny_pool].close()
@@ -231,8 +231,8 @@ def test_server_error_handler_maps_pool_timeout_to_503(rf):
 def test_only_a_lost_database_is_an_outage():
     """A statement timeout, a deadlock or a lock timeout is a 500 to fix, not a 503 to retry."""
     import psycopg
-    from psycopg import errors as pg
     from django.db import utils
+    from psycopg import errors as pg
 
     from ops.errors import is_database_unavailable
 
@@ -245,7 +245,9 @@ def test_only_a_lost_database_is_an_outage():
         except utils.OperationalError as outer:
             return outer
 
-    assert is_database_unavailable(wrapped(psycopg.OperationalError("consuming input failed: server closed the connection")))
+    assert is_database_unavailable(
+        wrapped(psycopg.OperationalError("consuming input failed: server closed the connection"))
+    )
     assert is_database_unavailable(wrapped(pg.AdminShutdown("terminating connection due to administrator command")))
     assert is_database_unavailable(wrapped(pg.CannotConnectNow("the database system is starting up")))
     assert is_database_unavailable(psycopg.InterfaceError("the connection is closed"))

@@ -52,7 +52,9 @@ def test_monitor_db_exits_1_when_queue_alert_fires(chain, monkeypatch):
 
 @pytest.mark.django_db
 def test_monitor_db_connection_threshold(monkeypatch):
-    monkeypatch.setattr(selectors, "database_connections", lambda: {"connections": 90, "active": 5, "max_connections": 100})
+    monkeypatch.setattr(
+        selectors, "database_connections", lambda: {"connections": 90, "active": 5, "max_connections": 100}
+    )
     code, out = run("--json")
     assert code == 1
     assert json.loads(out)["alerts"][0]["alert"] == "db_connections"

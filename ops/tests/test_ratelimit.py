@@ -78,7 +78,9 @@ def test_login_is_limited_per_ip_and_username(client, settings, chain):
     assert int(refused["Retry-After"]) >= 1
     assert "Demasiadas" in refused.json()["detail"]
     # The same cashier from another address is not locked out by someone else's guesses.
-    elsewhere = client.post("/accounts/login/", {"username": "cajero1", "password": "clave-segura-1"}, REMOTE_ADDR="10.0.0.9")
+    elsewhere = client.post(
+        "/accounts/login/", {"username": "cajero1", "password": "clave-segura-1"}, REMOTE_ADDR="10.0.0.9"
+    )
     assert elsewhere.status_code == 302
     # Another user behind the same address (one NAT for the whole store) is unaffected.
     ok = client.post("/accounts/login/", {"username": "cajero2", "password": "clave-segura-1"})
@@ -184,19 +186,50 @@ def test_login_behind_a_trusted_proxy_counts_the_client_address(client, settings
     settings.FORWARDED_ALLOW_IPS = ["127.0.0.1"]
     via_proxy = {"REMOTE_ADDR": "127.0.0.1"}
     for _ in range(2):
-        client.post("/accounts/login/", {"username": "cajero1", "password": "mala"}, HTTP_X_FORWARDED_FOR="203.0.113.7", **via_proxy)
-    assert client.post("/accounts/login/", {"username": "cajero1", "password": "mala"}, HTTP_X_FORWARDED_FOR="203.0.113.7", **via_proxy).status_code == 429
+        client.post(
+            "/accounts/login/",
+            {"username": "cajero1", "password": "mala"},
+            HTTP_X_FORWARDED_FOR="203.0.113.7",
+            **via_proxy,
+        )
+    assert (
+        client.post(
+            "/accounts/login/",
+            {"username": "cajero1", "password": "mala"},
+            HTTP_X_FORWARDED_FOR="203.0.113.7",
+            **via_proxy,
+        ).status_code
+        == 429
+    )
     other_client = client.post(
-        "/accounts/login/", {"username": "cajero1", "password": "clave-segura-1"}, HTTP_X_FORWARDED_FOR="198.51.100.4", **via_proxy
+        "/accounts/login/",
+        {"username": "cajero1", "password": "clave-segura-1"},
+        HTTP_X_FORWARDED_FOR="198.51.100.4",
+        **via_proxy,
     )
     assert other_client.status_code == 302
     # An untrusted peer cannot pick its own address by sending the header.
     settings.FORWARDED_ALLOW_IPS = ["10.9.9.9"]
-    spoofed = client.post("/accounts/login/", {"username": "cajero1", "password": "mala"}, HTTP_X_FORWARDED_FOR="192.0.2.1", **via_proxy)
+    spoofed = client.post(
+        "/accounts/login/", {"username": "cajero1", "password": "mala"}, HTTP_X_FORWARDED_FOR="192.0.2.1", **via_proxy
+    )
     assert spoofed.status_code != 429  # counted as 127.0.0.1|cajero1, a fresh key
     for _ in range(2):
-        client.post("/accounts/login/", {"username": "cajero1", "password": "mala"}, HTTP_X_FORWARDED_FOR="192.0.2.2", **via_proxy)
-    assert client.post("/accounts/login/", {"username": "cajero1", "password": "mala"}, HTTP_X_FORWARDED_FOR="192.0.2.3", **via_proxy).status_code == 429
+        client.post(
+            "/accounts/login/",
+            {"username": "cajero1", "password": "mala"},
+            HTTP_X_FORWARDED_FOR="192.0.2.2",
+            **via_proxy,
+        )
+    assert (
+        client.post(
+            "/accounts/login/",
+            {"username": "cajero1", "password": "mala"},
+            HTTP_X_FORWARDED_FOR="192.0.2.3",
+            **via_proxy,
+        ).status_code
+        == 429
+    )
 
 
 @pytest.mark.urls(__name__)

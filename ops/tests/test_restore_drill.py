@@ -20,15 +20,25 @@ pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 def _drill(*args: str) -> subprocess.CompletedProcess:
     params = restore_drill.source_params()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DIRECT_URL", "DJANGO_"))}
-    env.update(DATABASE_URL=restore_drill.database_url(params, connection.settings_dict["NAME"]),
-               DJANGO_SETTINGS_MODULE="bodegapos.settings.test")
-    return subprocess.run([sys.executable, "manage.py", "restore_drill", *args], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=600)
+    env.update(
+        DATABASE_URL=restore_drill.database_url(params, connection.settings_dict["NAME"]),
+        DJANGO_SETTINGS_MODULE="bodegapos.settings.test",
+    )
+    return subprocess.run(
+        [sys.executable, "manage.py", "restore_drill", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
 
 
 def _scratch_databases() -> list[str]:
     with connection.cursor() as cursor:
-        cursor.execute("SELECT datname FROM pg_database WHERE datname LIKE %s", [connection.settings_dict["NAME"] + "_drill_%"])
+        cursor.execute(
+            "SELECT datname FROM pg_database WHERE datname LIKE %s", [connection.settings_dict["NAME"] + "_drill_%"]
+        )
         return [row[0] for row in cursor.fetchall()]
 
 
@@ -45,8 +55,12 @@ def _sell(n: int) -> None:
     client = Client()
     client.force_login(cashier_make(store=store))
     for _ in range(n):
-        body = {"idempotency_key": str(uuid.uuid4()), "document_type": "03",
-                "lines": [{"barcode": sp.product.barcode, "quantity": "1"}], "payments": [{"method": "cash", "amount": "5.00"}]}
+        body = {
+            "idempotency_key": str(uuid.uuid4()),
+            "document_type": "03",
+            "lines": [{"barcode": sp.product.barcode, "quantity": "1"}],
+            "payments": [{"method": "cash", "amount": "5.00"}],
+        }
         response = client.post("/api/v1/checkout", json.dumps(body), content_type="application/json")
         assert response.status_code == 201, response.content
 
@@ -80,8 +94,15 @@ def test_a_backup_that_does_not_restore_fails_in_one_line_and_leaves_nothing(tmp
 def test_counts_that_do_not_match_fail_the_drill(monkeypatch):
     """The comparison itself: a restored copy missing rows is a failed drill."""
     report = restore_drill.DrillReport(dump="x", scratch="y", expected={"sales_sale": 3})
-    monkeypatch.setattr(restore_drill, "verify_restored", lambda **kw: {
-        "restored": {"sales_sale": 2}, "commands": {"migrate --check": "ok"}, "health": {"http": 200, "status": "ok"}})
+    monkeypatch.setattr(
+        restore_drill,
+        "verify_restored",
+        lambda **kw: {
+            "restored": {"sales_sale": 2},
+            "commands": {"migrate --check": "ok"},
+            "health": {"http": 200, "status": "ok"},
+        },
+    )
     monkeypatch.setattr(restore_drill, "dump_with_counts", lambda **kw: report.expected)
     monkeypatch.setattr(restore_drill, "restore", lambda **kw: None)
     monkeypatch.setattr(restore_drill, "drop", lambda **kw: None)

@@ -67,5 +67,3 @@ def api_view(methods: tuple[str, ...]) -> Callable:
         return wrapper
 
     return decorate
-
-

@@ -23,6 +23,7 @@ from sales.services.errors import TillError
 from . import api_view, errors_response, json_response
 from .sessions import register_for
 
+
 @api_view(("GET",))
 def products(request: HttpRequest) -> JsonResponse:
     register = register_for(user=request.user, code=request.GET.get("register"))

@@ -99,7 +99,9 @@ def sale_void(request: HttpRequest, sale_id: str) -> JsonResponse:
                 approver=approver,
                 request_id=getattr(request, "request_id", ""),
             )
-            status = sunat_document_statuses(document_ids=[requested.sunat_document_id]).get(requested.sunat_document_id, "pending")
+            status = sunat_document_statuses(document_ids=[requested.sunat_document_id]).get(
+                requested.sunat_document_id, "pending"
+            )
             return Answer(202, {"id": str(sale.public_id), "status": "voiding", "sunat_status": status})
 
         answer = idempotent_run(**key, endpoint="sale.void", fingerprint=fingerprint, action=void)
@@ -113,7 +115,10 @@ def return_quote(request: HttpRequest, sale_id: str) -> JsonResponse:
     sale = sale_for_action(user=request.user, public_id=sale_id)
     numbers, quantities = request.GET.getlist("line"), request.GET.getlist("quantity")
     try:
-        lines = [ReturnLineIn(line=int(n), quantity=Decimal(q), restock=True) for n, q in zip(numbers, quantities, strict=True)]
+        lines = [
+            ReturnLineIn(line=int(n), quantity=Decimal(q), restock=True)
+            for n, q in zip(numbers, quantities, strict=True)
+        ]
     except (ValueError, InvalidOperation):
         raise TillError.single("lines", "Indique pares line=N&quantity=Q válidos.") from None
     if not lines or any(line.quantity <= 0 for line in lines):

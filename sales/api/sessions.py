@@ -105,7 +105,12 @@ def session_movements(request: HttpRequest, session_id: str) -> JsonResponse:
             )
             return Answer(
                 201,
-                {"id": str(movement.public_id), "kind": movement.kind, "amount": money.as_text(movement.amount), "reason": movement.reason},
+                {
+                    "id": str(movement.public_id),
+                    "kind": movement.kind,
+                    "amount": money.as_text(movement.amount),
+                    "reason": movement.reason,
+                },
             )
 
         answer = idempotent_run(**key, endpoint="session.movement", fingerprint=fingerprint, action=move)

@@ -8,248 +8,511 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('stores', '0001_initial'),
-        ('sunat', '0001_initial'),
+        ("stores", "0001_initial"),
+        ("sunat", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='IcbperRate',
+            name="IcbperRate",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('valid_from', models.DateField(unique=True, verbose_name='vigente desde')),
-                ('amount', models.DecimalField(decimal_places=2, max_digits=12, verbose_name='monto por bolsa')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("valid_from", models.DateField(unique=True, verbose_name="vigente desde")),
+                ("amount", models.DecimalField(decimal_places=2, max_digits=12, verbose_name="monto por bolsa")),
             ],
             options={
-                'verbose_name': 'tasa ICBPER',
-                'verbose_name_plural': 'tasas ICBPER',
-                'ordering': ['-valid_from'],
+                "verbose_name": "tasa ICBPER",
+                "verbose_name_plural": "tasas ICBPER",
+                "ordering": ["-valid_from"],
             },
         ),
         migrations.CreateModel(
-            name='Customer',
+            name="Customer",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('doc_type', models.CharField(choices=[('0', 'Doc. trib. no dom. sin RUC'), ('1', 'DNI'), ('4', 'Carné de extranjería'), ('6', 'RUC'), ('7', 'Pasaporte'), ('A', 'Cédula diplomática'), ('B', 'Doc. identidad país residencia'), ('C', 'TIN'), ('D', 'IN'), ('E', 'TAM'), ('F', 'Permiso temporal de permanencia'), ('G', 'Salvoconducto')], max_length=1, verbose_name='tipo de documento')),
-                ('doc_number', models.CharField(max_length=15, verbose_name='número de documento')),
-                ('name', models.CharField(max_length=200, verbose_name='nombre o razón social')),
-                ('address', models.CharField(blank=True, max_length=200, verbose_name='dirección')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('company', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='stores.company')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "doc_type",
+                    models.CharField(
+                        choices=[
+                            ("0", "Doc. trib. no dom. sin RUC"),
+                            ("1", "DNI"),
+                            ("4", "Carné de extranjería"),
+                            ("6", "RUC"),
+                            ("7", "Pasaporte"),
+                            ("A", "Cédula diplomática"),
+                            ("B", "Doc. identidad país residencia"),
+                            ("C", "TIN"),
+                            ("D", "IN"),
+                            ("E", "TAM"),
+                            ("F", "Permiso temporal de permanencia"),
+                            ("G", "Salvoconducto"),
+                        ],
+                        max_length=1,
+                        verbose_name="tipo de documento",
+                    ),
+                ),
+                ("doc_number", models.CharField(max_length=15, verbose_name="número de documento")),
+                ("name", models.CharField(max_length=200, verbose_name="nombre o razón social")),
+                ("address", models.CharField(blank=True, max_length=200, verbose_name="dirección")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "company",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="stores.company"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'cliente',
-                'verbose_name_plural': 'clientes',
+                "verbose_name": "cliente",
+                "verbose_name_plural": "clientes",
             },
         ),
         migrations.CreateModel(
-            name='Product',
+            name="Product",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('sku', models.CharField(max_length=40, verbose_name='SKU')),
-                ('barcode', models.CharField(blank=True, max_length=13, null=True, validators=[sales.models.validate_barcode], verbose_name='código de barras')),
-                ('name', models.CharField(max_length=200, verbose_name='nombre')),
-                ('unit_code', models.CharField(choices=[('NIU', 'Unidad (bienes)'), ('ZZ', 'Unidad (servicios)'), ('KGM', 'Kilogramo')], default='NIU', max_length=3, verbose_name='unidad')),
-                ('affectation', models.CharField(choices=[('10', 'Gravado - IGV'), ('20', 'Exonerado'), ('30', 'Inafecto')], default='10', max_length=2, verbose_name='afectación IGV')),
-                ('is_plastic_bag', models.BooleanField(default=False, help_text='Se vende solo en unidades enteras.', verbose_name='bolsa plástica (ICBPER)')),
-                ('allows_negative_stock', models.BooleanField(default=False, help_text='Pan y huevos: se puede vender sin stock registrado. Cigarrillos: nunca.', verbose_name='permite stock negativo')),
-                ('image_url', models.URLField(blank=True, verbose_name='imagen (URL)')),
-                ('is_active', models.BooleanField(default=True, verbose_name='activo')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('company', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='stores.company')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("sku", models.CharField(max_length=40, verbose_name="SKU")),
+                (
+                    "barcode",
+                    models.CharField(
+                        blank=True,
+                        max_length=13,
+                        null=True,
+                        validators=[sales.models.validate_barcode],
+                        verbose_name="código de barras",
+                    ),
+                ),
+                ("name", models.CharField(max_length=200, verbose_name="nombre")),
+                (
+                    "unit_code",
+                    models.CharField(
+                        choices=[("NIU", "Unidad (bienes)"), ("ZZ", "Unidad (servicios)"), ("KGM", "Kilogramo")],
+                        default="NIU",
+                        max_length=3,
+                        verbose_name="unidad",
+                    ),
+                ),
+                (
+                    "affectation",
+                    models.CharField(
+                        choices=[("10", "Gravado - IGV"), ("20", "Exonerado"), ("30", "Inafecto")],
+                        default="10",
+                        max_length=2,
+                        verbose_name="afectación IGV",
+                    ),
+                ),
+                (
+                    "is_plastic_bag",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Se vende solo en unidades enteras.",
+                        verbose_name="bolsa plástica (ICBPER)",
+                    ),
+                ),
+                (
+                    "allows_negative_stock",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Pan y huevos: se puede vender sin stock registrado. Cigarrillos: nunca.",
+                        verbose_name="permite stock negativo",
+                    ),
+                ),
+                ("image_url", models.URLField(blank=True, verbose_name="imagen (URL)")),
+                ("is_active", models.BooleanField(default=True, verbose_name="activo")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "company",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="stores.company"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'producto',
-                'verbose_name_plural': 'productos',
+                "verbose_name": "producto",
+                "verbose_name_plural": "productos",
             },
         ),
         migrations.CreateModel(
-            name='Sale',
+            name="Sale",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('public_id', models.UUIDField(default=uuid.uuid4, editable=False, unique=True, verbose_name='id público')),
-                ('document_type', models.CharField(choices=[('01', 'Factura'), ('03', 'Boleta de venta'), ('07', 'Nota de crédito'), ('08', 'Nota de débito')], max_length=2, verbose_name='tipo')),
-                ('series', models.CharField(max_length=4, verbose_name='serie')),
-                ('number', models.PositiveIntegerField(verbose_name='número')),
-                ('idempotency_key', models.UUIDField(verbose_name='clave de idempotencia')),
-                ('fingerprint', models.CharField(max_length=64, verbose_name='huella de la solicitud')),
-                ('customer_doc_type', models.CharField(default='0', max_length=1, verbose_name='tipo doc. cliente')),
-                ('customer_doc_number', models.CharField(default='-', max_length=15, verbose_name='doc. cliente')),
-                ('customer_name', models.CharField(default='CLIENTES VARIOS', max_length=200, verbose_name='cliente')),
-                ('customer_address', models.CharField(blank=True, max_length=200, verbose_name='dirección cliente')),
-                ('gravadas', models.DecimalField(decimal_places=2, max_digits=12, verbose_name='op. gravadas')),
-                ('exoneradas', models.DecimalField(decimal_places=2, max_digits=12, verbose_name='op. exoneradas')),
-                ('inafectas', models.DecimalField(decimal_places=2, max_digits=12, verbose_name='op. inafectas')),
-                ('igv', models.DecimalField(decimal_places=2, max_digits=12, verbose_name='IGV')),
-                ('icbper', models.DecimalField(decimal_places=2, max_digits=12, verbose_name='ICBPER')),
-                ('total', models.DecimalField(decimal_places=2, max_digits=12, verbose_name='total')),
-                ('cash_rounding', models.DecimalField(decimal_places=2, default=0, max_digits=12, verbose_name='redondeo')),
-                ('change', models.DecimalField(decimal_places=2, default=0, max_digits=12, verbose_name='vuelto')),
-                ('issued_at', models.DateTimeField(verbose_name='emitido')),
-                ('request_id', models.CharField(blank=True, max_length=64)),
-                ('cashier', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('company', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='stores.company')),
-                ('customer', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='sales.customer')),
-                ('document_series', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='stores.documentseries', verbose_name='serie (registro)')),
-                ('register', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='stores.register')),
-                ('store', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='stores.store')),
-                ('sunat_document', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='sale', to='sunat.sunatdocument')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "public_id",
+                    models.UUIDField(default=uuid.uuid4, editable=False, unique=True, verbose_name="id público"),
+                ),
+                (
+                    "document_type",
+                    models.CharField(
+                        choices=[
+                            ("01", "Factura"),
+                            ("03", "Boleta de venta"),
+                            ("07", "Nota de crédito"),
+                            ("08", "Nota de débito"),
+                        ],
+                        max_length=2,
+                        verbose_name="tipo",
+                    ),
+                ),
+                ("series", models.CharField(max_length=4, verbose_name="serie")),
+                ("number", models.PositiveIntegerField(verbose_name="número")),
+                ("idempotency_key", models.UUIDField(verbose_name="clave de idempotencia")),
+                ("fingerprint", models.CharField(max_length=64, verbose_name="huella de la solicitud")),
+                ("customer_doc_type", models.CharField(default="0", max_length=1, verbose_name="tipo doc. cliente")),
+                ("customer_doc_number", models.CharField(default="-", max_length=15, verbose_name="doc. cliente")),
+                ("customer_name", models.CharField(default="CLIENTES VARIOS", max_length=200, verbose_name="cliente")),
+                ("customer_address", models.CharField(blank=True, max_length=200, verbose_name="dirección cliente")),
+                ("gravadas", models.DecimalField(decimal_places=2, max_digits=12, verbose_name="op. gravadas")),
+                ("exoneradas", models.DecimalField(decimal_places=2, max_digits=12, verbose_name="op. exoneradas")),
+                ("inafectas", models.DecimalField(decimal_places=2, max_digits=12, verbose_name="op. inafectas")),
+                ("igv", models.DecimalField(decimal_places=2, max_digits=12, verbose_name="IGV")),
+                ("icbper", models.DecimalField(decimal_places=2, max_digits=12, verbose_name="ICBPER")),
+                ("total", models.DecimalField(decimal_places=2, max_digits=12, verbose_name="total")),
+                (
+                    "cash_rounding",
+                    models.DecimalField(decimal_places=2, default=0, max_digits=12, verbose_name="redondeo"),
+                ),
+                ("change", models.DecimalField(decimal_places=2, default=0, max_digits=12, verbose_name="vuelto")),
+                ("issued_at", models.DateTimeField(verbose_name="emitido")),
+                ("request_id", models.CharField(blank=True, max_length=64)),
+                (
+                    "cashier",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
+                (
+                    "company",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="stores.company"
+                    ),
+                ),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="sales.customer",
+                    ),
+                ),
+                (
+                    "document_series",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="stores.documentseries",
+                        verbose_name="serie (registro)",
+                    ),
+                ),
+                (
+                    "register",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="stores.register"
+                    ),
+                ),
+                (
+                    "store",
+                    models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name="+", to="stores.store"),
+                ),
+                (
+                    "sunat_document",
+                    models.OneToOneField(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="sale",
+                        to="sunat.sunatdocument",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'venta',
-                'verbose_name_plural': 'ventas',
+                "verbose_name": "venta",
+                "verbose_name_plural": "ventas",
             },
         ),
         migrations.CreateModel(
-            name='Payment',
+            name="Payment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('method', models.CharField(choices=[('cash', 'Efectivo'), ('card', 'Tarjeta'), ('yape', 'Yape'), ('plin', 'Plin')], max_length=4, verbose_name='medio')),
-                ('amount', models.DecimalField(decimal_places=2, max_digits=12, verbose_name='importe aplicado')),
-                ('tendered', models.DecimalField(blank=True, decimal_places=2, max_digits=12, null=True, verbose_name='entregado')),
-                ('change', models.DecimalField(decimal_places=2, default=0, max_digits=12, verbose_name='vuelto')),
-                ('rounding', models.DecimalField(decimal_places=2, default=0, max_digits=12, verbose_name='redondeo')),
-                ('company', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='stores.company')),
-                ('store', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='stores.store')),
-                ('sale', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='payments', to='sales.sale')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "method",
+                    models.CharField(
+                        choices=[("cash", "Efectivo"), ("card", "Tarjeta"), ("yape", "Yape"), ("plin", "Plin")],
+                        max_length=4,
+                        verbose_name="medio",
+                    ),
+                ),
+                ("amount", models.DecimalField(decimal_places=2, max_digits=12, verbose_name="importe aplicado")),
+                (
+                    "tendered",
+                    models.DecimalField(
+                        blank=True, decimal_places=2, max_digits=12, null=True, verbose_name="entregado"
+                    ),
+                ),
+                ("change", models.DecimalField(decimal_places=2, default=0, max_digits=12, verbose_name="vuelto")),
+                ("rounding", models.DecimalField(decimal_places=2, default=0, max_digits=12, verbose_name="redondeo")),
+                (
+                    "company",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="stores.company"
+                    ),
+                ),
+                (
+                    "store",
+                    models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name="+", to="stores.store"),
+                ),
+                (
+                    "sale",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="payments", to="sales.sale"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'pago',
-                'verbose_name_plural': 'pagos',
+                "verbose_name": "pago",
+                "verbose_name_plural": "pagos",
             },
         ),
         migrations.CreateModel(
-            name='StoreProduct',
+            name="StoreProduct",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('price', models.DecimalField(decimal_places=2, max_digits=12, verbose_name='precio (con IGV)')),
-                ('stock', models.DecimalField(decimal_places=3, default=0, editable=False, max_digits=12, verbose_name='stock')),
-                ('is_active', models.BooleanField(default=True, verbose_name='activo')),
-                ('company', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='stores.company')),
-                ('product', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='store_products', to='sales.product')),
-                ('store', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='stores.store')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("price", models.DecimalField(decimal_places=2, max_digits=12, verbose_name="precio (con IGV)")),
+                (
+                    "stock",
+                    models.DecimalField(
+                        decimal_places=3, default=0, editable=False, max_digits=12, verbose_name="stock"
+                    ),
+                ),
+                ("is_active", models.BooleanField(default=True, verbose_name="activo")),
+                (
+                    "company",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="stores.company"
+                    ),
+                ),
+                (
+                    "product",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="store_products", to="sales.product"
+                    ),
+                ),
+                (
+                    "store",
+                    models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name="+", to="stores.store"),
+                ),
             ],
             options={
-                'verbose_name': 'producto en tienda',
-                'verbose_name_plural': 'productos en tienda',
+                "verbose_name": "producto en tienda",
+                "verbose_name_plural": "productos en tienda",
             },
         ),
         migrations.CreateModel(
-            name='StockMovement',
+            name="StockMovement",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('sale', 'Venta'), ('return', 'Devolución'), ('purchase', 'Compra'), ('adjustment', 'Ajuste'), ('transfer', 'Transferencia')], max_length=10, verbose_name='tipo')),
-                ('quantity', models.DecimalField(decimal_places=3, max_digits=12, verbose_name='cantidad')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('note', models.CharField(blank=True, max_length=200, verbose_name='nota')),
-                ('company', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='stores.company')),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('sale', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='sales.sale')),
-                ('store', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='stores.store')),
-                ('store_product', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='movements', to='sales.storeproduct')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("sale", "Venta"),
+                            ("return", "Devolución"),
+                            ("purchase", "Compra"),
+                            ("adjustment", "Ajuste"),
+                            ("transfer", "Transferencia"),
+                        ],
+                        max_length=10,
+                        verbose_name="tipo",
+                    ),
+                ),
+                ("quantity", models.DecimalField(decimal_places=3, max_digits=12, verbose_name="cantidad")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("note", models.CharField(blank=True, max_length=200, verbose_name="nota")),
+                (
+                    "company",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="stores.company"
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "sale",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="sales.sale",
+                    ),
+                ),
+                (
+                    "store",
+                    models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name="+", to="stores.store"),
+                ),
+                (
+                    "store_product",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="movements", to="sales.storeproduct"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'movimiento de stock',
-                'verbose_name_plural': 'movimientos de stock',
+                "verbose_name": "movimiento de stock",
+                "verbose_name_plural": "movimientos de stock",
             },
         ),
         migrations.CreateModel(
-            name='SaleLine',
+            name="SaleLine",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('line_no', models.PositiveSmallIntegerField(verbose_name='ítem')),
-                ('sku', models.CharField(max_length=40, verbose_name='SKU')),
-                ('barcode', models.CharField(blank=True, max_length=13, verbose_name='código de barras')),
-                ('description', models.CharField(max_length=200, verbose_name='descripción')),
-                ('unit_code', models.CharField(max_length=3, verbose_name='unidad')),
-                ('quantity', models.DecimalField(decimal_places=3, max_digits=12, verbose_name='cantidad')),
-                ('unit_price', models.DecimalField(decimal_places=2, max_digits=12, verbose_name='precio unitario (con IGV)')),
-                ('unit_value', models.DecimalField(decimal_places=10, max_digits=22, verbose_name='valor unitario')),
-                ('base', models.DecimalField(decimal_places=2, max_digits=12, verbose_name='valor de venta')),
-                ('igv', models.DecimalField(decimal_places=2, max_digits=12, verbose_name='IGV')),
-                ('icbper', models.DecimalField(decimal_places=2, max_digits=12, verbose_name='ICBPER')),
-                ('icbper_rate', models.DecimalField(decimal_places=2, max_digits=12, verbose_name='tasa ICBPER')),
-                ('amount', models.DecimalField(decimal_places=2, max_digits=12, verbose_name='importe')),
-                ('affectation', models.CharField(choices=[('10', 'Gravado - IGV'), ('20', 'Exonerado'), ('30', 'Inafecto')], max_length=2, verbose_name='afectación')),
-                ('company', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='stores.company')),
-                ('product', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='sales.product')),
-                ('sale', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='lines', to='sales.sale')),
-                ('store', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='stores.store')),
-                ('store_product', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='sales.storeproduct')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("line_no", models.PositiveSmallIntegerField(verbose_name="ítem")),
+                ("sku", models.CharField(max_length=40, verbose_name="SKU")),
+                ("barcode", models.CharField(blank=True, max_length=13, verbose_name="código de barras")),
+                ("description", models.CharField(max_length=200, verbose_name="descripción")),
+                ("unit_code", models.CharField(max_length=3, verbose_name="unidad")),
+                ("quantity", models.DecimalField(decimal_places=3, max_digits=12, verbose_name="cantidad")),
+                (
+                    "unit_price",
+                    models.DecimalField(decimal_places=2, max_digits=12, verbose_name="precio unitario (con IGV)"),
+                ),
+                ("unit_value", models.DecimalField(decimal_places=10, max_digits=22, verbose_name="valor unitario")),
+                ("base", models.DecimalField(decimal_places=2, max_digits=12, verbose_name="valor de venta")),
+                ("igv", models.DecimalField(decimal_places=2, max_digits=12, verbose_name="IGV")),
+                ("icbper", models.DecimalField(decimal_places=2, max_digits=12, verbose_name="ICBPER")),
+                ("icbper_rate", models.DecimalField(decimal_places=2, max_digits=12, verbose_name="tasa ICBPER")),
+                ("amount", models.DecimalField(decimal_places=2, max_digits=12, verbose_name="importe")),
+                (
+                    "affectation",
+                    models.CharField(
+                        choices=[("10", "Gravado - IGV"), ("20", "Exonerado"), ("30", "Inafecto")],
+                        max_length=2,
+                        verbose_name="afectación",
+                    ),
+                ),
+                (
+                    "company",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="stores.company"
+                    ),
+                ),
+                (
+                    "product",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="sales.product"
+                    ),
+                ),
+                (
+                    "sale",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="lines", to="sales.sale"
+                    ),
+                ),
+                (
+                    "store",
+                    models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name="+", to="stores.store"),
+                ),
+                (
+                    "store_product",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="sales.storeproduct"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'línea de venta',
-                'verbose_name_plural': 'líneas de venta',
-                'ordering': ['sale', 'line_no'],
+                "verbose_name": "línea de venta",
+                "verbose_name_plural": "líneas de venta",
+                "ordering": ["sale", "line_no"],
             },
         ),
         migrations.AddConstraint(
-            model_name='customer',
-            constraint=models.UniqueConstraint(fields=('company', 'doc_type', 'doc_number'), name='customer_unique_per_company'),
+            model_name="customer",
+            constraint=models.UniqueConstraint(
+                fields=("company", "doc_type", "doc_number"), name="customer_unique_per_company"
+            ),
         ),
         migrations.AddIndex(
-            model_name='product',
-            index=models.Index(fields=['company', 'name'], name='product_company_name_idx'),
+            model_name="product",
+            index=models.Index(fields=["company", "name"], name="product_company_name_idx"),
         ),
         migrations.AddConstraint(
-            model_name='product',
-            constraint=models.UniqueConstraint(fields=('company', 'sku'), name='product_sku_unique_per_company'),
+            model_name="product",
+            constraint=models.UniqueConstraint(fields=("company", "sku"), name="product_sku_unique_per_company"),
         ),
         migrations.AddConstraint(
-            model_name='product',
-            constraint=models.UniqueConstraint(fields=('company', 'barcode'), name='product_barcode_unique_per_company'),
+            model_name="product",
+            constraint=models.UniqueConstraint(
+                fields=("company", "barcode"), name="product_barcode_unique_per_company"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='product',
-            constraint=models.CheckConstraint(condition=models.Q(('is_plastic_bag', True), ('unit_code', 'KGM'), _negated=True), name='product_bag_sold_in_units'),
+            model_name="product",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("is_plastic_bag", True), ("unit_code", "KGM"), _negated=True),
+                name="product_bag_sold_in_units",
+            ),
         ),
         migrations.AddIndex(
-            model_name='sale',
-            index=models.Index(fields=['store', '-issued_at'], name='sale_store_issued_idx'),
+            model_name="sale",
+            index=models.Index(fields=["store", "-issued_at"], name="sale_store_issued_idx"),
         ),
         migrations.AddIndex(
-            model_name='sale',
-            index=models.Index(fields=['store', 'register', '-issued_at'], name='sale_store_register_idx'),
+            model_name="sale",
+            index=models.Index(fields=["store", "register", "-issued_at"], name="sale_store_register_idx"),
         ),
         migrations.AddConstraint(
-            model_name='sale',
-            constraint=models.UniqueConstraint(fields=('company', 'idempotency_key'), name='sale_idempotency_key_unique'),
+            model_name="sale",
+            constraint=models.UniqueConstraint(
+                fields=("company", "idempotency_key"), name="sale_idempotency_key_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='sale',
-            constraint=models.UniqueConstraint(fields=('company', 'document_type', 'series', 'number'), name='sale_number_unique'),
+            model_name="sale",
+            constraint=models.UniqueConstraint(
+                fields=("company", "document_type", "series", "number"), name="sale_number_unique"
+            ),
         ),
         migrations.AddIndex(
-            model_name='payment',
-            index=models.Index(fields=['store', 'method'], name='payment_store_method_idx'),
+            model_name="payment",
+            index=models.Index(fields=["store", "method"], name="payment_store_method_idx"),
         ),
         migrations.AddConstraint(
-            model_name='storeproduct',
-            constraint=models.UniqueConstraint(fields=('store', 'product'), name='store_product_unique'),
+            model_name="storeproduct",
+            constraint=models.UniqueConstraint(fields=("store", "product"), name="store_product_unique"),
         ),
         migrations.AddConstraint(
-            model_name='storeproduct',
-            constraint=models.CheckConstraint(condition=models.Q(('price__gte', 0)), name='store_product_price_not_negative'),
+            model_name="storeproduct",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("price__gte", 0)), name="store_product_price_not_negative"
+            ),
         ),
         migrations.AddIndex(
-            model_name='stockmovement',
-            index=models.Index(fields=['store', 'store_product', 'created_at'], name='stock_mov_store_idx'),
+            model_name="stockmovement",
+            index=models.Index(fields=["store", "store_product", "created_at"], name="stock_mov_store_idx"),
         ),
         migrations.AddIndex(
-            model_name='stockmovement',
-            index=models.Index(fields=['sale'], name='stock_mov_sale_idx'),
+            model_name="stockmovement",
+            index=models.Index(fields=["sale"], name="stock_mov_sale_idx"),
         ),
         migrations.AddIndex(
-            model_name='saleline',
-            index=models.Index(fields=['store', 'product'], name='sale_line_store_product_idx'),
+            model_name="saleline",
+            index=models.Index(fields=["store", "product"], name="sale_line_store_product_idx"),
         ),
         migrations.AddConstraint(
-            model_name='saleline',
-            constraint=models.UniqueConstraint(fields=('sale', 'line_no'), name='sale_line_unique_no'),
+            model_name="saleline",
+            constraint=models.UniqueConstraint(fields=("sale", "line_no"), name="sale_line_unique_no"),
         ),
     ]

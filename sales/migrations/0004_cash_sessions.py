@@ -7,191 +7,294 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('sales', '0003_reference_generation_bumps'),
-        ('stores', '0003_approvals_audit_threshold'),
-        ('sunat', '0004_jobs_notify_trigger'),
+        ("sales", "0003_reference_generation_bumps"),
+        ("stores", "0003_approvals_audit_threshold"),
+        ("sunat", "0004_jobs_notify_trigger"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='CashMovement',
+            name="CashMovement",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('public_id', models.UUIDField(default=uuid.uuid4, editable=False, unique=True, verbose_name='id público')),
-                ('kind', models.CharField(choices=[('in', 'Ingreso'), ('out', 'Retiro')], max_length=3, verbose_name='tipo')),
-                ('amount', models.DecimalField(decimal_places=2, max_digits=12, verbose_name='monto')),
-                ('reason', models.CharField(max_length=200, verbose_name='motivo')),
-                ('created_at', models.DateTimeField(verbose_name='fecha')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "public_id",
+                    models.UUIDField(default=uuid.uuid4, editable=False, unique=True, verbose_name="id público"),
+                ),
+                (
+                    "kind",
+                    models.CharField(choices=[("in", "Ingreso"), ("out", "Retiro")], max_length=3, verbose_name="tipo"),
+                ),
+                ("amount", models.DecimalField(decimal_places=2, max_digits=12, verbose_name="monto")),
+                ("reason", models.CharField(max_length=200, verbose_name="motivo")),
+                ("created_at", models.DateTimeField(verbose_name="fecha")),
             ],
             options={
-                'verbose_name': 'movimiento de caja',
-                'verbose_name_plural': 'movimientos de caja',
+                "verbose_name": "movimiento de caja",
+                "verbose_name_plural": "movimientos de caja",
             },
         ),
         migrations.CreateModel(
-            name='CashSession',
+            name="CashSession",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('public_id', models.UUIDField(default=uuid.uuid4, editable=False, unique=True, verbose_name='id público')),
-                ('status', models.CharField(choices=[('open', 'Abierta'), ('closed', 'Cerrada')], default='open', max_length=6, verbose_name='estado')),
-                ('opened_at', models.DateTimeField(verbose_name='abierta')),
-                ('opening_float', models.DecimalField(decimal_places=2, max_digits=12, verbose_name='fondo inicial')),
-                ('closed_at', models.DateTimeField(blank=True, null=True, verbose_name='cerrada')),
-                ('z_number', models.PositiveIntegerField(blank=True, null=True, verbose_name='n.º de Z')),
-                ('denominations', models.JSONField(blank=True, null=True, verbose_name='conteo por denominación')),
-                ('note', models.CharField(blank=True, max_length=500, verbose_name='nota del cierre')),
-                ('z_report', models.JSONField(blank=True, editable=False, null=True, verbose_name='reporte Z')),
-                ('cash_difference', models.DecimalField(blank=True, decimal_places=2, max_digits=12, null=True, verbose_name='diferencia en efectivo')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "public_id",
+                    models.UUIDField(default=uuid.uuid4, editable=False, unique=True, verbose_name="id público"),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("open", "Abierta"), ("closed", "Cerrada")],
+                        default="open",
+                        max_length=6,
+                        verbose_name="estado",
+                    ),
+                ),
+                ("opened_at", models.DateTimeField(verbose_name="abierta")),
+                ("opening_float", models.DecimalField(decimal_places=2, max_digits=12, verbose_name="fondo inicial")),
+                ("closed_at", models.DateTimeField(blank=True, null=True, verbose_name="cerrada")),
+                ("z_number", models.PositiveIntegerField(blank=True, null=True, verbose_name="n.º de Z")),
+                ("denominations", models.JSONField(blank=True, null=True, verbose_name="conteo por denominación")),
+                ("note", models.CharField(blank=True, max_length=500, verbose_name="nota del cierre")),
+                ("z_report", models.JSONField(blank=True, editable=False, null=True, verbose_name="reporte Z")),
+                (
+                    "cash_difference",
+                    models.DecimalField(
+                        blank=True, decimal_places=2, max_digits=12, null=True, verbose_name="diferencia en efectivo"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'turno de caja',
-                'verbose_name_plural': 'turnos de caja',
+                "verbose_name": "turno de caja",
+                "verbose_name_plural": "turnos de caja",
             },
         ),
         migrations.CreateModel(
-            name='IdempotentRequest',
+            name="IdempotentRequest",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('key', models.UUIDField()),
-                ('endpoint', models.CharField(max_length=40)),
-                ('fingerprint', models.CharField(max_length=64)),
-                ('status_code', models.PositiveSmallIntegerField(default=0)),
-                ('response', models.JSONField(default=dict)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("key", models.UUIDField()),
+                ("endpoint", models.CharField(max_length=40)),
+                ("fingerprint", models.CharField(max_length=64)),
+                ("status_code", models.PositiveSmallIntegerField(default=0)),
+                ("response", models.JSONField(default=dict)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
         ),
         migrations.AddField(
-            model_name='saleline',
-            name='returned_quantity',
-            field=models.DecimalField(decimal_places=3, default=0, max_digits=12, verbose_name='cantidad devuelta'),
+            model_name="saleline",
+            name="returned_quantity",
+            field=models.DecimalField(decimal_places=3, default=0, max_digits=12, verbose_name="cantidad devuelta"),
         ),
         migrations.AddConstraint(
-            model_name='saleline',
-            constraint=models.CheckConstraint(condition=models.Q(('returned_quantity__gte', 0), ('returned_quantity__lte', models.F('quantity'))), name='sale_line_returned_within_sold'),
+            model_name="saleline",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("returned_quantity__gte", 0), ("returned_quantity__lte", models.F("quantity"))),
+                name="sale_line_returned_within_sold",
+            ),
         ),
         migrations.AddField(
-            model_name='cashmovement',
-            name='approved_by',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='autorizó'),
+            model_name="cashmovement",
+            name="approved_by",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+                verbose_name="autorizó",
+            ),
         ),
         migrations.AddField(
-            model_name='cashmovement',
-            name='company',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='stores.company'),
+            model_name="cashmovement",
+            name="company",
+            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name="+", to="stores.company"),
         ),
         migrations.AddField(
-            model_name='cashmovement',
-            name='created_by',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='usuario'),
+            model_name="cashmovement",
+            name="created_by",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+                verbose_name="usuario",
+            ),
         ),
         migrations.AddField(
-            model_name='cashmovement',
-            name='register',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='stores.register'),
+            model_name="cashmovement",
+            name="register",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, related_name="+", to="stores.register"
+            ),
         ),
         migrations.AddField(
-            model_name='cashmovement',
-            name='store',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='stores.store'),
+            model_name="cashmovement",
+            name="store",
+            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name="+", to="stores.store"),
         ),
         migrations.AddField(
-            model_name='cashsession',
-            name='close_approved_by',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='autorizó el cierre'),
+            model_name="cashsession",
+            name="close_approved_by",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+                verbose_name="autorizó el cierre",
+            ),
         ),
         migrations.AddField(
-            model_name='cashsession',
-            name='closed_by',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='cerró'),
+            model_name="cashsession",
+            name="closed_by",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+                verbose_name="cerró",
+            ),
         ),
         migrations.AddField(
-            model_name='cashsession',
-            name='company',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='stores.company'),
+            model_name="cashsession",
+            name="company",
+            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name="+", to="stores.company"),
         ),
         migrations.AddField(
-            model_name='cashsession',
-            name='opened_by',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='abrió'),
+            model_name="cashsession",
+            name="opened_by",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+                verbose_name="abrió",
+            ),
         ),
         migrations.AddField(
-            model_name='cashsession',
-            name='register',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='stores.register', verbose_name='caja'),
+            model_name="cashsession",
+            name="register",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, related_name="+", to="stores.register", verbose_name="caja"
+            ),
         ),
         migrations.AddField(
-            model_name='cashsession',
-            name='store',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='stores.store', verbose_name='tienda'),
+            model_name="cashsession",
+            name="store",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, related_name="+", to="stores.store", verbose_name="tienda"
+            ),
         ),
         migrations.AddField(
-            model_name='cashmovement',
-            name='session',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='movements', to='sales.cashsession', verbose_name='turno'),
+            model_name="cashmovement",
+            name="session",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="movements",
+                to="sales.cashsession",
+                verbose_name="turno",
+            ),
         ),
         migrations.AddField(
-            model_name='sale',
-            name='session',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='sales', to='sales.cashsession', verbose_name='turno'),
+            model_name="sale",
+            name="session",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="sales",
+                to="sales.cashsession",
+                verbose_name="turno",
+            ),
         ),
         migrations.AddIndex(
-            model_name='sale',
-            index=models.Index(fields=['session'], name='sale_session_idx'),
+            model_name="sale",
+            index=models.Index(fields=["session"], name="sale_session_idx"),
         ),
         migrations.AddField(
-            model_name='idempotentrequest',
-            name='company',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='stores.company'),
+            model_name="idempotentrequest",
+            name="company",
+            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name="+", to="stores.company"),
         ),
         migrations.AddField(
-            model_name='idempotentrequest',
-            name='user',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="idempotentrequest",
+            name="user",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, related_name="+", to=settings.AUTH_USER_MODEL
+            ),
         ),
         migrations.AddIndex(
-            model_name='cashsession',
-            index=models.Index(fields=['store', 'status', 'opened_at'], name='cash_session_store_idx'),
+            model_name="cashsession",
+            index=models.Index(fields=["store", "status", "opened_at"], name="cash_session_store_idx"),
         ),
         migrations.AddIndex(
-            model_name='cashsession',
-            index=models.Index(fields=['company', 'closed_at'], name='cash_session_closed_idx'),
+            model_name="cashsession",
+            index=models.Index(fields=["company", "closed_at"], name="cash_session_closed_idx"),
         ),
         migrations.AddConstraint(
-            model_name='cashsession',
-            constraint=models.UniqueConstraint(condition=models.Q(('status', 'open')), fields=('company', 'register'), name='cash_session_one_open_per_register'),
+            model_name="cashsession",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("status", "open")),
+                fields=("company", "register"),
+                name="cash_session_one_open_per_register",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='cashsession',
-            constraint=models.UniqueConstraint(fields=('company', 'register', 'z_number'), name='cash_session_z_unique'),
+            model_name="cashsession",
+            constraint=models.UniqueConstraint(
+                fields=("company", "register", "z_number"), name="cash_session_z_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='cashsession',
-            constraint=models.UniqueConstraint(fields=('company', 'id'), name='cash_session_company_id_unique'),
+            model_name="cashsession",
+            constraint=models.UniqueConstraint(fields=("company", "id"), name="cash_session_company_id_unique"),
         ),
         migrations.AddConstraint(
-            model_name='cashsession',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('closed_at__isnull', True), ('status', 'open'), ('z_number__isnull', True), ('z_report__isnull', True)), models.Q(('closed_at__isnull', False), ('status', 'closed'), ('z_number__isnull', False), ('z_report__isnull', False)), _connector='OR'), name='cash_session_state_consistent'),
+            model_name="cashsession",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(
+                        ("closed_at__isnull", True),
+                        ("status", "open"),
+                        ("z_number__isnull", True),
+                        ("z_report__isnull", True),
+                    ),
+                    models.Q(
+                        ("closed_at__isnull", False),
+                        ("status", "closed"),
+                        ("z_number__isnull", False),
+                        ("z_report__isnull", False),
+                    ),
+                    _connector="OR",
+                ),
+                name="cash_session_state_consistent",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='cashsession',
-            constraint=models.CheckConstraint(condition=models.Q(('opening_float__gte', 0)), name='cash_session_float_not_negative'),
+            model_name="cashsession",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("opening_float__gte", 0)), name="cash_session_float_not_negative"
+            ),
         ),
         migrations.AddIndex(
-            model_name='cashmovement',
-            index=models.Index(fields=['session'], name='cash_movement_session_idx'),
+            model_name="cashmovement",
+            index=models.Index(fields=["session"], name="cash_movement_session_idx"),
         ),
         migrations.AddConstraint(
-            model_name='cashmovement',
-            constraint=models.CheckConstraint(condition=models.Q(('amount__gt', 0)), name='cash_movement_amount_positive'),
+            model_name="cashmovement",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("amount__gt", 0)), name="cash_movement_amount_positive"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='idempotentrequest',
-            constraint=models.UniqueConstraint(fields=('company', 'key'), name='idempotent_request_key_unique'),
+            model_name="idempotentrequest",
+            constraint=models.UniqueConstraint(fields=("company", "key"), name="idempotent_request_key_unique"),
         ),
     ]
+
 
 # Tenant rules (ARCHITECTURE.md): references between tenant tables also go through the company,
 # so the database refuses a session, movement or sale pointing into another company. Every sale

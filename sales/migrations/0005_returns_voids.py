@@ -7,280 +7,405 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('sales', '0004_cash_sessions'),
-        ('stores', '0003_approvals_audit_threshold'),
-        ('sunat', '0004_jobs_notify_trigger'),
+        ("sales", "0004_cash_sessions"),
+        ("stores", "0003_approvals_audit_threshold"),
+        ("sunat", "0004_jobs_notify_trigger"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Refund',
+            name="Refund",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('return', 'Devolución'), ('void', 'Anulación')], max_length=6, verbose_name='tipo')),
-                ('method', models.CharField(choices=[('cash', 'Efectivo'), ('card', 'Tarjeta'), ('yape', 'Yape'), ('plin', 'Plin')], max_length=4, verbose_name='medio')),
-                ('amount', models.DecimalField(decimal_places=2, max_digits=12, verbose_name='importe')),
-                ('handed', models.DecimalField(decimal_places=2, max_digits=12, verbose_name='entregado')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("return", "Devolución"), ("void", "Anulación")], max_length=6, verbose_name="tipo"
+                    ),
+                ),
+                (
+                    "method",
+                    models.CharField(
+                        choices=[("cash", "Efectivo"), ("card", "Tarjeta"), ("yape", "Yape"), ("plin", "Plin")],
+                        max_length=4,
+                        verbose_name="medio",
+                    ),
+                ),
+                ("amount", models.DecimalField(decimal_places=2, max_digits=12, verbose_name="importe")),
+                ("handed", models.DecimalField(decimal_places=2, max_digits=12, verbose_name="entregado")),
             ],
             options={
-                'verbose_name': 'reembolso',
-                'verbose_name_plural': 'reembolsos',
+                "verbose_name": "reembolso",
+                "verbose_name_plural": "reembolsos",
             },
         ),
         migrations.CreateModel(
-            name='SaleReturn',
+            name="SaleReturn",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('public_id', models.UUIDField(default=uuid.uuid4, editable=False, unique=True, verbose_name='id público')),
-                ('reason_code', models.CharField(choices=[('01', 'Anulación de la operación'), ('06', 'Devolución total'), ('07', 'Devolución por ítem')], max_length=2, verbose_name='motivo (catálogo 09)')),
-                ('reason', models.CharField(max_length=250, verbose_name='sustento')),
-                ('series', models.CharField(max_length=4, verbose_name='serie')),
-                ('number', models.PositiveIntegerField(verbose_name='número')),
-                ('gravadas', models.DecimalField(decimal_places=2, max_digits=12, verbose_name='op. gravadas')),
-                ('exoneradas', models.DecimalField(decimal_places=2, max_digits=12, verbose_name='op. exoneradas')),
-                ('inafectas', models.DecimalField(decimal_places=2, max_digits=12, verbose_name='op. inafectas')),
-                ('igv', models.DecimalField(decimal_places=2, max_digits=12, verbose_name='IGV')),
-                ('icbper', models.DecimalField(decimal_places=2, max_digits=12, verbose_name='ICBPER')),
-                ('total', models.DecimalField(decimal_places=2, max_digits=12, verbose_name='total')),
-                ('issued_at', models.DateTimeField(verbose_name='emitida')),
-                ('request_id', models.CharField(blank=True, max_length=64)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "public_id",
+                    models.UUIDField(default=uuid.uuid4, editable=False, unique=True, verbose_name="id público"),
+                ),
+                (
+                    "reason_code",
+                    models.CharField(
+                        choices=[
+                            ("01", "Anulación de la operación"),
+                            ("06", "Devolución total"),
+                            ("07", "Devolución por ítem"),
+                        ],
+                        max_length=2,
+                        verbose_name="motivo (catálogo 09)",
+                    ),
+                ),
+                ("reason", models.CharField(max_length=250, verbose_name="sustento")),
+                ("series", models.CharField(max_length=4, verbose_name="serie")),
+                ("number", models.PositiveIntegerField(verbose_name="número")),
+                ("gravadas", models.DecimalField(decimal_places=2, max_digits=12, verbose_name="op. gravadas")),
+                ("exoneradas", models.DecimalField(decimal_places=2, max_digits=12, verbose_name="op. exoneradas")),
+                ("inafectas", models.DecimalField(decimal_places=2, max_digits=12, verbose_name="op. inafectas")),
+                ("igv", models.DecimalField(decimal_places=2, max_digits=12, verbose_name="IGV")),
+                ("icbper", models.DecimalField(decimal_places=2, max_digits=12, verbose_name="ICBPER")),
+                ("total", models.DecimalField(decimal_places=2, max_digits=12, verbose_name="total")),
+                ("issued_at", models.DateTimeField(verbose_name="emitida")),
+                ("request_id", models.CharField(blank=True, max_length=64)),
             ],
             options={
-                'verbose_name': 'devolución (nota de crédito)',
-                'verbose_name_plural': 'devoluciones (notas de crédito)',
+                "verbose_name": "devolución (nota de crédito)",
+                "verbose_name_plural": "devoluciones (notas de crédito)",
             },
         ),
         migrations.CreateModel(
-            name='SaleReturnLine',
+            name="SaleReturnLine",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('line_no', models.PositiveSmallIntegerField(verbose_name='ítem de la nota')),
-                ('quantity', models.DecimalField(decimal_places=3, max_digits=12, verbose_name='cantidad')),
-                ('restock', models.BooleanField(verbose_name='vuelve al stock')),
-                ('base', models.DecimalField(decimal_places=2, max_digits=12, verbose_name='valor de venta')),
-                ('igv', models.DecimalField(decimal_places=2, max_digits=12, verbose_name='IGV')),
-                ('icbper', models.DecimalField(decimal_places=2, max_digits=12, verbose_name='ICBPER')),
-                ('amount', models.DecimalField(decimal_places=2, max_digits=12, verbose_name='importe')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("line_no", models.PositiveSmallIntegerField(verbose_name="ítem de la nota")),
+                ("quantity", models.DecimalField(decimal_places=3, max_digits=12, verbose_name="cantidad")),
+                ("restock", models.BooleanField(verbose_name="vuelve al stock")),
+                ("base", models.DecimalField(decimal_places=2, max_digits=12, verbose_name="valor de venta")),
+                ("igv", models.DecimalField(decimal_places=2, max_digits=12, verbose_name="IGV")),
+                ("icbper", models.DecimalField(decimal_places=2, max_digits=12, verbose_name="ICBPER")),
+                ("amount", models.DecimalField(decimal_places=2, max_digits=12, verbose_name="importe")),
             ],
             options={
-                'verbose_name': 'línea devuelta',
-                'verbose_name_plural': 'líneas devueltas',
-                'ordering': ['sale_return', 'line_no'],
+                "verbose_name": "línea devuelta",
+                "verbose_name_plural": "líneas devueltas",
+                "ordering": ["sale_return", "line_no"],
             },
         ),
         migrations.CreateModel(
-            name='SaleVoid',
+            name="SaleVoid",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('public_id', models.UUIDField(default=uuid.uuid4, editable=False, unique=True, verbose_name='id público')),
-                ('reason', models.CharField(max_length=100, verbose_name='motivo')),
-                ('requested_at', models.DateTimeField(verbose_name='solicitada')),
-                ('request_id', models.CharField(blank=True, max_length=64)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "public_id",
+                    models.UUIDField(default=uuid.uuid4, editable=False, unique=True, verbose_name="id público"),
+                ),
+                ("reason", models.CharField(max_length=100, verbose_name="motivo")),
+                ("requested_at", models.DateTimeField(verbose_name="solicitada")),
+                ("request_id", models.CharField(blank=True, max_length=64)),
             ],
             options={
-                'verbose_name': 'anulación',
-                'verbose_name_plural': 'anulaciones',
+                "verbose_name": "anulación",
+                "verbose_name_plural": "anulaciones",
             },
         ),
         migrations.AddConstraint(
-            model_name='sale',
-            constraint=models.UniqueConstraint(fields=('company', 'id'), name='sale_company_id_unique'),
+            model_name="sale",
+            constraint=models.UniqueConstraint(fields=("company", "id"), name="sale_company_id_unique"),
         ),
         migrations.AddConstraint(
-            model_name='saleline',
-            constraint=models.UniqueConstraint(fields=('company', 'id'), name='sale_line_company_id_unique'),
+            model_name="saleline",
+            constraint=models.UniqueConstraint(fields=("company", "id"), name="sale_line_company_id_unique"),
         ),
         migrations.AddField(
-            model_name='refund',
-            name='company',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='stores.company'),
+            model_name="refund",
+            name="company",
+            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name="+", to="stores.company"),
         ),
         migrations.AddField(
-            model_name='refund',
-            name='sale',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='refunds', to='sales.sale'),
+            model_name="refund",
+            name="sale",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, related_name="refunds", to="sales.sale"
+            ),
         ),
         migrations.AddField(
-            model_name='refund',
-            name='session',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='refunds', to='sales.cashsession'),
+            model_name="refund",
+            name="session",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, related_name="refunds", to="sales.cashsession"
+            ),
         ),
         migrations.AddField(
-            model_name='refund',
-            name='store',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='stores.store'),
+            model_name="refund",
+            name="store",
+            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name="+", to="stores.store"),
         ),
         migrations.AddField(
-            model_name='salereturn',
-            name='approved_by',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='autorizó'),
+            model_name="salereturn",
+            name="approved_by",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+                verbose_name="autorizó",
+            ),
         ),
         migrations.AddField(
-            model_name='salereturn',
-            name='cashier',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='usuario'),
+            model_name="salereturn",
+            name="cashier",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+                verbose_name="usuario",
+            ),
         ),
         migrations.AddField(
-            model_name='salereturn',
-            name='company',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='stores.company'),
+            model_name="salereturn",
+            name="company",
+            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name="+", to="stores.company"),
         ),
         migrations.AddField(
-            model_name='salereturn',
-            name='document_series',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='stores.documentseries'),
+            model_name="salereturn",
+            name="document_series",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, related_name="+", to="stores.documentseries"
+            ),
         ),
         migrations.AddField(
-            model_name='salereturn',
-            name='register',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='stores.register', verbose_name='caja'),
+            model_name="salereturn",
+            name="register",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, related_name="+", to="stores.register", verbose_name="caja"
+            ),
         ),
         migrations.AddField(
-            model_name='salereturn',
-            name='sale',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='returns', to='sales.sale', verbose_name='venta'),
+            model_name="salereturn",
+            name="sale",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="returns",
+                to="sales.sale",
+                verbose_name="venta",
+            ),
         ),
         migrations.AddField(
-            model_name='salereturn',
-            name='session',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='returns', to='sales.cashsession', verbose_name='turno'),
+            model_name="salereturn",
+            name="session",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="returns",
+                to="sales.cashsession",
+                verbose_name="turno",
+            ),
         ),
         migrations.AddField(
-            model_name='salereturn',
-            name='store',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='stores.store', verbose_name='tienda'),
+            model_name="salereturn",
+            name="store",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, related_name="+", to="stores.store", verbose_name="tienda"
+            ),
         ),
         migrations.AddField(
-            model_name='salereturn',
-            name='sunat_document',
-            field=models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='sunat.sunatdocument'),
+            model_name="salereturn",
+            name="sunat_document",
+            field=models.OneToOneField(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to="sunat.sunatdocument",
+            ),
         ),
         migrations.AddField(
-            model_name='refund',
-            name='sale_return',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='refunds', to='sales.salereturn'),
+            model_name="refund",
+            name="sale_return",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="refunds",
+                to="sales.salereturn",
+            ),
         ),
         migrations.AddField(
-            model_name='salereturnline',
-            name='company',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='stores.company'),
+            model_name="salereturnline",
+            name="company",
+            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name="+", to="stores.company"),
         ),
         migrations.AddField(
-            model_name='salereturnline',
-            name='sale_line',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='returned_in', to='sales.saleline'),
+            model_name="salereturnline",
+            name="sale_line",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, related_name="returned_in", to="sales.saleline"
+            ),
         ),
         migrations.AddField(
-            model_name='salereturnline',
-            name='sale_return',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='lines', to='sales.salereturn'),
+            model_name="salereturnline",
+            name="sale_return",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, related_name="lines", to="sales.salereturn"
+            ),
         ),
         migrations.AddField(
-            model_name='salereturnline',
-            name='store',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='stores.store'),
+            model_name="salereturnline",
+            name="store",
+            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name="+", to="stores.store"),
         ),
         migrations.AddField(
-            model_name='salevoid',
-            name='approved_by',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='autorizó'),
+            model_name="salevoid",
+            name="approved_by",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+                verbose_name="autorizó",
+            ),
         ),
         migrations.AddField(
-            model_name='salevoid',
-            name='company',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='stores.company'),
+            model_name="salevoid",
+            name="company",
+            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name="+", to="stores.company"),
         ),
         migrations.AddField(
-            model_name='salevoid',
-            name='register',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='stores.register', verbose_name='caja'),
+            model_name="salevoid",
+            name="register",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, related_name="+", to="stores.register", verbose_name="caja"
+            ),
         ),
         migrations.AddField(
-            model_name='salevoid',
-            name='requested_by',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='solicitó'),
+            model_name="salevoid",
+            name="requested_by",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+                verbose_name="solicitó",
+            ),
         ),
         migrations.AddField(
-            model_name='salevoid',
-            name='sale',
-            field=models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='void', to='sales.sale', verbose_name='venta'),
+            model_name="salevoid",
+            name="sale",
+            field=models.OneToOneField(
+                on_delete=django.db.models.deletion.PROTECT, related_name="void", to="sales.sale", verbose_name="venta"
+            ),
         ),
         migrations.AddField(
-            model_name='salevoid',
-            name='session',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='voids', to='sales.cashsession', verbose_name='turno'),
+            model_name="salevoid",
+            name="session",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="voids",
+                to="sales.cashsession",
+                verbose_name="turno",
+            ),
         ),
         migrations.AddField(
-            model_name='salevoid',
-            name='store',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='stores.store', verbose_name='tienda'),
+            model_name="salevoid",
+            name="store",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, related_name="+", to="stores.store", verbose_name="tienda"
+            ),
         ),
         migrations.AddField(
-            model_name='salevoid',
-            name='sunat_document',
-            field=models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='sunat.sunatdocument'),
+            model_name="salevoid",
+            name="sunat_document",
+            field=models.OneToOneField(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to="sunat.sunatdocument",
+            ),
         ),
         migrations.AddField(
-            model_name='refund',
-            name='sale_void',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='refunds', to='sales.salevoid'),
+            model_name="refund",
+            name="sale_void",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="refunds",
+                to="sales.salevoid",
+            ),
         ),
         migrations.AddIndex(
-            model_name='salereturn',
-            index=models.Index(fields=['session'], name='sale_return_session_idx'),
+            model_name="salereturn",
+            index=models.Index(fields=["session"], name="sale_return_session_idx"),
         ),
         migrations.AddIndex(
-            model_name='salereturn',
-            index=models.Index(fields=['store', 'issued_at'], name='sale_return_store_issued_idx'),
+            model_name="salereturn",
+            index=models.Index(fields=["store", "issued_at"], name="sale_return_store_issued_idx"),
         ),
         migrations.AddConstraint(
-            model_name='salereturn',
-            constraint=models.UniqueConstraint(fields=('company', 'series', 'number'), name='sale_return_number_unique'),
+            model_name="salereturn",
+            constraint=models.UniqueConstraint(
+                fields=("company", "series", "number"), name="sale_return_number_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='salereturn',
-            constraint=models.UniqueConstraint(fields=('company', 'id'), name='sale_return_company_id_unique'),
+            model_name="salereturn",
+            constraint=models.UniqueConstraint(fields=("company", "id"), name="sale_return_company_id_unique"),
         ),
         migrations.AddConstraint(
-            model_name='salereturnline',
-            constraint=models.UniqueConstraint(fields=('sale_return', 'line_no'), name='sale_return_line_unique_no'),
+            model_name="salereturnline",
+            constraint=models.UniqueConstraint(fields=("sale_return", "line_no"), name="sale_return_line_unique_no"),
         ),
         migrations.AddConstraint(
-            model_name='salereturnline',
-            constraint=models.CheckConstraint(condition=models.Q(('quantity__gt', 0)), name='sale_return_line_quantity_positive'),
+            model_name="salereturnline",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("quantity__gt", 0)), name="sale_return_line_quantity_positive"
+            ),
         ),
         migrations.AddIndex(
-            model_name='salevoid',
-            index=models.Index(fields=['session'], name='sale_void_session_idx'),
+            model_name="salevoid",
+            index=models.Index(fields=["session"], name="sale_void_session_idx"),
         ),
         migrations.AddIndex(
-            model_name='salevoid',
-            index=models.Index(fields=['store', 'requested_at'], name='sale_void_store_requested_idx'),
+            model_name="salevoid",
+            index=models.Index(fields=["store", "requested_at"], name="sale_void_store_requested_idx"),
         ),
         migrations.AddConstraint(
-            model_name='salevoid',
-            constraint=models.UniqueConstraint(fields=('company', 'id'), name='sale_void_company_id_unique'),
+            model_name="salevoid",
+            constraint=models.UniqueConstraint(fields=("company", "id"), name="sale_void_company_id_unique"),
         ),
         migrations.AddIndex(
-            model_name='refund',
-            index=models.Index(fields=['session'], name='refund_session_idx'),
+            model_name="refund",
+            index=models.Index(fields=["session"], name="refund_session_idx"),
         ),
         migrations.AddIndex(
-            model_name='refund',
-            index=models.Index(fields=['sale'], name='refund_sale_idx'),
+            model_name="refund",
+            index=models.Index(fields=["sale"], name="refund_sale_idx"),
         ),
         migrations.AddConstraint(
-            model_name='refund',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('kind', 'return'), ('sale_return__isnull', False), ('sale_void__isnull', True)), models.Q(('kind', 'void'), ('sale_return__isnull', True), ('sale_void__isnull', False)), _connector='OR'), name='refund_belongs_to_one_action'),
+            model_name="refund",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("kind", "return"), ("sale_return__isnull", False), ("sale_void__isnull", True)),
+                    models.Q(("kind", "void"), ("sale_return__isnull", True), ("sale_void__isnull", False)),
+                    _connector="OR",
+                ),
+                name="refund_belongs_to_one_action",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='refund',
-            constraint=models.CheckConstraint(condition=models.Q(('amount__gte', 0), ('handed__gte', 0)), name='refund_not_negative'),
+            model_name="refund",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("amount__gte", 0), ("handed__gte", 0)), name="refund_not_negative"
+            ),
         ),
     ]
+
 
 # Tenant rules (ARCHITECTURE.md): the returns, their lines, voids and refunds reference their
 # sale, line, session, store and register through the company too.

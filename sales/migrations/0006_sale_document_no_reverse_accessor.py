@@ -6,16 +6,21 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('sales', '0005_returns_voids'),
-        ('sunat', '0004_jobs_notify_trigger'),
+        ("sales", "0005_returns_voids"),
+        ("sunat", "0004_jobs_notify_trigger"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='sale',
-            name='sunat_document',
-            field=models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='sunat.sunatdocument'),
+            model_name="sale",
+            name="sunat_document",
+            field=models.OneToOneField(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to="sunat.sunatdocument",
+            ),
         ),
     ]

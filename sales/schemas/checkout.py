@@ -137,7 +137,7 @@ def checkout_input_parse(data: dict[str, Any]) -> CheckoutInput:
 
     document_type = data.get("document_type")
     if document_type not in ("01", "03"):
-        add("document_type", "Tipo de comprobante inválido: use \"03\" (boleta) o \"01\" (factura).")
+        add("document_type", 'Tipo de comprobante inválido: use "03" (boleta) o "01" (factura).')
 
     customer: CustomerIn | None = None
     raw_customer = data.get("customer")

@@ -61,14 +61,18 @@ class Body(BaseModel):
 def _decimal_text(*, places: int, label: str) -> Any:
     def parse(value: Any) -> Decimal:
         if isinstance(value, bool) or not isinstance(value, (str, int)):
-            raise PydanticCustomError("decimal_text", f"{label} debe ser un número decimal en texto, por ejemplo \"12.50\".")
+            raise PydanticCustomError(
+                "decimal_text", f'{label} debe ser un número decimal en texto, por ejemplo "12.50".'
+            )
         text = value.strip() if isinstance(value, str) else str(value)
         try:
             number = Decimal(text) if text and len(text) <= 20 else None
         except InvalidOperation:
             number = None
         if number is None or not number.is_finite():
-            raise PydanticCustomError("decimal_text", f"{label} debe ser un número decimal en texto, por ejemplo \"12.50\".")
+            raise PydanticCustomError(
+                "decimal_text", f'{label} debe ser un número decimal en texto, por ejemplo "12.50".'
+            )
         exponent = number.as_tuple().exponent
         if isinstance(exponent, int) and -exponent > places:
             raise PydanticCustomError("decimal_places", f"{label} admite como máximo {places} decimales.")

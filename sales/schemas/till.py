@@ -174,7 +174,8 @@ class ReturnBody(Body):
     def _reason_code(cls, value: str) -> str:
         if value not in RETURN_REASONS:
             raise PydanticCustomError(
-                "reason_code", "Motivo inválido: use 01 (anulación de la operación), 06 (devolución total) o 07 (devolución por ítem)."
+                "reason_code",
+                "Motivo inválido: use 01 (anulación de la operación), 06 (devolución total) o 07 (devolución por ítem).",
             )
         return value
 
@@ -189,7 +190,11 @@ class ReturnBody(Body):
         seen: set[int] = set()
         twice = sorted({line.line for line in value if line.line in seen or seen.add(line.line)})
         if twice:
-            raise PydanticCustomError("lines", "Cada línea va una sola vez: se repite la línea {lines}.", {"lines": ", ".join(map(str, twice))})
+            raise PydanticCustomError(
+                "lines",
+                "Cada línea va una sola vez: se repite la línea {lines}.",
+                {"lines": ", ".join(map(str, twice))},
+            )
         return value
 
 

@@ -5,15 +5,14 @@ from __future__ import annotations
 import uuid
 from decimal import Decimal
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet, Sum
 from django.http import Http404
 
+from sales.models import Sale, StockMovement, StoreProduct
 from stores.models import Store
 from stores.selectors import store_list_for_user
-
-from sales.models import Sale, StockMovement, StoreProduct
 
 PRODUCT_SEARCH_LIMIT = 50
 
@@ -32,23 +31,19 @@ def store_product_search(*, store: Store, q: str, limit: int = PRODUCT_SEARCH_LI
     return qs.order_by("product__name", "id")[:limit]
 
 
-def sale_list_for_user(*, user: AbstractBaseUser) -> QuerySet[Sale]:
+def sale_list_for_user(*, user: User) -> QuerySet[Sale]:
     return Sale.objects.filter(store__in=store_list_for_user(user=user))
 
 
-def sale_get_for_user(
-    *, user: AbstractBaseUser, public_id: uuid.UUID | str | None = None, sale_id: uuid.UUID | str | None = None
-) -> Sale:
-    """The sale with ``public_id`` (alias ``sale_id``) if it belongs to one of the user's stores; Http404 otherwise."""
+def sale_get_for_user(*, user: User, public_id: uuid.UUID | str) -> Sale:
+    """The sale with ``public_id`` if it belongs to one of the user's stores; Http404 otherwise."""
     try:
-        return sale_list_for_user(user=user).select_related("sunat_document").get(public_id=public_id if public_id is not None else sale_id)
+        return sale_list_for_user(user=user).get(public_id=public_id)
     except (Sale.DoesNotExist, ValueError, TypeError, ValidationError):
         raise Http404("Venta no encontrada") from None
 
 
-def sale_receipt_get(
-    *, user: AbstractBaseUser, public_id: uuid.UUID | str | None = None, sale_id: uuid.UUID | str | None = None
-) -> Sale:
+def sale_receipt_get(*, user: User, public_id: uuid.UUID | str) -> Sale:
     """The sale for its receipt, in four queries: the sale with store, register and cashier joined
     (not the company, whose secrets a receipt never needs); its lines (ordered); its payments; its
     credit notes. Http404 alike for other stores and missing sales."""
@@ -57,7 +52,7 @@ def sale_receipt_get(
             sale_list_for_user(user=user)
             .select_related("store", "register", "cashier")
             .prefetch_related("lines", "payments", "returns")
-            .get(public_id=public_id if public_id is not None else sale_id)
+            .get(public_id=public_id)
         )
     except (Sale.DoesNotExist, ValueError, TypeError, ValidationError):
         raise Http404("Venta no encontrada") from None

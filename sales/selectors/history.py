@@ -7,20 +7,19 @@ import re
 import uuid
 from datetime import date, datetime, time, timedelta
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
+from django.db.models import Exists, F, OuterRef, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
 from sales import money
-from django.db.models import Exists, F, OuterRef, QuerySet
-
 from sales.models import CashSession, Sale, SaleLine, SaleReturn, SaleVoid, SessionStatus
-from sunat import rules
-from sunat.selectors import sunat_document_is_demo, sunat_document_statuses
 from sales.services.errors import TillError
 from stores.models import Register
 from stores.selectors import store_list_for_user
+from sunat import rules
+from sunat.selectors import sunat_document_is_demo, sunat_document_statuses
 
 from . import sale_list_for_user
 
@@ -42,7 +41,7 @@ def local_day_bounds(day: date) -> tuple[datetime, datetime]:
     return start, timezone.make_aware(datetime.combine(day + timedelta(days=1), time.min))
 
 
-def sale_list_for_till(*, user: AbstractBaseUser, register: Register, day: date | None, q: str) -> list[dict]:
+def sale_list_for_till(*, user: User, register: Register, day: date | None, q: str) -> list[dict]:
     """The register's sales as list rows (contract fields), newest first (at most ``LIST_LIMIT``).
 
     ``q`` (a number such as ``B001-12``, or the buyer's document number) searches every sale of
@@ -66,7 +65,9 @@ def sale_list_for_till(*, user: AbstractBaseUser, register: Register, day: date 
         session_id = None
         if day is None:
             session_id = (
-                CashSession.objects.filter(company_id=register.company_id, register_id=register.pk, status=SessionStatus.OPEN)
+                CashSession.objects.filter(
+                    company_id=register.company_id, register_id=register.pk, status=SessionStatus.OPEN
+                )
                 .values_list("id", flat=True)
                 .first()
             )
@@ -105,16 +106,17 @@ def sale_statuses(sales: list[Sale]) -> dict[int, str]:
     """``{sale id: status}``: ``voided`` (SUNAT accepted the void), ``voiding`` (a void requested,
     not accepted yet — or rejected, until a person acts), ``returned`` (every quantity came back),
     ``partially_returned`` or ``completed``. ``sales`` come from :func:`sales_states_annotate`."""
-    void_states = sunat_document_statuses(
-        document_ids=[s.void_document_id for s in sales if s.void_document_id], company_id=None
-    )
+    void_states = sunat_document_statuses(document_ids=[getattr(s, "void_document_id") for s in sales])  # noqa: B009
     statuses = {}
     for sale in sales:
-        if sale.has_void:
-            accepted = void_states.get(sale.void_document_id) in ("accepted", "observed")
+        # The annotations of sales_states_annotate (not model fields: read by name).
+        has_void, void_document_id = getattr(sale, "has_void"), getattr(sale, "void_document_id")  # noqa: B009
+        any_returned, all_returned = getattr(sale, "any_returned"), getattr(sale, "all_returned")  # noqa: B009
+        if has_void:
+            accepted = void_states.get(void_document_id) in ("accepted", "observed")
             statuses[sale.pk] = "voided" if accepted else "voiding"
-        elif sale.any_returned:
-            statuses[sale.pk] = "returned" if sale.all_returned else "partially_returned"
+        elif any_returned:
+            statuses[sale.pk] = "returned" if all_returned else "partially_returned"
         else:
             statuses[sale.pk] = "completed"
     return statuses
@@ -126,7 +128,10 @@ def sale_state(*, sale: Sale, demo_allowed: bool = False) -> str:
     document), ``voiding``/``voided``, or its status."""
     if sale.sunat_document_id and not demo_allowed and sunat_document_is_demo(document_id=sale.sunat_document_id):
         return "demo"
-    if sale.sunat_document_id and sunat_document_statuses(document_ids=[sale.sunat_document_id]).get(sale.sunat_document_id) == "rejected":
+    if (
+        sale.sunat_document_id
+        and sunat_document_statuses(document_ids=[sale.sunat_document_id]).get(sale.sunat_document_id) == "rejected"
+    ):
         return "rejected"
     annotated = sales_states_annotate(Sale.objects.filter(pk=sale.pk)).get()
     return sale_statuses([annotated])[annotated.pk]
@@ -147,7 +152,7 @@ def sale_row_body(sale: Sale, *, status: str, sunat_status: str) -> dict:
     }
 
 
-def sale_detail_get(*, user: AbstractBaseUser, public_id: uuid.UUID | str) -> Sale:
+def sale_detail_get(*, user: User, public_id: uuid.UUID | str) -> Sale:
     """The sale (annotated for its status) with its lines, payments and returns, in the user's
     stores; a 404 :class:`TillError` for another store's sale and a missing one alike."""
     try:
@@ -165,10 +170,16 @@ def sale_detail_body(sale: Sale) -> dict:
     """``GET /api/v1/sales/<id>`` (contract fields); ``line`` numbers start at 1 in cart order."""
     customer = None
     if not rules.buyer_is_anonymous(doc_type=sale.customer_doc_type, doc_number=sale.customer_doc_number):
-        customer = {"doc_type": sale.customer_doc_type, "doc_number": sale.customer_doc_number, "name": sale.customer_name}
+        customer = {
+            "doc_type": sale.customer_doc_type,
+            "doc_number": sale.customer_doc_number,
+            "name": sale.customer_name,
+        }
     returns = sorted(sale.returns.all(), key=lambda r: (r.issued_at, r.pk))
     sunat = sunat_document_statuses(document_ids=[sale.sunat_document_id, *(r.sunat_document_id for r in returns)])
-    row = sale_row_body(sale, status=sale_statuses([sale])[sale.pk], sunat_status=sunat.get(sale.sunat_document_id, "pending"))
+    row = sale_row_body(
+        sale, status=sale_statuses([sale])[sale.pk], sunat_status=sunat.get(sale.sunat_document_id, "pending")
+    )
     return {
         **{k: v for k, v in row.items() if k != "cashier"},
         "igv": money.as_text(sale.igv),
@@ -203,7 +214,7 @@ def sale_detail_body(sale: Sale) -> dict:
     }
 
 
-def sale_for_action(*, user: AbstractBaseUser, public_id: uuid.UUID | str) -> Sale:
+def sale_for_action(*, user: User, public_id: uuid.UUID | str) -> Sale:
     """The sale a return or void acts on (with its store and register), in the user's stores; a
     404 :class:`TillError` for another store's sale and a missing one alike."""
     try:
@@ -212,7 +223,7 @@ def sale_for_action(*, user: AbstractBaseUser, public_id: uuid.UUID | str) -> Sa
         raise TillError.single("sale", SALE_NOT_FOUND, status=404) from None
 
 
-def sale_return_receipt_get(*, user: AbstractBaseUser, public_id: uuid.UUID | str) -> SaleReturn:
+def sale_return_receipt_get(*, user: User, public_id: uuid.UUID | str) -> SaleReturn:
     """A credit note for its receipt (with its sale, lines and refunds), in the user's stores;
     Http404 alike for other stores' notes and missing ones."""
     try:

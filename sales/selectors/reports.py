@@ -28,14 +28,15 @@ from __future__ import annotations
 
 import heapq
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Count, F, Max, Q, Sum
+from django.contrib.auth.models import User
+from django.db.models import Count, F, Max, Model, Q, QuerySet, Sum
 from django.db.models.functions import ExtractHour, TruncDate
 
 from sales import money
@@ -55,7 +56,13 @@ from sales.models import (
 from sales.services.errors import TillError
 from stores.models import Store
 from stores.selectors import store_list_managed_by
-from sunat.selectors import sunat_document_status_counts, sunat_document_statuses, sunat_documents_unsettled, sunat_status_label
+from sunat.selectors import (
+    SunatDocumentRow,
+    sunat_document_status_counts,
+    sunat_document_statuses,
+    sunat_documents_unsettled,
+    sunat_status_label,
+)
 
 from .history import local_day_bounds
 from .sessions import METHODS, zero_by_method
@@ -89,7 +96,7 @@ class ReportScope:
         return sorted({s.company_id for s in self.stores})
 
 
-def report_scope(*, user: AbstractBaseUser, store_code: str | None) -> ReportScope:
+def report_scope(*, user: User, store_code: str | None) -> ReportScope:
     """The stores ``user`` may read reports of, narrowed to ``store_code`` (a store code, or
     ``RUC/code`` when codes repeat across companies). 403 for a user who manages no store (a
     cashier), 404 for a code outside the user's stores (alike for one that does not exist)."""
@@ -177,11 +184,21 @@ def _sales_of(scope: ReportScope, lo: datetime, hi: datetime) -> dict:
     return {"sale__store_id__in": scope.store_ids, "sale__issued_at__gte": lo, "sale__issued_at__lt": hi}
 
 
-def _grouped(model, *, tenancy: dict, when: str, lo: datetime, hi: datetime, user: str, total: str = "total", **extra) -> list[dict]:
+def _grouped(
+    model: type[Model],
+    *,
+    tenancy: dict,
+    when: str,
+    lo: datetime,
+    hi: datetime,
+    user: str,
+    total: str = "total",
+    **extra: Any,
+) -> list[dict]:
     """``model``'s rows in ``[lo, hi)`` by ``when``, grouped by store, user and Lima hour: count and
     sum of ``total`` (plus ``extra`` aggregates), one query."""
     return list(
-        model.objects.filter(**tenancy, **{f"{when}__gte": lo, f"{when}__lt": hi})
+        model._default_manager.filter(**tenancy, **{f"{when}__gte": lo, f"{when}__lt": hi})
         .annotate(hour=ExtractHour(when))
         .values("store_id", user, "hour")
         .annotate(n=Count("id"), total=Sum(total), **extra)
@@ -209,7 +226,9 @@ def report_figures(*, scope: ReportScope, start: date, end: date) -> Figures:
     tenancy = {"company_id__in": scope.company_ids, "store_id__in": scope.store_ids}
     figures = Figures()
 
-    sales = _grouped(Sale, tenancy=tenancy, when="issued_at", lo=lo, hi=hi, user="cashier_id", igv=Sum("igv"), icbper=Sum("icbper"))
+    sales = _grouped(
+        Sale, tenancy=tenancy, when="issued_at", lo=lo, hi=hi, user="cashier_id", igv=Sum("igv"), icbper=Sum("icbper")
+    )
     figures.sales_count, figures.sales_total = _tally(figures, sales, user="cashier_id", count="count", amount="sales")
     figures.sales_igv = sum((row["igv"] for row in sales), money.ZERO)
     figures.sales_icbper = sum((row["icbper"] for row in sales), money.ZERO)
@@ -228,9 +247,15 @@ def report_figures(*, scope: ReportScope, start: date, end: date) -> Figures:
             figures.payments[row["method"]] = row["amount"]
 
     returns = _grouped(SaleReturn, tenancy=tenancy, when="issued_at", lo=lo, hi=hi, user="cashier_id")
-    figures.returns_count, figures.returns_total = _tally(figures, returns, user="cashier_id", count="returns_count", amount="returns")
-    voids = _grouped(SaleVoid, tenancy=tenancy, when="requested_at", lo=lo, hi=hi, user="requested_by_id", total="sale__total")
-    figures.voids_count, figures.voids_total = _tally(figures, voids, user="requested_by_id", count="voids_count", amount="voids")
+    figures.returns_count, figures.returns_total = _tally(
+        figures, returns, user="cashier_id", count="returns_count", amount="returns"
+    )
+    voids = _grouped(
+        SaleVoid, tenancy=tenancy, when="requested_at", lo=lo, hi=hi, user="requested_by_id", total="sale__total"
+    )
+    figures.voids_count, figures.voids_total = _tally(
+        figures, voids, user="requested_by_id", count="voids_count", amount="voids"
+    )
 
     for kind, when in ((RefundKind.RETURN, "sale_return__issued_at"), (RefundKind.VOID, "sale_void__requested_at")):
         refunded = (
@@ -255,7 +280,7 @@ def report_figures(*, scope: ReportScope, start: date, end: date) -> Figures:
     return figures
 
 
-def usernames(user_ids) -> dict[int, str]:
+def usernames(user_ids: Iterable[int]) -> dict[int, str]:
     User = get_user_model()
     return dict(User.objects.filter(pk__in=list(user_ids)).values_list("pk", User.USERNAME_FIELD))
 
@@ -265,9 +290,16 @@ def top_products(*, scope: ReportScope, start: date, end: date, limit: int = TOP
     ``{"product_id", "barcode", "name", "quantity", "total"}`` (Decimals)."""
     lo, hi = range_bounds(start, end)
     rows = (
-        SaleLine.objects.filter(company_id__in=scope.company_ids, store_id__in=scope.store_ids, **_sales_of(scope, lo, hi))
+        SaleLine.objects.filter(
+            company_id__in=scope.company_ids, store_id__in=scope.store_ids, **_sales_of(scope, lo, hi)
+        )
         .values("product_id")
-        .annotate(barcode=Max("barcode"), name=Max("description"), quantity=Sum("quantity"), total=Sum(F("amount") + F("icbper")))
+        .annotate(
+            barcode=Max("barcode"),
+            name=Max("description"),
+            quantity=Sum("quantity"),
+            total=Sum(F("amount") + F("icbper")),
+        )
         .order_by("-total", "-quantity", "product_id")[:limit]
     )
     return list(rows)
@@ -278,7 +310,9 @@ def slow_products(*, scope: ReportScope, start: date, end: date, limit: int = TO
     (nothing at all first), as ``{"product_id", "barcode", "name", "quantity", "stock"}``."""
     lo, hi = range_bounds(start, end)
     sold = dict(
-        SaleLine.objects.filter(company_id__in=scope.company_ids, store_id__in=scope.store_ids, **_sales_of(scope, lo, hi))
+        SaleLine.objects.filter(
+            company_id__in=scope.company_ids, store_id__in=scope.store_ids, **_sales_of(scope, lo, hi)
+        )
         .values("product_id")
         .annotate(quantity=Sum("quantity"))
         .order_by()
@@ -286,7 +320,11 @@ def slow_products(*, scope: ReportScope, start: date, end: date, limit: int = TO
     )
     stocked = (
         StoreProduct.objects.filter(
-            company_id__in=scope.company_ids, store_id__in=scope.store_ids, is_active=True, product__is_active=True, stock__gt=0
+            company_id__in=scope.company_ids,
+            store_id__in=scope.store_ids,
+            is_active=True,
+            product__is_active=True,
+            stock__gt=0,
         )
         .values("product_id")
         .annotate(barcode=Max("product__barcode"), name=Max("product__name"), stock=Sum("stock"))
@@ -353,7 +391,11 @@ def daily_report(*, scope: ReportScope, day: date) -> dict:
         "payments": {m: money.as_text(figures.payments[m]) for m in METHODS},
         "refunds": {m: money.as_text(figures.refunds[m]) for m in METHODS},
         "by_store": [
-            {"store": store_label(s), "count": figures.by_store[s.pk].count, "net_total": money.as_text(figures.by_store[s.pk].net_total)}
+            {
+                "store": store_label(s),
+                "count": figures.by_store[s.pk].count,
+                "net_total": money.as_text(figures.by_store[s.pk].net_total),
+            }
             for s in stores.values()
         ],
         "by_cashier": [
@@ -370,10 +412,17 @@ def daily_report(*, scope: ReportScope, day: date) -> dict:
             for h in range(24)
         ],
         "top_products": [
-            {"barcode": p["barcode"], "name": p["name"], "quantity": format(p["quantity"], "f"), "total": money.as_text(p["total"])}
+            {
+                "barcode": p["barcode"],
+                "name": p["name"],
+                "quantity": format(p["quantity"], "f"),
+                "total": money.as_text(p["total"]),
+            }
             for p in top_products(scope=scope, start=day, end=day)
         ],
-        "sunat": sunat_document_status_counts(company_ids=scope.company_ids, store_ids=scope.store_ids, start=lo, end=hi),
+        "sunat": sunat_document_status_counts(
+            company_ids=scope.company_ids, store_ids=scope.store_ids, start=lo, end=hi
+        ),
     }
 
 
@@ -398,7 +447,7 @@ def cashier_report(*, scope: ReportScope, end: date, days: int = 30) -> list[dic
     return rows
 
 
-def unsettled_documents(*, scope: ReportScope, limit: int = 50):
+def unsettled_documents(*, scope: ReportScope, limit: int = 50) -> list[SunatDocumentRow]:
     """The scope's documents SUNAT has not accepted (pending, error, rejected), oldest first."""
     return sunat_documents_unsettled(company_ids=scope.company_ids, store_ids=scope.store_ids, limit=limit)
 
@@ -459,7 +508,7 @@ VOIDING = "Anulación pendiente"
 AMOUNTS = ("gravadas", "exoneradas", "inafectas", "igv", "icbper", "total")
 
 
-def _keyset_batches(queryset, *, when: str) -> Iterator[list]:
+def _keyset_batches(queryset: QuerySet, *, when: str) -> Iterator[list]:
     """Rows of ``queryset`` in ``(when, id)`` order, a batch at a time (keyset pagination: each
     batch is one indexed query, nothing is held open between batches, memory stays flat)."""
     last = None
@@ -480,8 +529,18 @@ def _sale_rows(scope: ReportScope, lo: datetime, hi: datetime, codes: dict[int, 
     sales = Sale.objects.filter(
         company_id__in=scope.company_ids, store_id__in=scope.store_ids, issued_at__gte=lo, issued_at__lt=hi
     ).values(
-        "id", "issued_at", "store_id", "document_type", "series", "number", "customer_doc_type", "customer_doc_number",
-        "customer_name", *AMOUNTS, "sunat_document_id", void_document_id=F("void__sunat_document_id"),
+        "id",
+        "issued_at",
+        "store_id",
+        "document_type",
+        "series",
+        "number",
+        "customer_doc_type",
+        "customer_doc_number",
+        "customer_name",
+        *AMOUNTS,
+        "sunat_document_id",
+        void_document_id=F("void__sunat_document_id"),
         void_id=F("void__id"),
     )
     for batch in _keyset_batches(sales, when="issued_at"):
@@ -495,9 +554,17 @@ def _sale_rows(scope: ReportScope, lo: datetime, hi: datetime, codes: dict[int, 
             else:
                 status = sunat_status_label(statuses.get(r["sunat_document_id"], "pending"))
             yield RegisterRow(
-                issued_at=r["issued_at"], store=codes[r["store_id"]], document_type=r["document_type"], series=r["series"],
-                number=r["number"], buyer_doc_type=r["customer_doc_type"], buyer_doc_number=r["customer_doc_number"],
-                buyer_name=r["customer_name"], **{a: r[a] for a in AMOUNTS}, status=status, reference="",
+                issued_at=r["issued_at"],
+                store=codes[r["store_id"]],
+                document_type=r["document_type"],
+                series=r["series"],
+                number=r["number"],
+                buyer_doc_type=r["customer_doc_type"],
+                buyer_doc_number=r["customer_doc_number"],
+                buyer_name=r["customer_name"],
+                **{a: r[a] for a in AMOUNTS},
+                status=status,
+                reference="",
                 counts_in_total=r["void_id"] is None,
             )
 
@@ -506,20 +573,36 @@ def _note_rows(scope: ReportScope, lo: datetime, hi: datetime, codes: dict[int, 
     notes = SaleReturn.objects.filter(
         company_id__in=scope.company_ids, store_id__in=scope.store_ids, issued_at__gte=lo, issued_at__lt=hi
     ).values(
-        "id", "issued_at", "store_id", "series", "number", *AMOUNTS, "sunat_document_id",
-        sale_type=F("sale__document_type"), sale_series=F("sale__series"), sale_number=F("sale__number"),
-        buyer_doc_type=F("sale__customer_doc_type"), buyer_doc_number=F("sale__customer_doc_number"),
+        "id",
+        "issued_at",
+        "store_id",
+        "series",
+        "number",
+        *AMOUNTS,
+        "sunat_document_id",
+        sale_type=F("sale__document_type"),
+        sale_series=F("sale__series"),
+        sale_number=F("sale__number"),
+        buyer_doc_type=F("sale__customer_doc_type"),
+        buyer_doc_number=F("sale__customer_doc_number"),
         buyer_name=F("sale__customer_name"),
     )
     for batch in _keyset_batches(notes, when="issued_at"):
         statuses = sunat_document_statuses(document_ids=[r["sunat_document_id"] for r in batch])
         for r in batch:
             yield RegisterRow(
-                issued_at=r["issued_at"], store=codes[r["store_id"]], document_type="07", series=r["series"],
-                number=r["number"], buyer_doc_type=r["buyer_doc_type"], buyer_doc_number=r["buyer_doc_number"],
-                buyer_name=r["buyer_name"], **{a: -r[a] for a in AMOUNTS},
+                issued_at=r["issued_at"],
+                store=codes[r["store_id"]],
+                document_type="07",
+                series=r["series"],
+                number=r["number"],
+                buyer_doc_type=r["buyer_doc_type"],
+                buyer_doc_number=r["buyer_doc_number"],
+                buyer_name=r["buyer_name"],
+                **{a: -r[a] for a in AMOUNTS},
                 status=sunat_status_label(statuses.get(r["sunat_document_id"], "pending")),
-                reference=f"{r['sale_type']} {r['sale_series']}-{r['sale_number']}", counts_in_total=True,
+                reference=f"{r['sale_type']} {r['sale_series']}-{r['sale_number']}",
+                counts_in_total=True,
             )
 
 
@@ -534,7 +617,7 @@ def sales_register_rows(*, scope: ReportScope, start: date, end: date) -> Iterat
     )
 
 
-def report_scope_for_page(*, user: AbstractBaseUser) -> bool:
+def report_scope_for_page(*, user: User) -> bool:
     """Whether the user sees the reports at all (the page's menu link)."""
     return store_list_managed_by(user=user).exists()
 

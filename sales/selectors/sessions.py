@@ -18,15 +18,26 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
 from sales import money
-from sales.models import CashMovement, CashSession, Payment, PaymentMethod, Refund, Sale, SaleReturn, SaleVoid, SessionStatus
+from sales.models import (
+    CashMovement,
+    CashSession,
+    Payment,
+    PaymentMethod,
+    Refund,
+    Sale,
+    SaleReturn,
+    SaleVoid,
+    SessionStatus,
+)
 from sales.services.errors import TillError
 from stores.selectors import register_key, store_list_for_user
 
@@ -76,7 +87,10 @@ def cash_session_figures(*, session: CashSession) -> SessionFigures:
     per_type = {
         f"{t}_{k}": agg
         for t in DOCUMENT_TYPES
-        for k, agg in (("count", Count("id", filter=Q(document_type=t))), ("total", Sum("total", filter=Q(document_type=t))))
+        for k, agg in (
+            ("count", Count("id", filter=Q(document_type=t))),
+            ("total", Sum("total", filter=Q(document_type=t))),
+        )
     }
     sales = Sale.objects.filter(company_id=session.company_id, session_id=session.pk).aggregate(
         n=Count("id"), sum_total=Sum("total"), sum_igv=Sum("igv"), sum_icbper=Sum("icbper"), **per_type
@@ -124,7 +138,7 @@ def cash_session_figures(*, session: CashSession) -> SessionFigures:
     return figures
 
 
-def _local(value) -> str | None:
+def _local(value: datetime | None) -> str | None:
     return timezone.localtime(value).isoformat(timespec="seconds") if value is not None else None
 
 
@@ -142,7 +156,7 @@ def cash_session_body(session: CashSession) -> dict:
         "opened_by": session.opened_by.get_username(),
         "opening_float": money.as_text(session.opening_float),
         "closed_at": _local(session.closed_at),
-        "closed_by": session.closed_by.get_username() if session.closed_by_id else None,
+        "closed_by": session.closed_by.get_username() if session.closed_by is not None else None,
         "z_number": session.z_number,
     }
 
@@ -166,7 +180,8 @@ def cash_session_report_build(
             "igv": money.as_text(figures.sales_igv),
             "icbper": money.as_text(figures.sales_icbper),
             "by_document_type": {
-                t: {"count": figures.by_type[t][0], "total": money.as_text(figures.by_type[t][1])} for t in DOCUMENT_TYPES
+                t: {"count": figures.by_type[t][0], "total": money.as_text(figures.by_type[t][1])}
+                for t in DOCUMENT_TYPES
             },
         },
         "returns": {"count": figures.returns_count, "total": money.as_text(figures.returns_total)},
@@ -193,6 +208,7 @@ def cash_session_report(*, session: CashSession) -> dict:
     """The Z report as stored at close (identical on every read), or the X report of an open
     session, computed now (nothing changes)."""
     if session.status == SessionStatus.CLOSED:
+        assert session.z_report is not None  # cash_session_state_consistent: a closed session has its Z
         return session.z_report
     return cash_session_report_build(session=session, figures=cash_session_figures(session=session))
 
@@ -202,7 +218,7 @@ def cash_session_expected_cash(*, session: CashSession) -> Decimal:
     return cash_session_figures(session=session).expected(opening_float=session.opening_float)["cash"]
 
 
-def cash_session_get_for_user(*, user: AbstractBaseUser, public_id: uuid.UUID | str) -> CashSession:
+def cash_session_get_for_user(*, user: User, public_id: uuid.UUID | str) -> CashSession:
     """The session with ``public_id`` in one of the user's stores; a 404 :class:`TillError` for
     other stores' sessions and missing ones alike."""
     try:

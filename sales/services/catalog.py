@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 
 from sales import money
@@ -10,7 +10,7 @@ from sales.models import StoreProduct
 from stores.services import audit_event_record
 
 
-def store_product_save(*, store_product: StoreProduct, actor: AbstractBaseUser | None) -> StoreProduct:
+def store_product_save(*, store_product: StoreProduct, actor: User | None) -> StoreProduct:
     """Save a store's product row; a new price (or a new row's price) writes a ``price.change``
     audit event in the same transaction (invariant 13)."""
     with transaction.atomic():

@@ -12,7 +12,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
@@ -62,7 +62,7 @@ class _PricedLine:
 
 def sale_checkout(
     *,
-    cashier: AbstractBaseUser,
+    cashier: User,
     register: str | Register | None,
     idempotency_key: uuid.UUID,
     fingerprint: str,
@@ -115,7 +115,9 @@ def sale_checkout(
     company, store = register_obj.company, register_obj.store
 
     try:
-        store_products = _store_products_fetch(store_id=store.pk, company_id=company.pk, lines=lines, generation=generation)
+        store_products = _store_products_fetch(
+            store_id=store.pk, company_id=company.pk, lines=lines, generation=generation
+        )
         issued_at = timezone.now()
 
         # --- calculate -------------------------------------------------------------------------
@@ -167,12 +169,8 @@ def sale_checkout(
     return sale, True
 
 
-def _sale_replay(*, company_id: int, key: uuid.UUID, cashier: AbstractBaseUser, fingerprint: str) -> Sale | None:
-    sale = (
-        Sale.objects.select_related("sunat_document")
-        .filter(company_id=company_id, idempotency_key=key)
-        .first()
-    )
+def _sale_replay(*, company_id: int, key: uuid.UUID, cashier: User, fingerprint: str) -> Sale | None:
+    sale = Sale.objects.select_related("sunat_document").filter(company_id=company_id, idempotency_key=key).first()
     if sale is None:
         return None
     if sale.cashier_id != cashier.pk or sale.fingerprint != fingerprint:
@@ -259,7 +257,9 @@ def _lines_price(
             # SUNAT rejects a taxed line whose IGV rounds to 0.00 (3111): under S/ 0.04.
             errors.append(f"Línea {n}: el importe de «{sp.product.name}» es demasiado pequeño para un comprobante.")
             continue
-        priced.append(_PricedLine(line_no=n, store_product=sp, quantity=line.quantity, icbper_rate=bag_rate, amounts=amounts))
+        priced.append(
+            _PricedLine(line_no=n, store_product=sp, quantity=line.quantity, icbper_rate=bag_rate, amounts=amounts)
+        )
     if errors:
         raise TillError({"lines": errors}, 400)
     return priced
@@ -267,7 +267,9 @@ def _lines_price(
 
 def icbper_rate_on(*, on: date) -> Decimal:
     """The ICBPER per bag in force on ``on`` (a Lima date); 400 when the table has none."""
-    rate = IcbperRate.objects.filter(valid_from__lte=on).order_by("-valid_from").values_list("amount", flat=True).first()
+    rate = (
+        IcbperRate.objects.filter(valid_from__lte=on).order_by("-valid_from").values_list("amount", flat=True).first()
+    )
     if rate is None:
         raise TillError.single("lines", "No hay tasa ICBPER vigente para bolsas plásticas.")
     return rate
@@ -303,9 +305,7 @@ def _customer_check(*, document_type: str, customer: CustomerIn | None, total: D
         field = "customer.doc_type" if exc.code == "doc_type" else "customer.doc_number"
         raise TillError({field: exc.messages}) from None
     if customer.doc_type == "0" and document_type == "03" and total > ANONYMOUS_LIMIT:
-        raise TillError.single(
-            "customer", "Boleta mayor a S/ 700.00: indique el DNI u otro documento del comprador."
-        )
+        raise TillError.single("customer", "Boleta mayor a S/ 700.00: indique el DNI u otro documento del comprador.")
     if len(customer.name) < 3:
         raise TillError.single("customer.name", "Indique el nombre o razón social del cliente (mínimo 3 caracteres).")
     number = compact_identity(doc_type=customer.doc_type, doc_number=customer.doc_number)
@@ -340,7 +340,16 @@ def _payments_settle(*, payments: Sequence[PaymentIn], total: Decimal) -> tuple[
         raise TillError.single(
             "payments", f"Los pagos no cubren el total: faltan S/ {-cash.change} en efectivo (a pagar S/ {cash.due})."
         )
-    rows.insert(0, Payment(method=PaymentMethod.CASH, amount=cash.applied, tendered=tendered, change=cash.change, rounding=cash.rounding))
+    rows.insert(
+        0,
+        Payment(
+            method=PaymentMethod.CASH,
+            amount=cash.applied,
+            tendered=tendered,
+            change=cash.change,
+            rounding=cash.rounding,
+        ),
+    )
     return rows, cash.rounding, cash.change
 
 
@@ -411,7 +420,7 @@ def _sale_complete(
     company: Company,
     store: Store,
     register: Register,
-    cashier: AbstractBaseUser,
+    cashier: User,
     idempotency_key: uuid.UUID,
     fingerprint: str,
     document_type: str,
@@ -446,7 +455,15 @@ def _sale_complete(
         # a manager's job in the admin. (The conflict "update" rewrites the key with itself, so
         # the one statement returns the row's id either way.)
         customer_row = Customer.objects.bulk_create(
-            [Customer(company=company, doc_type=buyer.doc_type, doc_number=buyer.doc_number, name=buyer.name, address=buyer.address)],
+            [
+                Customer(
+                    company=company,
+                    doc_type=buyer.doc_type,
+                    doc_number=buyer.doc_number,
+                    name=buyer.name,
+                    address=buyer.address,
+                )
+            ],
             update_conflicts=True,
             unique_fields=["company", "doc_type", "doc_number"],
             update_fields=["doc_number"],
@@ -506,7 +523,9 @@ def _sale_complete(
     ]
     snapshot = sale_snapshot_build(company=company, store=store, sale=sale, lines=sale_lines)
     sale_key = rows_keys_send(Sale)  # answered with the document's INSERT
-    sale.sunat_document = sunat_document_issue(company=company, store=store, snapshot=snapshot, request_id=request_id, demo=demo)
+    sale.sunat_document = sunat_document_issue(
+        company=company, store=store, snapshot=snapshot, request_id=request_id, demo=demo
+    )
     sale.pk = sale_key()
     rows_send([sale])
     rows_send(sale_lines)

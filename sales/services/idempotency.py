@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 
 from sales.models import IdempotentRequest
@@ -29,15 +29,13 @@ class Answer:
     body: dict
 
 
-def _replay_of(row: IdempotentRequest, *, user: AbstractBaseUser, endpoint: str, fingerprint: str) -> Answer:
+def _replay_of(row: IdempotentRequest, *, user: User, endpoint: str, fingerprint: str) -> Answer:
     if row.user_id != user.pk or row.endpoint != endpoint or row.fingerprint != fingerprint:
         raise TillError.single("idempotency_key", KEY_REUSED, status=409)
     return Answer(status=row.status_code, body=row.response)
 
 
-def idempotent_replay(
-    *, company_id: int, user: AbstractBaseUser, key: uuid.UUID, endpoint: str, fingerprint: str
-) -> Answer | None:
+def idempotent_replay(*, company_id: int, user: User, key: uuid.UUID, endpoint: str, fingerprint: str) -> Answer | None:
     """The stored answer for ``key`` (a replay), None for a new key; 409 for another user or body.
     A read outside any transaction: call it before checks that must not run twice (approvals)."""
     row = IdempotentRequest.objects.filter(company_id=company_id, key=key).first()
@@ -47,7 +45,7 @@ def idempotent_replay(
 def idempotent_run(
     *,
     company_id: int,
-    user: AbstractBaseUser,
+    user: User,
     key: uuid.UUID,
     endpoint: str,
     fingerprint: str,

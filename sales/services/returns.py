@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -54,7 +54,9 @@ WHOLE_UNITS = "Línea {n}: «{name}» se devuelve por unidades enteras."
 TOO_SMALL = "Línea {n}: el importe a devolver de «{name}» es demasiado pequeño para una nota de crédito."
 OVER_LEFT = "Línea {n}: quedan {left} por devolver de «{name}»."
 REFUNDS_TOTAL = "Los reembolsos deben sumar S/ {total}, el total de la nota de crédito."
-REFUND_OVER_PAID = "No se puede devolver S/ {amount} por {method}: la venta pagó S/ {left} con ese medio (ya descontado lo devuelto)."
+REFUND_OVER_PAID = (
+    "No se puede devolver S/ {amount} por {method}: la venta pagó S/ {left} con ese medio (ya descontado lo devuelto)."
+)
 OTHER_STORE = "La devolución se registra en una caja de la tienda de la venta."
 SALE_STATE = {
     "rejected": "SUNAT rechazó el comprobante de esta venta: no admite devoluciones.",
@@ -115,7 +117,11 @@ def sale_return_quote(*, sale_lines: dict[int, SaleLine], lines: Sequence[Return
         after = before + item.quantity
         if after > line.quantity:
             # Priced as asked (so the refunds can be checked first, as the contract orders), refused after.
-            over.append(OVER_LEFT.format(n=item.line, left=format((line.quantity - before).normalize(), "f"), name=line.description))
+            over.append(
+                OVER_LEFT.format(
+                    n=item.line, left=format((line.quantity - before).normalize(), "f"), name=line.description
+                )
+            )
         amounts = money.return_line_amounts(
             unit_price=line.unit_price,
             sold_quantity=line.quantity,
@@ -125,7 +131,9 @@ def sale_return_quote(*, sale_lines: dict[int, SaleLine], lines: Sequence[Return
             returned_before=before,
             returned_after=after,
         )
-        if amounts.amount == 0 or rules.taxed_line_igv_missing(affectation=line.affectation, base=amounts.base, igv=amounts.igv):
+        if amounts.amount == 0 or rules.taxed_line_igv_missing(
+            affectation=line.affectation, base=amounts.base, igv=amounts.igv
+        ):
             errors.append(TOO_SMALL.format(n=item.line, name=line.description))
             continue
         quoted.append(QuotedLine(sale_line=line, quantity=item.quantity, restock=item.restock, amounts=amounts))
@@ -165,11 +173,15 @@ def _refunds_plan(*, sale: Sale, total: Decimal, refunds: Sequence[RefundIn]) ->
     plan = []
     for method, amount in by_method.items():
         if method == PaymentMethod.CASH:
-            plan.append(_RefundPlan(method, amount, money.cash_refund_handed(amount=amount, kept_left=kept - handed_cash)))
+            plan.append(
+                _RefundPlan(method, amount, money.cash_refund_handed(amount=amount, kept_left=kept - handed_cash))
+            )
             continue
         left = paid.get(method, money.ZERO) - refunded.get(method, money.ZERO)
         if amount > left:
-            message = REFUND_OVER_PAID.format(amount=money.as_text(amount), method=METHOD_LABELS[method], left=money.as_text(left))
+            message = REFUND_OVER_PAID.format(
+                amount=money.as_text(amount), method=METHOD_LABELS[method], left=money.as_text(left)
+            )
             raise TillError.single("refunds", message)
         plan.append(_RefundPlan(method, amount, amount))
     return plan
@@ -190,14 +202,14 @@ def _sale_lock(sale: Sale) -> Sale:
 
 def sale_return_create(
     *,
-    user: AbstractBaseUser,
+    user: User,
     sale: Sale,
     register: Register,
     reason_code: str,
     reason: str,
     lines: Sequence[ReturnLineIn],
     refunds: Sequence[RefundIn],
-    approver: AbstractBaseUser | None,
+    approver: User | None,
     request_id: str = "",
     demo: bool = False,
 ) -> SaleReturn:
@@ -223,7 +235,9 @@ def sale_return_create(
         locked = _sale_lock(sale)
         sale_lines = {
             line.line_no: line
-            for line in SaleLine.objects.select_for_update(of=("self",)).filter(company_id=sale.company_id, sale=locked).order_by("line_no")
+            for line in SaleLine.objects.select_for_update(of=("self",))
+            .filter(company_id=sale.company_id, sale=locked)
+            .order_by("line_no")
         }
         quote = sale_return_quote(sale_lines=sale_lines, lines=lines)
         # Under the locks, what is left to return comes first: a return that raced another one
@@ -298,7 +312,10 @@ def sale_return_create(
             ]
         )
         restocked = [
-            (StoreProduct(pk=q.sale_line.store_product_id, company_id=locked.company_id, store_id=locked.store_id), q.quantity)
+            (
+                StoreProduct(pk=q.sale_line.store_product_id, company_id=locked.company_id, store_id=locked.store_id),
+                q.quantity,
+            )
             for q in quote.lines
             if q.restock
         ]
@@ -314,8 +331,12 @@ def sale_return_create(
             lines=[(q.sale_line, row) for q, row in zip(quote.lines, returned_lines, strict=True)],
         )
         sale_return.sunat_document = sunat_document_issue(
-            company=register.company, store=register.store, snapshot=snapshot, request_id=request_id,
-            original=locked.sunat_document, demo=demo,
+            company=register.company,
+            store=register.store,
+            snapshot=snapshot,
+            request_id=request_id,
+            original=locked.sunat_document,
+            demo=demo,
         )
         sale_return.save(update_fields=["sunat_document"])
         if approver is not None:

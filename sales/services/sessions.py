@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -41,7 +41,7 @@ SESSION_ALREADY_OPEN = "La caja ya tiene un turno abierto."
 CASH_OUT_TOO_MUCH = "No hay tanto efectivo en caja: se esperan S/ {expected}."
 
 
-def cash_session_open(*, user: AbstractBaseUser, register: Register, opening_float: Decimal) -> CashSession:
+def cash_session_open(*, user: User, register: Register, opening_float: Decimal) -> CashSession:
     """Open ``register``'s session with the counted float. One open session per register: the
     partial unique index ``cash_session_one_open_per_register`` decides (also for two opens
     racing), and the loser gets a 409. Audited in the same transaction."""
@@ -85,7 +85,7 @@ def cash_session_lock(*, session: CashSession) -> CashSession:
     return locked
 
 
-def _approval_audit(*, session: CashSession, actor: AbstractBaseUser, approver: AbstractBaseUser, action: str) -> None:
+def _approval_audit(*, session: CashSession, actor: User, approver: User, action: str) -> None:
     audit_event_record(
         company_id=session.company_id,
         store_id=session.store_id,
@@ -98,12 +98,12 @@ def _approval_audit(*, session: CashSession, actor: AbstractBaseUser, approver: 
 
 def cash_movement_create(
     *,
-    user: AbstractBaseUser,
+    user: User,
     session: CashSession,
     kind: str,
     amount: Decimal,
     reason: str,
-    approver: AbstractBaseUser | None,
+    approver: User | None,
 ) -> CashMovement:
     """Put cash into or take it out of the drawer. A cashier's cash out needs ``approver`` (a
     manager whose approval the caller verified); a cash out above the cash expected in the
@@ -147,12 +147,12 @@ def cash_movement_create(
 
 def cash_session_close(
     *,
-    user: AbstractBaseUser,
+    user: User,
     session: CashSession,
     counted: dict[str, Decimal],
     denominations: dict[str, int] | None,
     note: str,
-    approver: AbstractBaseUser | None,
+    approver: User | None,
 ) -> CashSession:
     """Close ``session`` with the cashier's blind count and store its Z report.
 
@@ -168,13 +168,17 @@ def cash_session_close(
         figures = cash_session_figures(session=locked)
         expected = figures.expected(opening_float=locked.opening_float)
         difference = {m: counted[m] - expected[m] for m in METHODS}
-        threshold = Company.objects.filter(pk=locked.company_id).values_list("cash_difference_threshold", flat=True).get()
+        threshold = (
+            Company.objects.filter(pk=locked.company_id).values_list("cash_difference_threshold", flat=True).get()
+        )
         over = any(abs(d) > threshold for d in difference.values())
         manager = store_user_is_manager(user=user, store=locked.store)
         if over and approver is None and not manager:
             raise TillError.single("approval", APPROVAL_REQUIRED, status=403)
         last_z = (
-            CashSession.objects.filter(company_id=locked.company_id, register_id=locked.register_id, z_number__isnull=False)
+            CashSession.objects.filter(
+                company_id=locked.company_id, register_id=locked.register_id, z_number__isnull=False
+            )
             .order_by("-z_number")
             .values_list("z_number", flat=True)
             .first()

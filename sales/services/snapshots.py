@@ -7,12 +7,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from sales.models import Sale, SaleLine, SaleReturn, SaleReturnLine
 from stores.models import Company, Store
 from sunat import rules
 from sunat.snapshot import Customer, DocumentSnapshot, Line, PaymentTerms, Reference, Supplier, Totals
-
-from sales.models import Sale, SaleLine, SaleReturn, SaleReturnLine
-
 
 
 def _supplier(*, company: Company, store: Store) -> Supplier:

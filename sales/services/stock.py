@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from decimal import Decimal
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import connection, transaction
 from django.db.models import F
 
@@ -21,7 +21,7 @@ def stock_movement_record(
     store_product: StoreProduct,
     kind: str,
     quantity: Decimal,
-    created_by: AbstractBaseUser | None = None,
+    created_by: User | None = None,
     note: str = "",
 ) -> StockMovement:
     """Record a purchase, adjustment, return or transfer of ``quantity`` (signed) units.
@@ -54,7 +54,7 @@ def stock_movements_record_bulk(
     *,
     items: Sequence[tuple[StoreProduct, Decimal]],
     kind: str,
-    created_by: AbstractBaseUser | None = None,
+    created_by: User | None = None,
     note: str = "",
     sale: Sale | None = None,
 ) -> int:

@@ -10,7 +10,7 @@ order.
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
@@ -27,6 +27,7 @@ from .returns import OTHER_STORE, SALE_STATE
 from .sessions import SESSION_NONE
 from .stock import stock_movements_record_bulk
 
+NO_DOCUMENT = "La venta no tiene comprobante electrónico: no hay nada que anular ante SUNAT."
 HAS_RETURNS = "La venta tiene devoluciones: no se puede anular; devuelva lo que falta con una nota de crédito."
 VOID_STATE = {
     "voiding": "La venta ya se está anulando.",
@@ -55,11 +56,11 @@ def session_hold(*, register: Register) -> int:
 
 def sale_void_request(
     *,
-    user: AbstractBaseUser,
+    user: User,
     sale: Sale,
     register: Register,
     reason: str,
-    approver: AbstractBaseUser | None,
+    approver: User | None,
     request_id: str = "",
     demo: bool = False,
 ) -> SaleVoid:
@@ -105,10 +106,16 @@ def sale_void_request(
             if constraint_violated(exc) == "sales_salevoid_sale_id_key":
                 raise TillError.single("sale", VOID_STATE["voiding"], status=409) from None
             raise
+        if locked.sunat_document is None:
+            raise TillError.single("sale", NO_DOCUMENT, status=409)
         try:
             void.sunat_document = sunat_void_issue(
-                company=register.company, store=register.store, original=locked.sunat_document, reason=reason,
-                request_id=request_id, demo=demo,
+                company=register.company,
+                store=register.store,
+                original=locked.sunat_document,
+                reason=reason,
+                request_id=request_id,
+                demo=demo,
             )
         except VoidRefused as exc:
             raise TillError.single("sale", exc.message, status=409) from None
@@ -125,7 +132,9 @@ def sale_void_request(
                     sale_void=void,
                     method=p.method,
                     amount=p.amount,
-                    handed=money.cash_kept(applied=p.amount, rounding=p.rounding) if p.method == PaymentMethod.CASH else p.amount,
+                    handed=money.cash_kept(applied=p.amount, rounding=p.rounding)
+                    if p.method == PaymentMethod.CASH
+                    else p.amount,
                 )
                 for p in payments
             ]
@@ -133,7 +142,10 @@ def sale_void_request(
         lines = list(locked.lines.all())
         stock_movements_record_bulk(
             items=[
-                (StoreProduct(pk=line.store_product_id, company_id=locked.company_id, store_id=locked.store_id), line.quantity)
+                (
+                    StoreProduct(pk=line.store_product_id, company_id=locked.company_id, store_id=locked.store_id),
+                    line.quantity,
+                )
                 for line in lines
             ],
             kind=MovementKind.RETURN,

@@ -32,7 +32,9 @@ def store_make(*, company: Company, code: str = "0000", n: int = 1) -> tuple[Sto
     store = Store.objects.create(company=company, code=code, name=f"Tienda {n}", address="Jr. Uno 1", ubigeo="150101")
     register = Register.objects.create(company=company, store=store, code="CAJA1")
     for doc_type, series in (("03", f"B{n:03d}"), ("01", f"F{n:03d}"), ("07", f"BC{n:02d}"), ("07", f"FC{n:02d}")):
-        DocumentSeries.objects.create(company=company, store=store, register=register, document_type=doc_type, series=series)
+        DocumentSeries.objects.create(
+            company=company, store=store, register=register, document_type=doc_type, series=series
+        )
     return store, register
 
 

@@ -77,7 +77,14 @@ def test_store_manager_views_the_catalogue_but_cannot_change_it(client, world):
 def test_company_admin_adds_a_product_and_a_bad_barcode_is_refused_in_spanish(client, world):
     client.force_login(staff(company=world["a"]))
     url = f"{ADMIN}/sales/product/add/"
-    base = {"company": world["a"].pk, "sku": "NUEVO1", "name": "Fideos", "unit_code": "NIU", "affectation": "10", "is_active": "on"}
+    base = {
+        "company": world["a"].pk,
+        "sku": "NUEVO1",
+        "name": "Fideos",
+        "unit_code": "NIU",
+        "affectation": "10",
+        "is_active": "on",
+    }
     good = ean13(424242)
     bad = client.post(url, {**base, "barcode": good[:-1] + str((int(good[-1]) + 1) % 10)})
     assert bad.status_code == 200 and "dígito verificador" in bad.content.decode()
@@ -93,7 +100,14 @@ def test_duplicate_barcode_in_the_company_is_a_form_error_not_a_crash(client, wo
     sugar = world["items"]["a2"].product
     response = client.post(
         f"{ADMIN}/sales/product/{sugar.pk}/change/",
-        {"sku": sugar.sku, "barcode": world["items"]["a1"].product.barcode, "name": sugar.name, "unit_code": "NIU", "affectation": "10", "is_active": "on"},
+        {
+            "sku": sugar.sku,
+            "barcode": world["items"]["a1"].product.barcode,
+            "name": sugar.name,
+            "unit_code": "NIU",
+            "affectation": "10",
+            "is_active": "on",
+        },
     )
     assert response.status_code == 200
     assert Product.objects.get(pk=sugar.pk).barcode == sugar.barcode
@@ -170,7 +184,9 @@ def test_customers_are_company_wide(client, world):
 def test_icbper_rates_visible_to_staff_editable_by_superusers_only(client, world):
     client.force_login(staff(company=world["a"]))
     assert client.get(f"{ADMIN}/sales/icbperrate/").status_code == 200
-    assert client.post(f"{ADMIN}/sales/icbperrate/add/", {"valid_from": "2030-01-01", "amount": "9.99"}).status_code == 403
+    assert (
+        client.post(f"{ADMIN}/sales/icbperrate/add/", {"valid_from": "2030-01-01", "amount": "9.99"}).status_code == 403
+    )
     assert not IcbperRate.objects.filter(amount=Decimal("9.99")).exists()
     assert StoreProduct.objects.count() == 3
 

@@ -80,7 +80,9 @@ def test_a_deactivated_product_is_refused_on_the_next_sale(till, store):
 
 def test_two_stores_selling_one_product_each_get_their_own_price(till, store, other_store):
     sp_a = product_make(store=store, price="3.50")
-    StoreProduct.objects.create(company=store.company, store=other_store, product=sp_a.product, price=Decimal("3.90"), stock=50)
+    StoreProduct.objects.create(
+        company=store.company, store=other_store, product=sp_a.product, price=Decimal("3.90"), stock=50
+    )
     till_b = Client()
     till_b.force_login(cashier_make(store=other_store))
     for _ in range(2):  # the second round comes from the catalog

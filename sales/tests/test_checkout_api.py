@@ -76,13 +76,27 @@ def products(store):
 def test_checkout_creates_sale_with_contract_body(client_for, products, store):
     p = products
     body = body_for(
-        (p["gravado"], "2"), (p["exonerado"], "1"), (p["inafecto"], "3"), (p["bag"], "2"), (p["kilo"], "1.255"),
+        (p["gravado"], "2"),
+        (p["exonerado"], "1"),
+        (p["inafecto"], "3"),
+        (p["bag"], "2"),
+        (p["kilo"], "1.255"),
         payments=[{"method": "yape", "amount": "5.00"}, {"method": "cash", "amount": "20"}],
     )
     response = post(client_for, body)
     assert response.status_code == 201, response.content
     data = response.json()
-    assert set(data) == {"id", "number", "document_type", "total", "igv", "icbper", "change", "sunat_status", "receipt_url"}
+    assert set(data) == {
+        "id",
+        "number",
+        "document_type",
+        "total",
+        "igv",
+        "icbper",
+        "change",
+        "sunat_status",
+        "receipt_url",
+    }
     # 7.00 + 4.20 + 3.15 + 0.20 + 7.52 (5.99 × 1.255 = 7.51745 → 7.52) = 22.07, bags' ICBPER 2 × 0.50
     assert data["total"] == "23.07"
     assert data["icbper"] == "1.00"
@@ -99,7 +113,10 @@ def test_checkout_creates_sale_with_contract_body(client_for, products, store):
     assert sale.total == sum((line.amount + line.icbper for line in sale.lines.all()), Decimal("0"))
     cash = sale.payments.get(method="cash")
     assert (cash.amount, cash.tendered, cash.change, cash.rounding) == (
-        Decimal("18.07"), Decimal("20.00"), Decimal("2.00"), Decimal("0.07")
+        Decimal("18.07"),
+        Decimal("20.00"),
+        Decimal("2.00"),
+        Decimal("0.07"),
     )
     assert sale.lines.count() == 5 and sale.sunat_document.jobs.count() == 1
     snapshot = sale.sunat_document.snapshot
@@ -114,7 +131,8 @@ def test_checkout_creates_sale_with_contract_body(client_for, products, store):
 
 def test_factura_with_ruc_gets_contado_terms_and_customer(client_for, products):
     body = body_for(
-        (products["gravado"], "1"), document_type="01",
+        (products["gravado"], "1"),
+        document_type="01",
         customer={"doc_type": "6", "doc_number": VALID_RUC, "name": "Empresa Cliente SAC"},
         payments=[{"method": "card", "amount": "3.50"}],
     )
@@ -128,7 +146,9 @@ def test_factura_with_ruc_gets_contado_terms_and_customer(client_for, products):
 
 
 def test_boleta_over_700_with_dni_is_accepted(client_for, products):
-    body = body_for((products["pricey"], "1"), customer={"doc_type": "1", "doc_number": VALID_DNI, "name": "Juan Pérez"})
+    body = body_for(
+        (products["pricey"], "1"), customer={"doc_type": "1", "doc_number": VALID_DNI, "name": "Juan Pérez"}
+    )
     response = post(client_for, body)
     assert response.status_code == 201, response.content
     assert Sale.objects.get().customer_doc_number == VALID_DNI
@@ -212,35 +232,97 @@ def _bad_bodies(p, other_sp, other_company_sp):
         "client total": (400, "total", with_(total="0.01")),
         "too many lines": (400, "lines", with_(lines=[{"barcode": bc, "quantity": "1"}] * 1000)),
         "empty cart": (400, "lines", with_(lines=[])),
-        "factura without customer": (400, "customer", with_(document_type="01", payments=[{"method": "card", "amount": "3.50"}])),
-        "factura with dni": (400, "customer.doc_type", with_(document_type="01", customer={"doc_type": "1", "doc_number": VALID_DNI, "name": "Juan Pérez"})),
-        "factura bad ruc": (400, "customer.doc_number", with_(document_type="01", customer={"doc_type": "6", "doc_number": "20100070971", "name": "X SAC"})),
-        "bad dni check digit": (400, "customer.doc_number", with_(customer={"doc_type": "1", "doc_number": "123456782", "name": "Juan Pérez"})),
-        "dni wrong length": (400, "customer.doc_number", with_(customer={"doc_type": "1", "doc_number": "1234", "name": "Juan Pérez"})),
-        "boleta over 700 anonymous": (400, "customer", with_(lines=[{"barcode": p["pricey"].product.barcode, "quantity": "1"}])),
+        "factura without customer": (
+            400,
+            "customer",
+            with_(document_type="01", payments=[{"method": "card", "amount": "3.50"}]),
+        ),
+        "factura with dni": (
+            400,
+            "customer.doc_type",
+            with_(document_type="01", customer={"doc_type": "1", "doc_number": VALID_DNI, "name": "Juan Pérez"}),
+        ),
+        "factura bad ruc": (
+            400,
+            "customer.doc_number",
+            with_(document_type="01", customer={"doc_type": "6", "doc_number": "20100070971", "name": "X SAC"}),
+        ),
+        "bad dni check digit": (
+            400,
+            "customer.doc_number",
+            with_(customer={"doc_type": "1", "doc_number": "123456782", "name": "Juan Pérez"}),
+        ),
+        "dni wrong length": (
+            400,
+            "customer.doc_number",
+            with_(customer={"doc_type": "1", "doc_number": "1234", "name": "Juan Pérez"}),
+        ),
+        "boleta over 700 anonymous": (
+            400,
+            "customer",
+            with_(lines=[{"barcode": p["pricey"].product.barcode, "quantity": "1"}]),
+        ),
         "payments short": (400, "payments", with_(payments=[{"method": "cash", "amount": "3.00"}])),
         "card short": (400, "payments", with_(payments=[{"method": "card", "amount": "3.00"}])),
         "card overpay": (400, "payments", with_(payments=[{"method": "card", "amount": "5.00"}])),
-        "yape plus plin overpay": (400, "payments", with_(payments=[{"method": "yape", "amount": "3.00"}, {"method": "plin", "amount": "1.00"}])),
+        "yape plus plin overpay": (
+            400,
+            "payments",
+            with_(payments=[{"method": "yape", "amount": "3.00"}, {"method": "plin", "amount": "1.00"}]),
+        ),
         "unknown payment method": (400, "payments", with_(payments=[{"method": "bitcoin", "amount": "3.50"}])),
         "no payments": (400, "payments", with_(payments=[])),
         "bad document type": (400, "document_type", with_(document_type="07")),
         "bad key": (400, "idempotency_key", with_(idempotency_key="abc")),
         "unknown register": (400, "register", with_(register="CAJA9")),
-        "gravado line under S/ 0.04 (IGV 0.00, SUNAT 3111)": (400, "lines", with_line(barcode=p["candy"].product.barcode, quantity="1")),
+        "gravado line under S/ 0.04 (IGV 0.00, SUNAT 3111)": (
+            400,
+            "lines",
+            with_line(barcode=p["candy"].product.barcode, quantity="1"),
+        ),
         "stock refused": (409, "lines", with_(lines=[{"barcode": p["cigs"].product.barcode, "quantity": "3"}])),
-        "stock refused second line": (409, "lines", with_(lines=[{"barcode": bc, "quantity": "1"}, {"barcode": p["cigs"].product.barcode, "quantity": "3"}])),
+        "stock refused second line": (
+            409,
+            "lines",
+            with_(lines=[{"barcode": bc, "quantity": "1"}, {"barcode": p["cigs"].product.barcode, "quantity": "3"}]),
+        ),
     }
 
 
 BAD_CASES = [
-    "unknown barcode", "unknown sku", "other store product", "other company product", "quantity zero",
-    "quantity negative", "quantity text", "quantity float", "quantity over 9999", "quantity 4 decimals",
-    "decimal units for NIU", "decimal plastic bags", "client price on line", "client total", "too many lines",
-    "empty cart", "factura without customer", "factura with dni", "factura bad ruc", "bad dni check digit",
-    "dni wrong length", "boleta over 700 anonymous", "payments short", "card short", "card overpay",
-    "yape plus plin overpay", "unknown payment method", "no payments", "bad document type", "bad key",
-    "unknown register", "gravado line under S/ 0.04 (IGV 0.00, SUNAT 3111)", "stock refused",
+    "unknown barcode",
+    "unknown sku",
+    "other store product",
+    "other company product",
+    "quantity zero",
+    "quantity negative",
+    "quantity text",
+    "quantity float",
+    "quantity over 9999",
+    "quantity 4 decimals",
+    "decimal units for NIU",
+    "decimal plastic bags",
+    "client price on line",
+    "client total",
+    "too many lines",
+    "empty cart",
+    "factura without customer",
+    "factura with dni",
+    "factura bad ruc",
+    "bad dni check digit",
+    "dni wrong length",
+    "boleta over 700 anonymous",
+    "payments short",
+    "card short",
+    "card overpay",
+    "yape plus plin overpay",
+    "unknown payment method",
+    "no payments",
+    "bad document type",
+    "bad key",
+    "unknown register",
+    "gravado line under S/ 0.04 (IGV 0.00, SUNAT 3111)",
+    "stock refused",
     "stock refused second line",
 ]
 
@@ -340,7 +422,10 @@ def test_get_on_checkout_is_405(client_for):
 def test_query_count_does_not_grow_with_lines(client_for, store, django_assert_max_num_queries):
     items = [product_make(store=store, price="1.00") for _ in range(50)]
     cash = [{"method": "cash", "amount": "100"}]
-    one_line, fifty_lines = body_for((items[0], "1"), payments=cash), body_for(*[(sp, "1") for sp in items], payments=cash)
+    one_line, fifty_lines = (
+        body_for((items[0], "1"), payments=cash),
+        body_for(*[(sp, "1") for sp in items], payments=cash),
+    )
     with django_assert_max_num_queries(30) as one:
         assert post(client_for, one_line).status_code == 201
     with django_assert_max_num_queries(len(one.captured_queries)) as fifty:

@@ -43,12 +43,14 @@ def _waits(trace: str) -> list[str]:
 
 
 def _sell_traced(client: Client, tmp_path: Path, barcodes: list[str]) -> list[str]:
-    body = json.dumps({
-        "idempotency_key": str(uuid.uuid4()),
-        "document_type": "03",
-        "lines": [{"barcode": code, "quantity": "1"} for code in barcodes],
-        "payments": [{"method": "cash", "amount": "1000"}],
-    })
+    body = json.dumps(
+        {
+            "idempotency_key": str(uuid.uuid4()),
+            "document_type": "03",
+            "lines": [{"barcode": code, "quantity": "1"} for code in barcodes],
+            "payments": [{"method": "cash", "amount": "1000"}],
+        }
+    )
     connection.ensure_connection()
     pgconn = connection.connection.pgconn
     path = tmp_path / f"trace-{uuid.uuid4().hex}.txt"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone as dt_timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -33,9 +33,9 @@ def sell(cashier, lines, payments, **kw):
 @pytest.mark.parametrize(
     ("utc_now", "rate"),
     [
-        (datetime(2023, 1, 1, 4, 59, tzinfo=dt_timezone.utc), "0.40"),  # still 2022-12-31 in Lima
-        (datetime(2023, 1, 1, 5, 0, tzinfo=dt_timezone.utc), "0.50"),  # 2023-01-01 00:00 in Lima
-        (datetime(2021, 6, 1, 12, 0, tzinfo=dt_timezone.utc), "0.30"),
+        (datetime(2023, 1, 1, 4, 59, tzinfo=UTC), "0.40"),  # still 2022-12-31 in Lima
+        (datetime(2023, 1, 1, 5, 0, tzinfo=UTC), "0.50"),  # 2023-01-01 00:00 in Lima
+        (datetime(2021, 6, 1, 12, 0, tzinfo=UTC), "0.30"),
     ],
 )
 def test_icbper_uses_the_rate_valid_on_the_lima_date(monkeypatch, cashier, store, utc_now, rate):

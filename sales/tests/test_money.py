@@ -69,7 +69,14 @@ def test_totals_are_sums_of_rounded_lines_never_re_rounded():
 
 @pytest.mark.parametrize(
     ("amount", "due"),
-    [("10.00", "10.00"), ("10.09", "10.00"), ("10.05", "10.00"), ("10.10", "10.10"), ("0.09", "0.00"), ("23.07", "23.00")],
+    [
+        ("10.00", "10.00"),
+        ("10.09", "10.00"),
+        ("10.05", "10.00"),
+        ("10.10", "10.10"),
+        ("0.09", "0.00"),
+        ("23.07", "23.00"),
+    ],
 )
 def test_cash_due_rounds_down_to_ten_centimos(amount, due):
     assert money.cash_due(D(amount)) == D(due)

@@ -6,6 +6,7 @@ import re
 import threading
 import time
 import uuid
+from datetime import UTC
 from decimal import Decimal
 
 import pytest
@@ -14,7 +15,7 @@ from django.utils import timezone
 
 from sales.schemas import CartLine, CustomerIn, PaymentIn
 from sales.services.checkout import sale_checkout
-from sales.tests.factories import session_ensure, cashier_make, company_make, product_make, store_make
+from sales.tests.factories import cashier_make, company_make, product_make, session_ensure, store_make
 from sunat.models import DocumentStatus, SunatDocument
 
 
@@ -189,13 +190,17 @@ def test_receipt_of_another_company_is_404(client, cashier, db):
 
 
 def test_receipt_requires_login(client, cashier, store, register):
-    sale = sell(cashier=cashier, register=register, items=[(product_make(store=store), "1")], payments=[("card", "10.00")])
+    sale = sell(
+        cashier=cashier, register=register, items=[(product_make(store=store), "1")], payments=[("card", "10.00")]
+    )
     response = client.get(f"/pos/receipts/{sale.public_id}/")
     assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
 
 
 def test_reprint_carries_the_hash_and_status(client, cashier, store, register):
-    sale = sell(cashier=cashier, register=register, items=[(product_make(store=store), "1")], payments=[("card", "10.00")])
+    sale = sell(
+        cashier=cashier, register=register, items=[(product_make(store=store), "1")], payments=[("card", "10.00")]
+    )
     SunatDocument.objects.filter(pk=sale.sunat_document_id).update(
         xml_hash="5zVcyL443M1vVGhdFNi+H9jcslo=", status=DocumentStatus.ACCEPTED
     )
@@ -211,7 +216,9 @@ def test_receipt_waits_for_the_hash_the_worker_commits(client, settings):
     company = company_make()
     store, register = store_make(company=company, code="0000", n=1)
     cashier = cashier_make(store=store)
-    sale = sell(cashier=cashier, register=register, items=[(product_make(store=store), "1")], payments=[("card", "10.00")])
+    sale = sell(
+        cashier=cashier, register=register, items=[(product_make(store=store), "1")], payments=[("card", "10.00")]
+    )
     settings.RECEIPT_HASH_WAIT_SECONDS = 30.0  # generous: the test ends as soon as the hash lands
     started = threading.Event()
 
@@ -235,7 +242,9 @@ def test_receipt_waits_for_the_hash_the_worker_commits(client, settings):
 
 def test_receipt_renders_without_hash_after_the_wait(client, cashier, store, register, settings):
     settings.RECEIPT_HASH_WAIT_SECONDS = 0.2
-    sale = sell(cashier=cashier, register=register, items=[(product_make(store=store), "1")], payments=[("card", "10.00")])
+    sale = sell(
+        cashier=cashier, register=register, items=[(product_make(store=store), "1")], payments=[("card", "10.00")]
+    )
     client.force_login(cashier)
     response = client.get(f"/pos/receipts/{sale.public_id}/")
     assert response.status_code == 200
@@ -243,11 +252,13 @@ def test_receipt_renders_without_hash_after_the_wait(client, cashier, store, reg
 
 
 def test_receipt_date_is_lima_time(client, cashier, store, register):
-    sale = sell(cashier=cashier, register=register, items=[(product_make(store=store), "1")], payments=[("card", "10.00")])
+    sale = sell(
+        cashier=cashier, register=register, items=[(product_make(store=store), "1")], payments=[("card", "10.00")]
+    )
     # 03:30 UTC on the 28th is 22:30 on the 27th in Lima (UTC-5).
-    from datetime import datetime, timezone as dt_timezone
+    from datetime import datetime
 
-    type(sale).objects.filter(pk=sale.pk).update(issued_at=datetime(2026, 11, 28, 3, 30, tzinfo=dt_timezone.utc))
+    type(sale).objects.filter(pk=sale.pk).update(issued_at=datetime(2026, 11, 28, 3, 30, tzinfo=UTC))
     client.force_login(cashier)
     html = client.get(f"/pos/receipts/{sale.public_id}/").content.decode()
     assert "27/11/2026 22:30:00" in html

@@ -67,7 +67,7 @@ def _sale(cashier, store):
 def test_sale_selectors_hide_other_stores_like_missing_sales(cashier, store, other_store):
     sale = _sale(cashier, store)
     assert sale_get_for_user(user=cashier, public_id=sale.public_id) == sale
-    assert sale_get_for_user(user=cashier, sale_id=str(sale.public_id)) == sale
+    assert sale_get_for_user(user=cashier, public_id=str(sale.public_id)) == sale
     stranger = cashier_make(store=other_store)
     for user, public_id in ((stranger, sale.public_id), (cashier, uuid.uuid4()), (cashier, "not-a-uuid")):
         with pytest.raises(Http404):

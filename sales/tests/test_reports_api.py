@@ -52,7 +52,11 @@ def key() -> str:
 
 def sell(client, when, lines, payments, **extra):
     with clock(when):
-        response = post(client, "/api/v1/checkout", {"idempotency_key": key(), "document_type": "03", "lines": lines, "payments": payments, **extra})
+        response = post(
+            client,
+            "/api/v1/checkout",
+            {"idempotency_key": key(), "document_type": "03", "lines": lines, "payments": payments, **extra},
+        )
     assert response.status_code == 201, response.content
     return Sale.objects.get(public_id=response.json()["id"])
 
@@ -66,7 +70,15 @@ def give_back(client, when, sale, lines, refunds, **extra):
         response = post(
             client,
             "/api/v1/returns",
-            {"idempotency_key": key(), "sale": str(sale.public_id), "reason_code": "07", "reason": "Vencido", "lines": lines, "refunds": refunds, **extra},
+            {
+                "idempotency_key": key(),
+                "sale": str(sale.public_id),
+                "reason_code": "07",
+                "reason": "Vencido",
+                "lines": lines,
+                "refunds": refunds,
+                **extra,
+            },
         )
     assert response.status_code == 201, response.content
     return SaleReturn.objects.get(public_id=response.json()["id"])
@@ -75,7 +87,9 @@ def give_back(client, when, sale, lines, refunds, **extra):
 def close(client, when, session, counted, **extra):
     with clock(when):
         response = post(
-            client, f"/api/v1/sessions/{session.public_id}/close", {"idempotency_key": key(), "counted": counted, **extra}
+            client,
+            f"/api/v1/sessions/{session.public_id}/close",
+            {"idempotency_key": key(), "counted": counted, **extra},
         )
     assert response.status_code == 200, response.content
     return response.json()
@@ -99,12 +113,22 @@ def chain(client):
         items[store.code] = {
             "rice": product_make(store=store, price="4.27", name=f"Arroz {store.code}"),  # odd céntimos: cash rounding
             "book": product_make(store=store, price="25.00", affectation="20", name=f"Cuaderno {store.code}"),
-            "potato": product_make(store=store, price="3.59", affectation="30", unit_code="KGM", name=f"Papa {store.code}"),
+            "potato": product_make(
+                store=store, price="3.59", affectation="30", unit_code="KGM", name=f"Papa {store.code}"
+            ),
             "bag": product_make(store=store, price="0.10", is_plastic_bag=True, name=f"Bolsa {store.code}"),
         }
     return {
-        "company": company, "a": store_a, "b": store_b, "ra": register_a, "rb": register_b,
-        "ana": cashier_a, "beto": cashier_b, "manager": manager, "owner": owner, "items": items,
+        "company": company,
+        "a": store_a,
+        "b": store_b,
+        "ra": register_a,
+        "rb": register_b,
+        "ana": cashier_a,
+        "beto": cashier_b,
+        "manager": manager,
+        "owner": owner,
+        "items": items,
     }
 
 
@@ -115,33 +139,69 @@ def day_written(client, chain):
     ruc = {"doc_type": "6", "doc_number": "20100066603", "name": "DISTRIBUIDORA EL SOL S.A.C."}
     client.force_login(chain["ana"])
     sold = {
-        "early": sell(client, at(DAY, 0, 5), [line(a["rice"], "5")], [{"method": "plin", "amount": "21.35"}], document_type="01", customer=ruc),
-        "s1": sell(client, at(DAY, 9, 15), [line(a["rice"], "3"), line(a["bag"], "2")], [{"method": "cash", "amount": "20.00"}]),
-        "s2": sell(client, at(DAY, 9, 40), [line(a["book"], "1"), line(a["potato"], "1.235")], [{"method": "card", "amount": "29.43"}]),
+        "early": sell(
+            client,
+            at(DAY, 0, 5),
+            [line(a["rice"], "5")],
+            [{"method": "plin", "amount": "21.35"}],
+            document_type="01",
+            customer=ruc,
+        ),
+        "s1": sell(
+            client, at(DAY, 9, 15), [line(a["rice"], "3"), line(a["bag"], "2")], [{"method": "cash", "amount": "20.00"}]
+        ),
+        "s2": sell(
+            client,
+            at(DAY, 9, 40),
+            [line(a["book"], "1"), line(a["potato"], "1.235")],
+            [{"method": "card", "amount": "29.43"}],
+        ),
         "s3": sell(client, at(DAY, 10, 5), [line(a["rice"], "1")], [{"method": "yape", "amount": "4.27"}]),
-        "s4": sell(client, at(DAY, 23, 50), [line(a["rice"], "2"), line(a["book"], "1")], [{"method": "card", "amount": "10.00"}, {"method": "cash", "amount": "30.00"}]),
+        "s4": sell(
+            client,
+            at(DAY, 23, 50),
+            [line(a["rice"], "2"), line(a["book"], "1")],
+            [{"method": "card", "amount": "10.00"}, {"method": "cash", "amount": "30.00"}],
+        ),
         "s6": sell(client, at(DAY, 13, 0), [line(a["rice"], "1")], [{"method": "cash", "amount": "5.00"}]),
-        "before": sell(client, at(DAY - timedelta(days=1), 22, 0), [line(a["rice"], "1")], [{"method": "cash", "amount": "5.00"}]),
+        "before": sell(
+            client, at(DAY - timedelta(days=1), 22, 0), [line(a["rice"], "1")], [{"method": "cash", "amount": "5.00"}]
+        ),
     }
     # The cashier returns part of s2 with a manager's approval (card refund), the next morning.
     returned_next_day = give_back(
-        client, at(DAY + timedelta(days=1), 8, 0), sold["s2"], [{"line": 1, "quantity": "1", "restock": True}],
-        [{"method": "card", "amount": "25.00"}], approval={"username": "gerente_a", "pin": "2468"},
+        client,
+        at(DAY + timedelta(days=1), 8, 0),
+        sold["s2"],
+        [{"line": 1, "quantity": "1", "restock": True}],
+        [{"method": "card", "amount": "25.00"}],
+        approval={"username": "gerente_a", "pin": "2468"},
     )
     client.force_login(chain["manager"])
     # The manager returns a bag and a rice of s1 in cash (rounded up) and voids s6, on DAY.
-    total = client.get(f"/api/v1/sales/{sold['s1'].public_id}/return-quote?line=1&quantity=1&line=2&quantity=1").json()["total"]
+    total = client.get(f"/api/v1/sales/{sold['s1'].public_id}/return-quote?line=1&quantity=1&line=2&quantity=1").json()[
+        "total"
+    ]
     assert money.cash_refund_due(D(total)) != D(total)  # the cash handed back is rounded up
     returned = give_back(
-        client, at(DAY, 15, 0), sold["s1"], [{"line": 1, "quantity": "1", "restock": True}, {"line": 2, "quantity": "1", "restock": False}],
+        client,
+        at(DAY, 15, 0),
+        sold["s1"],
+        [{"line": 1, "quantity": "1", "restock": True}, {"line": 2, "quantity": "1", "restock": False}],
         [{"method": "cash", "amount": total}],
     )
     with clock(at(DAY, 13, 30)):
-        response = post(client, f"/api/v1/sales/{sold['s6'].public_id}/void", {"idempotency_key": key(), "reason": "Venta duplicada"})
+        response = post(
+            client,
+            f"/api/v1/sales/{sold['s6'].public_id}/void",
+            {"idempotency_key": key(), "reason": "Venta duplicada"},
+        )
     assert response.status_code == 202, response.content
     client.force_login(chain["beto"])
     sold["t1"] = sell(client, at(DAY, 11, 0), [line(b["rice"], "4")], [{"method": "cash", "amount": "20.00"}])
-    sold["t2"] = sell(client, at(DAY, 11, 30), [line(b["book"], "1"), line(b["bag"], "1")], [{"method": "cash", "amount": "30.00"}])
+    sold["t2"] = sell(
+        client, at(DAY, 11, 30), [line(b["book"], "1"), line(b["bag"], "1")], [{"method": "cash", "amount": "30.00"}]
+    )
     # Ana closes short by S/ 1.30 on DAY; Beto's close comes after midnight.
     client.force_login(chain["ana"])
     session_a = CashSession.objects.get(register=chain["ra"], status="open")
@@ -175,7 +235,9 @@ def recompute(day: date, stores) -> dict:
 
     sales = [s for s in Sale.objects.filter(store_id__in=store_ids) if on_day(s.issued_at)]
     notes = [r for r in SaleReturn.objects.filter(store_id__in=store_ids) if on_day(r.issued_at)]
-    voids = [v for v in SaleVoid.objects.select_related("sale").filter(store_id__in=store_ids) if on_day(v.requested_at)]
+    voids = [
+        v for v in SaleVoid.objects.select_related("sale").filter(store_id__in=store_ids) if on_day(v.requested_at)
+    ]
     payments = {m: D("0.00") for m in METHODS}
     for p in Payment.objects.filter(sale__in=sales):
         payments[p.method] += p.amount - p.rounding  # cash: tendered − change; others: rounding 0
@@ -189,7 +251,11 @@ def recompute(day: date, stores) -> dict:
         return sum(values, D("0.00"))
 
     def net(sale_rows, note_rows, void_rows):
-        return money.as_text(money_sum(s.total for s in sale_rows) - money_sum(r.total for r in note_rows) - money_sum(v.sale.total for v in void_rows))
+        return money.as_text(
+            money_sum(s.total for s in sale_rows)
+            - money_sum(r.total for r in note_rows)
+            - money_sum(v.sale.total for v in void_rows)
+        )
 
     User = get_user_model()
     users = set()
@@ -198,15 +264,25 @@ def recompute(day: date, stores) -> dict:
     users |= {c.opened_by_id for c in closed}
     by_cashier = []
     for user in sorted(User.objects.filter(pk__in=users), key=lambda u: u.username):
-        by_cashier.append({
-            "username": user.username,
-            "count": sum(1 for s in sales if s.cashier_id == user.pk),
-            "net_total": net([s for s in sales if s.cashier_id == user.pk], [r for r in notes if r.cashier_id == user.pk], [v for v in voids if v.requested_by_id == user.pk]),
-            "cash_difference": money.as_text(money_sum(c.cash_difference for c in closed if c.opened_by_id == user.pk)),
-        })
+        by_cashier.append(
+            {
+                "username": user.username,
+                "count": sum(1 for s in sales if s.cashier_id == user.pk),
+                "net_total": net(
+                    [s for s in sales if s.cashier_id == user.pk],
+                    [r for r in notes if r.cashier_id == user.pk],
+                    [v for v in voids if v.requested_by_id == user.pk],
+                ),
+                "cash_difference": money.as_text(
+                    money_sum(c.cash_difference for c in closed if c.opened_by_id == user.pk)
+                ),
+            }
+        )
     products: dict[int, dict] = {}
     for sl in SaleLine.objects.filter(sale__in=sales):
-        row = products.setdefault(sl.product_id, {"barcode": sl.barcode, "name": sl.description, "quantity": D("0.000"), "total": D("0.00")})
+        row = products.setdefault(
+            sl.product_id, {"barcode": sl.barcode, "name": sl.description, "quantity": D("0.000"), "total": D("0.00")}
+        )
         row["quantity"] += sl.quantity
         row["total"] += sl.amount + sl.icbper
     top = sorted(products.items(), key=lambda kv: (-kv[1]["total"], -kv[1]["quantity"], kv[0]))[:10]
@@ -228,7 +304,11 @@ def recompute(day: date, stores) -> dict:
             {
                 "store": s.code,
                 "count": sum(1 for x in sales if x.store_id == s.pk),
-                "net_total": net([x for x in sales if x.store_id == s.pk], [r for r in notes if r.store_id == s.pk], [v for v in voids if v.store_id == s.pk]),
+                "net_total": net(
+                    [x for x in sales if x.store_id == s.pk],
+                    [r for r in notes if r.store_id == s.pk],
+                    [v for v in voids if v.store_id == s.pk],
+                ),
             }
             for s in sorted(stores, key=lambda s: s.code)
         ],
@@ -237,12 +317,21 @@ def recompute(day: date, stores) -> dict:
             {
                 "hour": h,
                 "count": sum(1 for s in sales if hour(s.issued_at) == h),
-                "net_total": net([s for s in sales if hour(s.issued_at) == h], [r for r in notes if hour(r.issued_at) == h], [v for v in voids if hour(v.requested_at) == h]),
+                "net_total": net(
+                    [s for s in sales if hour(s.issued_at) == h],
+                    [r for r in notes if hour(r.issued_at) == h],
+                    [v for v in voids if hour(v.requested_at) == h],
+                ),
             }
             for h in range(24)
         ],
         "top_products": [
-            {"barcode": p["barcode"], "name": p["name"], "quantity": format(p["quantity"], "f"), "total": money.as_text(p["total"])}
+            {
+                "barcode": p["barcode"],
+                "name": p["name"],
+                "quantity": format(p["quantity"], "f"),
+                "total": money.as_text(p["total"]),
+            }
             for _, p in top
         ],
         "sunat": {status: sum(1 for d in documents if d.status == status) for status in DocumentStatus.values},
@@ -264,7 +353,9 @@ def test_every_figure_of_the_chain_day_equals_the_rows(client, chain, day_writte
     cash = Payment.objects.filter(method="cash", sale__in=[s for k, s in sold.items() if k != "before"])
     assert body["payments"]["cash"] == money.as_text(sum((p.amount - p.rounding for p in cash), D(0)))
     assert sum((p.rounding for p in cash), D(0)) > 0  # cash rounding happened, in the customers' favour
-    assert body["refunds"]["cash"] == money.as_text(money.cash_refund_due(day_written["returned"].total) + money.cash_due(sold["s6"].total))
+    assert body["refunds"]["cash"] == money.as_text(
+        money.cash_refund_due(day_written["returned"].total) + money.cash_due(sold["s6"].total)
+    )
     assert body["by_hour"][0]["count"] == 1 and body["by_hour"][23]["count"] == 1
     cashiers = {row["username"]: row for row in body["by_cashier"]}
     assert cashiers["ana"]["cash_difference"] == "-1.30" and cashiers["beto"]["cash_difference"] == "0.00"
@@ -277,7 +368,9 @@ def test_cash_rounding_shows_in_payments_not_in_the_fiscal_total(client, chain, 
     body = client.get(f"/api/v1/reports/daily?date={DAY}&store=0001").json()
     t1, t2 = day_written["sold"]["t1"], day_written["sold"]["t2"]
     assert body["sales"]["total"] == money.as_text(t1.total + t2.total)  # 17.08 + 25.50: fiscal
-    assert body["payments"]["cash"] == money.as_text(money.cash_due(t1.total) + money.cash_due(t2.total))  # 17.00 + 25.50
+    assert body["payments"]["cash"] == money.as_text(
+        money.cash_due(t1.total) + money.cash_due(t2.total)
+    )  # 17.00 + 25.50
     assert body["payments"]["cash"] != body["sales"]["total"]
     assert body == {**recompute(DAY, [chain["b"]]), "store": "0001"}
 
@@ -314,7 +407,9 @@ def test_cashiers_get_403_and_anonymous_users_too(client, chain):
     client.force_login(chain["ana"])
     response = client.get("/api/v1/reports/daily")
     assert response.status_code == 403
-    assert response.json() == {"errors": {"user": ["Los reportes son para gerentes de tienda y administradores de la empresa."]}}
+    assert response.json() == {
+        "errors": {"user": ["Los reportes son para gerentes de tienda y administradores de la empresa."]}
+    }
     client.logout()
     assert client.get("/api/v1/reports/daily").status_code == 403
 

@@ -34,7 +34,7 @@ def test_the_page_shows_the_day_with_charts_in_soles(client, chain, day_written)
     assert "http://" not in re.sub(r'xmlns(:xlink)?="[^"]*"|<!--.*?-->', "", html) and "https://" not in html
     assert "Datos de la base principal" in html
     rejected = Sale.objects.get(pk=day_written["sold"]["s3"].pk)
-    assert f'/admin/sunat/sunatdocument/{rejected.sunat_document_id}/change/' in html
+    assert f"/admin/sunat/sunatdocument/{rejected.sunat_document_id}/change/" in html
     assert "-S/ 1.30" in html  # Ana's drawer came up short
     assert re.search(r"S/ \d{1,3}(,\d{3})*\.\d{2}", html)
 
@@ -68,7 +68,9 @@ def _xlsx(client, query):
     return openpyxl.load_workbook(io.BytesIO(b"".join(response.streaming_content))).active
 
 
-def test_the_xlsx_register_has_one_row_per_document_notes_referencing_their_original_and_totals(client, chain, day_written):
+def test_the_xlsx_register_has_one_row_per_document_notes_referencing_their_original_and_totals(
+    client, chain, day_written
+):
     client.force_login(chain["owner"])
     start, end = DAY - timedelta(days=1), DAY + timedelta(days=1)
     ws = _xlsx(client, f"from={start}&to={end}")
@@ -81,7 +83,9 @@ def test_the_xlsx_register_has_one_row_per_document_notes_referencing_their_orig
     assert numbers == {(s.series, s.number) for s in sales} | {(n.series, n.number) for n in notes}
     for note in notes:
         row = next(r for r in body if (r[4], r[5]) == (note.series, note.number))
-        assert row[3] == "07 N. crédito" and row[16] == f"{note.sale.document_type} {note.sale.series}-{note.sale.number}"
+        assert (
+            row[3] == "07 N. crédito" and row[16] == f"{note.sale.document_type} {note.sale.series}-{note.sale.number}"
+        )
         assert D(str(row[14])) == -note.total
     voided = day_written["sold"]["s6"]
     assert next(r for r in body if r[5] == voided.number and r[4] == voided.series)[15] == "Anulación pendiente"

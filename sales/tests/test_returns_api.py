@@ -13,7 +13,7 @@ import pytest
 from django.utils import timezone
 
 from sales import money
-from sales.models import Refund, Sale, SaleLine, SaleReturn, SaleVoid, StockMovement, StoreProduct
+from sales.models import Refund, Sale, SaleLine, SaleReturn, SaleVoid, StockMovement
 from sales.selectors import stock_ledger_sum
 from sales.tests.factories import cashier_make, manager_make, product_make, session_ensure, store_make
 from stores.models import AuditEvent
@@ -49,7 +49,12 @@ def shop(client, store, register):
 
 
 def sell(client, lines, *, payments=None, document_type="03", customer=None):
-    body = {"idempotency_key": key(), "document_type": document_type, "lines": lines, "payments": payments or [{"method": "cash", "amount": "500.00"}]}
+    body = {
+        "idempotency_key": key(),
+        "document_type": document_type,
+        "lines": lines,
+        "payments": payments or [{"method": "cash", "amount": "500.00"}],
+    }
     if customer:
         body["customer"] = customer
     response = post(client, "/api/v1/checkout", body)
@@ -64,7 +69,15 @@ def line(item, quantity):
 def give_back(client, sale, lines, *, refunds=None, reason_code="07", total=None, **extra):
     if refunds is None:
         refunds = [{"method": "cash", "amount": total}]
-    body = {"idempotency_key": key(), "sale": str(sale.public_id), "reason_code": reason_code, "reason": "Producto vencido", "lines": lines, "refunds": refunds, **extra}
+    body = {
+        "idempotency_key": key(),
+        "sale": str(sale.public_id),
+        "reason_code": reason_code,
+        "reason": "Producto vencido",
+        "lines": lines,
+        "refunds": refunds,
+        **extra,
+    }
     return post(client, "/api/v1/returns", body)
 
 
@@ -93,7 +106,11 @@ def test_a_boleta_returned_in_two_notes_then_the_rest_adds_up_exactly(client, sh
     for note in notes:
         document = SunatDocument.objects.get(pk=note.sunat_document_id)
         snapshot = DocumentSnapshot.from_json(document.snapshot)
-        assert (document.document_type, snapshot.reference.number, snapshot.reference.document_type) == ("07", sale.full_number, "03")
+        assert (document.document_type, snapshot.reference.number, snapshot.reference.document_type) == (
+            "07",
+            sale.full_number,
+            "03",
+        )
         assert document.original_id == sale.sunat_document_id
     # Restocked: the ledger and the cached stock agree.
     for item in (shop["rice"], shop["potato"]):
@@ -106,13 +123,27 @@ def test_a_boleta_returned_in_two_notes_then_the_rest_adds_up_exactly(client, sh
 
 def test_a_factura_returned_whole_gets_an_f_series_note(client, shop):
     ruc = {"doc_type": "6", "doc_number": "20100066603", "name": "DISTRIBUIDORA EL SOL S.A.C."}
-    sale = sell(client, [line(shop["rice"], "2"), line(shop["book"], "1")], document_type="01", customer=ruc,
-                payments=[{"method": "card", "amount": "30.00"}])
-    response = give_back(client, sale, [{"line": 1, "quantity": "2"}, {"line": 2, "quantity": "1"}], reason_code="06",
-                         refunds=[{"method": "card", "amount": "30.00"}])
+    sale = sell(
+        client,
+        [line(shop["rice"], "2"), line(shop["book"], "1")],
+        document_type="01",
+        customer=ruc,
+        payments=[{"method": "card", "amount": "30.00"}],
+    )
+    response = give_back(
+        client,
+        sale,
+        [{"line": 1, "quantity": "2"}, {"line": 2, "quantity": "1"}],
+        reason_code="06",
+        refunds=[{"method": "card", "amount": "30.00"}],
+    )
     assert response.status_code == 201, response.content
     body = response.json()
-    assert body["number"] == "FC01-1" and body["total"] == "30.00" and body["refunded"] == {"cash": "0.00", "card": "30.00", "yape": "0.00", "plin": "0.00"}
+    assert (
+        body["number"] == "FC01-1"
+        and body["total"] == "30.00"
+        and body["refunded"] == {"cash": "0.00", "card": "30.00", "yape": "0.00", "plin": "0.00"}
+    )
     note = SaleReturn.objects.get()
     assert (note.gravadas, note.exoneradas, note.igv) == (sale.gravadas, sale.exoneradas, sale.igv)
     snapshot = DocumentSnapshot.from_json(SunatDocument.objects.get(pk=note.sunat_document_id).snapshot)
@@ -189,8 +220,13 @@ def test_a_cashier_needs_an_approval_and_another_stores_sale_is_404(client, shop
     client.force_login(cashier)
     refused = give_back(client, sale, [{"line": 1, "quantity": "1"}], total="2.50")
     assert refused.status_code == 403 and "approval" in refused.json()["errors"]
-    approved = give_back(client, sale, [{"line": 1, "quantity": "1"}], total="2.50",
-                         approval={"username": shop["manager"].username, "pin": "2468"})
+    approved = give_back(
+        client,
+        sale,
+        [{"line": 1, "quantity": "1"}],
+        total="2.50",
+        approval={"username": shop["manager"].username, "pin": "2468"},
+    )
     assert approved.status_code == 201 and SaleReturn.objects.get().approved_by == shop["manager"]
     other_store, other_register = store_make(company=company, code="0001", n=2)
     other_cashier = cashier_make(store=other_store)
@@ -207,7 +243,9 @@ def test_no_open_session_on_the_refunding_register_is_409(client, shop, register
 
     session = CashSession.objects.get(status="open")
     counted = {"cash": D("100.00") + D("2.50"), "card": D("0"), "yape": D("0"), "plin": D("0")}
-    cash_session_close(user=shop["manager"], session=session, counted=counted, denominations=None, note="", approver=shop["manager"])
+    cash_session_close(
+        user=shop["manager"], session=session, counted=counted, denominations=None, note="", approver=shop["manager"]
+    )
     response = give_back(client, sale, [{"line": 1, "quantity": "1"}], total="2.50")
     assert response.status_code == 409 and "session" in response.json()["errors"]
 
@@ -222,7 +260,13 @@ def test_a_sale_sunat_rejected_is_refused_at_the_till(client, shop):
 
 
 def test_returns_reach_the_session_report(client, shop):
-    sale = sell(client, [line(shop["rice"], "4")], payments=[{"method": "cash", "amount": "10.00"}, ])
+    sale = sell(
+        client,
+        [line(shop["rice"], "4")],
+        payments=[
+            {"method": "cash", "amount": "10.00"},
+        ],
+    )
     give_back(client, sale, [{"line": 1, "quantity": "1"}], total="2.50")
     report = client.get("/api/v1/sessions/current").json()
     x = client.get(f"/api/v1/sessions/{report['id']}/report").json()
@@ -235,18 +279,24 @@ def test_returns_reach_the_session_report(client, shop):
 
 
 def void(client, sale, **extra):
-    return post(client, f"/api/v1/sales/{sale.public_id}/void", {"idempotency_key": key(), "reason": "Venta duplicada", **extra})
+    return post(
+        client, f"/api/v1/sales/{sale.public_id}/void", {"idempotency_key": key(), "reason": "Venta duplicada", **extra}
+    )
 
 
 def test_voiding_a_boleta_issues_an_rc_with_condition_3_restocks_and_refunds(client, shop):
-    sale = sell(client, [line(shop["rice"], "2"), line(shop["bag"], "1")], payments=[{"method": "cash", "amount": "20.00"}])
+    sale = sell(
+        client, [line(shop["rice"], "2"), line(shop["bag"], "1")], payments=[{"method": "cash", "amount": "20.00"}]
+    )
     response = void(client, sale)
     assert response.status_code == 202, response.content
     assert response.json() == {"id": str(sale.public_id), "status": "voiding", "sunat_status": "pending"}
     record = SaleVoid.objects.get(sale=sale)
     document = SunatDocument.objects.get(pk=record.sunat_document_id)
     summary = SummarySnapshot.from_json(document.snapshot)
-    assert document.document_type == "RC" and [(l.number, l.condition) for l in summary.lines] == [(sale.full_number, "3")]
+    assert document.document_type == "RC" and [(row.number, row.condition) for row in summary.lines] == [
+        (sale.full_number, "3")
+    ]
     shop["rice"].refresh_from_db()
     assert shop["rice"].stock == D("100")
     refunds = list(Refund.objects.filter(sale_void=record))
@@ -262,11 +312,19 @@ def test_voiding_a_boleta_issues_an_rc_with_condition_3_restocks_and_refunds(cli
 
 def test_voiding_a_factura_issues_an_ra(client, shop):
     ruc = {"doc_type": "6", "doc_number": "20100066603", "name": "DISTRIBUIDORA EL SOL S.A.C."}
-    sale = sell(client, [line(shop["book"], "1")], document_type="01", customer=ruc, payments=[{"method": "plin", "amount": "25.00"}])
+    sale = sell(
+        client,
+        [line(shop["book"], "1")],
+        document_type="01",
+        customer=ruc,
+        payments=[{"method": "plin", "amount": "25.00"}],
+    )
     assert void(client, sale).status_code == 202
     document = SunatDocument.objects.get(pk=SaleVoid.objects.get().sunat_document_id)
     voided = VoidedSnapshot.from_json(document.snapshot)
-    assert document.document_type == "RA" and [(l.series, l.number) for l in voided.lines] == [(sale.series, sale.number)]
+    assert document.document_type == "RA" and [(row.series, row.number) for row in voided.lines] == [
+        (sale.series, sale.number)
+    ]
     assert [(r.method, r.handed) for r in Refund.objects.all()] == [("plin", D("25.00"))]
 
 

@@ -2,11 +2,10 @@ from decimal import Decimal
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import check_password
 from django.core.management import CommandError, call_command
 from django.db.models import Sum
 from stdnum import ean
-
-from django.contrib.auth.hashers import check_password
 
 from sales.models import CashSession, Product, StockMovement, StoreProduct
 from stores.models import ApproverPin, Company, DocumentSeries, Register, Store
@@ -34,7 +33,9 @@ def test_seed_demo_builds_the_contract_chain_and_is_idempotent(capsys):
     assert products.filter(allows_negative_stock=True).exists()
     assert products.filter(name__icontains="cigarrillos", allows_negative_stock=False).exists()
     assert StoreProduct.objects.count() == 600
-    ledger = dict(StockMovement.objects.values("store_product").annotate(s=Sum("quantity")).values_list("store_product", "s"))
+    ledger = dict(
+        StockMovement.objects.values("store_product").annotate(s=Sum("quantity")).values_list("store_product", "s")
+    )
     for sp in StoreProduct.objects.all():
         assert sp.stock >= Decimal("1000")
         assert sp.stock == ledger[sp.pk]

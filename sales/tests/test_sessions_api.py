@@ -100,11 +100,15 @@ def test_a_bad_float_is_400_in_spanish_and_writes_nothing(client, till, opening_
     response = post(client, "/api/v1/sessions", {"idempotency_key": key(), "opening_float": opening_float})
     assert response.status_code == 400
     assert message in response.json()["errors"]["opening_float"][0]
-    assert not CashSession.objects.exists() and not IdempotentRequest.objects.exists() and not AuditEvent.objects.exists()
+    assert (
+        not CashSession.objects.exists() and not IdempotentRequest.objects.exists() and not AuditEvent.objects.exists()
+    )
 
 
 def test_an_unknown_register_is_400(client, till):
-    response = post(client, "/api/v1/sessions", {"idempotency_key": key(), "opening_float": "1.00", "register": "NOEXISTE"})
+    response = post(
+        client, "/api/v1/sessions", {"idempotency_key": key(), "opening_float": "1.00", "register": "NOEXISTE"}
+    )
     assert response.status_code == 400 and "register" in response.json()["errors"]
     assert not CashSession.objects.exists()
 
@@ -147,7 +151,11 @@ def test_cash_out_with_the_managers_pin_is_recorded_with_the_approver(client, ti
     manager = manager_make(store=store, pin="2468")
     session = open_session(client, "50.00")
     done = movement(
-        client, session["id"], kind="out", amount="30.00", reason="Pago a proveedor",
+        client,
+        session["id"],
+        kind="out",
+        amount="30.00",
+        reason="Pago a proveedor",
         approval={"username": manager.username, "pin": "2468"},
     )
     assert done.status_code == 201, done.content
@@ -180,7 +188,9 @@ def test_cash_out_above_what_the_drawer_should_hold_is_409(client, store, regist
     "approver_kind",
     ["wrong_pin", "a_cashier", "manager_of_another_store", "unknown_user"],
 )
-def test_a_refused_approval_is_403_and_writes_only_its_audit_event_and_its_counter(client, till, store, company, approver_kind):
+def test_a_refused_approval_is_403_and_writes_only_its_audit_event_and_its_counter(
+    client, till, store, company, approver_kind
+):
     manager = manager_make(store=store, pin="2468")
     other_store, _ = store_make(company=company, code="0001", n=2)
     approval = {
@@ -202,14 +212,35 @@ def test_five_wrong_pins_lock_the_manager_for_fifteen_minutes(client, till, stor
     manager = manager_make(store=store, pin="2468")
     session = open_session(client, "50.00")
     for _ in range(5):
-        wrong = movement(client, session["id"], kind="out", amount="1.00", reason="x", approval={"username": manager.username, "pin": "0000"})
+        wrong = movement(
+            client,
+            session["id"],
+            kind="out",
+            amount="1.00",
+            reason="x",
+            approval={"username": manager.username, "pin": "0000"},
+        )
         assert wrong.status_code == 403
-    locked = movement(client, session["id"], kind="out", amount="1.00", reason="x", approval={"username": manager.username, "pin": "2468"})
+    locked = movement(
+        client,
+        session["id"],
+        kind="out",
+        amount="1.00",
+        reason="x",
+        approval={"username": manager.username, "pin": "2468"},
+    )
     assert locked.status_code == 429 and int(locked["Retry-After"]) > 800
     assert not CashMovement.objects.exists()
     # The window slides: failures older than 15 minutes no longer count.
     ApprovalFailure.objects.update(created_at=timezone.now() - timedelta(minutes=16))
-    ok = movement(client, session["id"], kind="out", amount="1.00", reason="x", approval={"username": manager.username, "pin": "2468"})
+    ok = movement(
+        client,
+        session["id"],
+        kind="out",
+        amount="1.00",
+        reason="x",
+        approval={"username": manager.username, "pin": "2468"},
+    )
     assert ok.status_code == 201
 
 
@@ -238,7 +269,9 @@ def test_another_stores_session_is_404_like_a_missing_one(client, till, company)
     for session_id in (other.public_id, uuid.uuid4(), "no-es-uuid"):
         assert movement(client, session_id, kind="in", amount="1.00", reason="x").status_code == 404
         assert client.get(f"/api/v1/sessions/{session_id}/report").status_code == 404
-        close = post(client, f"/api/v1/sessions/{session_id}/close", {"idempotency_key": key(), "counted": COUNTED_ZERO})
+        close = post(
+            client, f"/api/v1/sessions/{session_id}/close", {"idempotency_key": key(), "counted": COUNTED_ZERO}
+        )
         assert close.status_code == 404
     assert not CashMovement.objects.exists() and CashSession.objects.get(pk=other.pk).status == "open"
 
@@ -259,7 +292,11 @@ def test_a_movement_replayed_is_one_movement_and_another_body_with_its_key_is_40
 
 
 def close(client, session_id, counted=None, **extra):
-    return post(client, f"/api/v1/sessions/{session_id}/close", {"idempotency_key": key(), "counted": counted or COUNTED_ZERO, **extra})
+    return post(
+        client,
+        f"/api/v1/sessions/{session_id}/close",
+        {"idempotency_key": key(), "counted": counted or COUNTED_ZERO, **extra},
+    )
 
 
 def test_the_x_report_changes_nothing_and_the_z_is_identical_on_every_read(client, till, store):
@@ -270,8 +307,13 @@ def test_the_x_report_changes_nothing_and_the_z_is_identical_on_every_read(clien
     x2 = client.get(f"/api/v1/sessions/{session['id']}/report").json()
     assert x1 == x2 and x1["kind"] == "X" and x1["counted"] is None and x1["difference"] is None
     assert x1["cash"] == {
-        "opening_float": "100.00", "sales": "3.30", "refunds": "0.00", "in": "0.00", "out": "0.00",
-        "rounding": "-0.03", "expected": "103.30",
+        "opening_float": "100.00",
+        "sales": "3.30",
+        "refunds": "0.00",
+        "in": "0.00",
+        "out": "0.00",
+        "rounding": "-0.03",
+        "expected": "103.30",
     }
     assert CashSession.objects.get().status == "open"
     z = close(client, session["id"], {"cash": "103.30", "card": "0", "yape": "0", "plin": "0"})
@@ -302,7 +344,9 @@ def test_close_needs_every_method_and_denominations_that_add_up(client, till):
     negative = close(client, session["id"], COUNTED_ZERO, denominations={"1.00": -1})
     assert negative.status_code == 400 and "negativa" in negative.json()["errors"]["denominations"][0]
     assert CashSession.objects.get().status == "open"
-    ok = close(client, session["id"], COUNTED_ZERO | {"cash": "25.50"}, denominations={"20.00": 1, "5.00": 1, "0.50": 1})
+    ok = close(
+        client, session["id"], COUNTED_ZERO | {"cash": "25.50"}, denominations={"20.00": 1, "5.00": 1, "0.50": 1}
+    )
     assert ok.status_code == 200 and CashSession.objects.get().denominations == {"20.00": 1, "5.00": 1, "0.50": 1}
 
 
@@ -312,7 +356,9 @@ def test_a_difference_over_the_threshold_needs_a_manager_and_under_it_does_not(c
     over = close(client, session["id"], COUNTED_ZERO | {"cash": "94.99"})  # short S/ 5.01
     assert over.status_code == 403 and over.json()["errors"]["approval"]
     assert CashSession.objects.get().status == "open"
-    approved = close(client, session["id"], COUNTED_ZERO | {"cash": "94.99"}, approval={"username": manager.username, "pin": "2468"})
+    approved = close(
+        client, session["id"], COUNTED_ZERO | {"cash": "94.99"}, approval={"username": manager.username, "pin": "2468"}
+    )
     assert approved.status_code == 200 and approved.json()["difference"]["cash"] == "-5.01"
     closed = CashSession.objects.get()
     assert closed.close_approved_by == manager and closed.cash_difference == Decimal("-5.01")
@@ -367,8 +413,12 @@ def test_the_database_refuses_a_second_open_session_on_a_register(client, till, 
     with pytest.raises(DatabaseError, match="cash_session_one_open_per_register"):
         with transaction.atomic():
             CashSession.objects.create(
-                company=register.company, store=register.store, register=register, opened_at=timezone.now(),
-                opened_by=till, opening_float=Decimal("0"),
+                company=register.company,
+                store=register.store,
+                register=register,
+                opened_at=timezone.now(),
+                opened_by=till,
+                opening_float=Decimal("0"),
             )
 
 

@@ -7,7 +7,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -16,121 +15,224 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Company',
+            name="Company",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('ruc', models.CharField(max_length=11, unique=True, validators=[stores.validators.validate_ruc], verbose_name='RUC')),
-                ('legal_name', models.CharField(max_length=200, verbose_name='razón social')),
-                ('trade_name', models.CharField(blank=True, max_length=200, verbose_name='nombre comercial')),
-                ('address', models.CharField(max_length=200, verbose_name='domicilio fiscal')),
-                ('ubigeo', models.CharField(max_length=6, validators=[stores.validators.validate_ubigeo])),
-                ('department', models.CharField(default='LIMA', max_length=60, verbose_name='departamento')),
-                ('province', models.CharField(default='LIMA', max_length=60, verbose_name='provincia')),
-                ('district', models.CharField(default='LIMA', max_length=60, verbose_name='distrito')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "ruc",
+                    models.CharField(
+                        max_length=11, unique=True, validators=[stores.validators.validate_ruc], verbose_name="RUC"
+                    ),
+                ),
+                ("legal_name", models.CharField(max_length=200, verbose_name="razón social")),
+                ("trade_name", models.CharField(blank=True, max_length=200, verbose_name="nombre comercial")),
+                ("address", models.CharField(max_length=200, verbose_name="domicilio fiscal")),
+                ("ubigeo", models.CharField(max_length=6, validators=[stores.validators.validate_ubigeo])),
+                ("department", models.CharField(default="LIMA", max_length=60, verbose_name="departamento")),
+                ("province", models.CharField(default="LIMA", max_length=60, verbose_name="provincia")),
+                ("district", models.CharField(default="LIMA", max_length=60, verbose_name="distrito")),
                 # The SUNAT account's columns hold Fernet ciphertext (text, bytea); sunat 0007 copies
                 # them, as stored, to sunat_accounts and stores 0005 drops them.
-                ('sol_user', models.CharField(blank=True, max_length=30, verbose_name='usuario SOL')),
-                ('sol_password', models.TextField(blank=True, verbose_name='clave SOL')),
-                ('certificate', models.BinaryField(blank=True, null=True, verbose_name='certificado (.pfx)')),
-                ('certificate_password', models.TextField(blank=True, verbose_name='contraseña del certificado')),
-                ('certificate_subject', models.CharField(blank=True, max_length=300, verbose_name='titular del certificado')),
-                ('certificate_expires_at', models.DateTimeField(blank=True, null=True, verbose_name='vencimiento del certificado')),
-                ('sunat_paused_at', models.DateTimeField(blank=True, null=True, verbose_name='envíos SUNAT pausados desde')),
-                ('sunat_pause_reason', models.TextField(blank=True, verbose_name='motivo de la pausa')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ("sol_user", models.CharField(blank=True, max_length=30, verbose_name="usuario SOL")),
+                ("sol_password", models.TextField(blank=True, verbose_name="clave SOL")),
+                ("certificate", models.BinaryField(blank=True, null=True, verbose_name="certificado (.pfx)")),
+                ("certificate_password", models.TextField(blank=True, verbose_name="contraseña del certificado")),
+                (
+                    "certificate_subject",
+                    models.CharField(blank=True, max_length=300, verbose_name="titular del certificado"),
+                ),
+                (
+                    "certificate_expires_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="vencimiento del certificado"),
+                ),
+                (
+                    "sunat_paused_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="envíos SUNAT pausados desde"),
+                ),
+                ("sunat_pause_reason", models.TextField(blank=True, verbose_name="motivo de la pausa")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'verbose_name': 'empresa',
-                'verbose_name_plural': 'empresas',
+                "verbose_name": "empresa",
+                "verbose_name_plural": "empresas",
             },
         ),
         migrations.CreateModel(
-            name='Store',
+            name="Store",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(help_text='Código SUNAT de 4 dígitos (0000 = domicilio fiscal).', max_length=4, validators=[stores.validators.validate_establishment_code], verbose_name='código de establecimiento')),
-                ('name', models.CharField(max_length=120, verbose_name='nombre')),
-                ('address', models.CharField(max_length=200, verbose_name='dirección')),
-                ('ubigeo', models.CharField(max_length=6, validators=[stores.validators.validate_ubigeo])),
-                ('is_active', models.BooleanField(default=True, verbose_name='activa')),
-                ('company', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='stores', to='stores.company')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "code",
+                    models.CharField(
+                        help_text="Código SUNAT de 4 dígitos (0000 = domicilio fiscal).",
+                        max_length=4,
+                        validators=[stores.validators.validate_establishment_code],
+                        verbose_name="código de establecimiento",
+                    ),
+                ),
+                ("name", models.CharField(max_length=120, verbose_name="nombre")),
+                ("address", models.CharField(max_length=200, verbose_name="dirección")),
+                ("ubigeo", models.CharField(max_length=6, validators=[stores.validators.validate_ubigeo])),
+                ("is_active", models.BooleanField(default=True, verbose_name="activa")),
+                (
+                    "company",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="stores", to="stores.company"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'tienda',
-                'verbose_name_plural': 'tiendas',
+                "verbose_name": "tienda",
+                "verbose_name_plural": "tiendas",
             },
         ),
         migrations.CreateModel(
-            name='Register',
+            name="Register",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(max_length=20, verbose_name='código')),
-                ('name', models.CharField(blank=True, max_length=60, verbose_name='nombre')),
-                ('is_active', models.BooleanField(default=True, verbose_name='activa')),
-                ('company', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='stores.company')),
-                ('store', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='registers', to='stores.store')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("code", models.CharField(max_length=20, verbose_name="código")),
+                ("name", models.CharField(blank=True, max_length=60, verbose_name="nombre")),
+                ("is_active", models.BooleanField(default=True, verbose_name="activa")),
+                (
+                    "company",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="stores.company"
+                    ),
+                ),
+                (
+                    "store",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="registers", to="stores.store"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'caja',
-                'verbose_name_plural': 'cajas',
+                "verbose_name": "caja",
+                "verbose_name_plural": "cajas",
             },
         ),
         migrations.CreateModel(
-            name='Membership',
+            name="Membership",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('role', models.CharField(choices=[('cashier', 'Cajero'), ('manager', 'Administrador de tienda'), ('admin', 'Administrador de empresa')], max_length=10, verbose_name='rol')),
-                ('company', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='memberships', to='stores.company')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='memberships', to=settings.AUTH_USER_MODEL)),
-                ('store', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='memberships', to='stores.store')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "role",
+                    models.CharField(
+                        choices=[
+                            ("cashier", "Cajero"),
+                            ("manager", "Administrador de tienda"),
+                            ("admin", "Administrador de empresa"),
+                        ],
+                        max_length=10,
+                        verbose_name="rol",
+                    ),
+                ),
+                (
+                    "company",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="memberships", to="stores.company"
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="memberships",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "store",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="memberships",
+                        to="stores.store",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'membresía',
-                'verbose_name_plural': 'membresías',
+                "verbose_name": "membresía",
+                "verbose_name_plural": "membresías",
             },
         ),
         migrations.CreateModel(
-            name='DocumentSeries',
+            name="DocumentSeries",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('document_type', models.CharField(choices=[('01', 'Factura'), ('03', 'Boleta de venta'), ('07', 'Nota de crédito'), ('08', 'Nota de débito')], max_length=2, verbose_name='tipo')),
-                ('series', models.CharField(max_length=4, verbose_name='serie')),
-                ('last_number', models.PositiveIntegerField(default=0, verbose_name='último correlativo')),
-                ('company', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='stores.company')),
-                ('register', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='series', to='stores.register')),
-                ('store', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='stores.store')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "document_type",
+                    models.CharField(
+                        choices=[
+                            ("01", "Factura"),
+                            ("03", "Boleta de venta"),
+                            ("07", "Nota de crédito"),
+                            ("08", "Nota de débito"),
+                        ],
+                        max_length=2,
+                        verbose_name="tipo",
+                    ),
+                ),
+                ("series", models.CharField(max_length=4, verbose_name="serie")),
+                ("last_number", models.PositiveIntegerField(default=0, verbose_name="último correlativo")),
+                (
+                    "company",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="stores.company"
+                    ),
+                ),
+                (
+                    "register",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="series", to="stores.register"
+                    ),
+                ),
+                (
+                    "store",
+                    models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name="+", to="stores.store"),
+                ),
             ],
             options={
-                'verbose_name': 'serie',
-                'verbose_name_plural': 'series',
+                "verbose_name": "serie",
+                "verbose_name_plural": "series",
             },
         ),
         migrations.AddConstraint(
-            model_name='store',
-            constraint=models.UniqueConstraint(fields=('company', 'code'), name='store_code_unique_per_company'),
+            model_name="store",
+            constraint=models.UniqueConstraint(fields=("company", "code"), name="store_code_unique_per_company"),
         ),
         migrations.AddConstraint(
-            model_name='register',
-            constraint=models.UniqueConstraint(fields=('store', 'code'), name='register_code_unique_per_store'),
+            model_name="register",
+            constraint=models.UniqueConstraint(fields=("store", "code"), name="register_code_unique_per_store"),
         ),
         migrations.AddConstraint(
-            model_name='membership',
-            constraint=models.UniqueConstraint(fields=('user', 'company', 'store'), name='membership_unique', nulls_distinct=False),
+            model_name="membership",
+            constraint=models.UniqueConstraint(
+                fields=("user", "company", "store"), name="membership_unique", nulls_distinct=False
+            ),
         ),
         migrations.AddConstraint(
-            model_name='membership',
-            constraint=models.CheckConstraint(condition=models.Q(('role', 'admin'), ('store__isnull', False), _connector='OR'), name='membership_store_required_below_admin'),
+            model_name="membership",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("role", "admin"), ("store__isnull", False), _connector="OR"),
+                name="membership_store_required_below_admin",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='documentseries',
-            constraint=models.UniqueConstraint(fields=('company', 'series'), name='series_unique_per_company'),
+            model_name="documentseries",
+            constraint=models.UniqueConstraint(fields=("company", "series"), name="series_unique_per_company"),
         ),
         migrations.AddConstraint(
-            model_name='documentseries',
-            constraint=models.UniqueConstraint(fields=('register', 'document_type'), name='one_series_per_type_per_register'),
+            model_name="documentseries",
+            constraint=models.UniqueConstraint(
+                fields=("register", "document_type"), name="one_series_per_type_per_register"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='documentseries',
-            constraint=models.CheckConstraint(condition=models.Q(('last_number__lte', 99999999)), name='series_number_max_8_digits'),
+            model_name="documentseries",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("last_number__lte", 99999999)), name="series_number_max_8_digits"
+            ),
         ),
     ]

@@ -29,10 +29,13 @@ FOR EACH STATEMENT EXECUTE FUNCTION reference_generation_bump();
     for table in TABLES
 )
 
-REVERSE = "".join(f"DROP TRIGGER IF EXISTS reference_generation_bump ON {table};\n" for table in TABLES) + """
+REVERSE = (
+    "".join(f"DROP TRIGGER IF EXISTS reference_generation_bump ON {table};\n" for table in TABLES)
+    + """
 DROP FUNCTION IF EXISTS reference_generation_bump();
 DROP TABLE IF EXISTS reference_generation;
 """
+)
 
 
 class Migration(migrations.Migration):

@@ -8,136 +8,177 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('stores', '0002_reference_generation'),
+        ("stores", "0002_reference_generation"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ApprovalFailure',
+            name="ApprovalFailure",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('username', models.CharField(max_length=150)),
-                ('created_at', models.DateTimeField()),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("username", models.CharField(max_length=150)),
+                ("created_at", models.DateTimeField()),
             ],
         ),
         migrations.CreateModel(
-            name='ApproverPin',
+            name="ApproverPin",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('pin_hash', models.CharField(max_length=128, verbose_name='PIN (hash)')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='actualizado')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("pin_hash", models.CharField(max_length=128, verbose_name="PIN (hash)")),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="actualizado")),
             ],
             options={
-                'verbose_name': 'PIN de autorización',
-                'verbose_name_plural': 'PIN de autorización',
+                "verbose_name": "PIN de autorización",
+                "verbose_name_plural": "PIN de autorización",
             },
         ),
         migrations.CreateModel(
-            name='AuditChain',
+            name="AuditChain",
             fields=[
-                ('company', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, primary_key=True, related_name='+', serialize=False, to='stores.company')),
-                ('last_seq', models.BigIntegerField(default=0)),
-                ('last_hash', models.CharField(blank=True, max_length=64)),
+                (
+                    "company",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        primary_key=True,
+                        related_name="+",
+                        serialize=False,
+                        to="stores.company",
+                    ),
+                ),
+                ("last_seq", models.BigIntegerField(default=0)),
+                ("last_hash", models.CharField(blank=True, max_length=64)),
             ],
         ),
         migrations.CreateModel(
-            name='AuditEvent',
+            name="AuditEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('seq', models.BigIntegerField(verbose_name='n.º')),
-                ('action', models.CharField(max_length=40, verbose_name='acción')),
-                ('object_type', models.CharField(blank=True, max_length=40, verbose_name='objeto')),
-                ('object_id', models.CharField(blank=True, max_length=64, verbose_name='id del objeto')),
-                ('data', models.JSONField(default=dict, verbose_name='datos')),
-                ('created_at', models.DateTimeField(verbose_name='fecha')),
-                ('prev_hash', models.CharField(blank=True, max_length=64, verbose_name='hash anterior')),
-                ('hash', models.CharField(max_length=64)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("seq", models.BigIntegerField(verbose_name="n.º")),
+                ("action", models.CharField(max_length=40, verbose_name="acción")),
+                ("object_type", models.CharField(blank=True, max_length=40, verbose_name="objeto")),
+                ("object_id", models.CharField(blank=True, max_length=64, verbose_name="id del objeto")),
+                ("data", models.JSONField(default=dict, verbose_name="datos")),
+                ("created_at", models.DateTimeField(verbose_name="fecha")),
+                ("prev_hash", models.CharField(blank=True, max_length=64, verbose_name="hash anterior")),
+                ("hash", models.CharField(max_length=64)),
             ],
             options={
-                'verbose_name': 'evento de auditoría',
-                'verbose_name_plural': 'auditoría',
+                "verbose_name": "evento de auditoría",
+                "verbose_name_plural": "auditoría",
             },
         ),
         migrations.RemoveConstraint(
-            model_name='documentseries',
-            name='one_series_per_type_per_register',
+            model_name="documentseries",
+            name="one_series_per_type_per_register",
         ),
         migrations.AddField(
-            model_name='company',
-            name='cash_difference_threshold',
-            field=models.DecimalField(decimal_places=2, default=Decimal('5.00'), help_text='Un cierre de caja con una diferencia mayor en cualquier medio de pago requiere la autorización de un supervisor.', max_digits=12, verbose_name='diferencia de caja sin autorización (S/)'),
+            model_name="company",
+            name="cash_difference_threshold",
+            field=models.DecimalField(
+                decimal_places=2,
+                default=Decimal("5.00"),
+                help_text="Un cierre de caja con una diferencia mayor en cualquier medio de pago requiere la autorización de un supervisor.",
+                max_digits=12,
+                verbose_name="diferencia de caja sin autorización (S/)",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='company',
-            constraint=models.CheckConstraint(condition=models.Q(('cash_difference_threshold__gte', 0)), name='company_cash_threshold_not_negative'),
+            model_name="company",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("cash_difference_threshold__gte", 0)), name="company_cash_threshold_not_negative"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='documentseries',
-            constraint=models.UniqueConstraint(models.F('company'), models.F('register'), models.F('document_type'), django.db.models.functions.text.Left('series', 1), name='one_series_per_type_and_family_per_register'),
+            model_name="documentseries",
+            constraint=models.UniqueConstraint(
+                models.F("company"),
+                models.F("register"),
+                models.F("document_type"),
+                django.db.models.functions.text.Left("series", 1),
+                name="one_series_per_type_and_family_per_register",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='register',
-            constraint=models.UniqueConstraint(fields=('company', 'id'), name='register_company_id_unique'),
+            model_name="register",
+            constraint=models.UniqueConstraint(fields=("company", "id"), name="register_company_id_unique"),
         ),
         migrations.AddConstraint(
-            model_name='store',
-            constraint=models.UniqueConstraint(fields=('company', 'id'), name='store_company_id_unique'),
+            model_name="store",
+            constraint=models.UniqueConstraint(fields=("company", "id"), name="store_company_id_unique"),
         ),
         migrations.AddField(
-            model_name='approvalfailure',
-            name='company',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='stores.company'),
+            model_name="approvalfailure",
+            name="company",
+            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name="+", to="stores.company"),
         ),
         migrations.AddField(
-            model_name='approverpin',
-            name='company',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='stores.company'),
+            model_name="approverpin",
+            name="company",
+            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name="+", to="stores.company"),
         ),
         migrations.AddField(
-            model_name='approverpin',
-            name='user',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='approver_pins', to=settings.AUTH_USER_MODEL),
+            model_name="approverpin",
+            name="user",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="approver_pins", to=settings.AUTH_USER_MODEL
+            ),
         ),
         migrations.AddField(
-            model_name='auditevent',
-            name='actor',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='usuario'),
+            model_name="auditevent",
+            name="actor",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+                verbose_name="usuario",
+            ),
         ),
         migrations.AddField(
-            model_name='auditevent',
-            name='approver',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='autorizó'),
+            model_name="auditevent",
+            name="approver",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+                verbose_name="autorizó",
+            ),
         ),
         migrations.AddField(
-            model_name='auditevent',
-            name='company',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='stores.company'),
+            model_name="auditevent",
+            name="company",
+            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name="+", to="stores.company"),
         ),
         migrations.AddField(
-            model_name='auditevent',
-            name='store',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='stores.store'),
+            model_name="auditevent",
+            name="store",
+            field=models.ForeignKey(
+                blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name="+", to="stores.store"
+            ),
         ),
         migrations.AddIndex(
-            model_name='approvalfailure',
-            index=models.Index(fields=['company', 'username', 'created_at'], name='approval_failure_idx'),
+            model_name="approvalfailure",
+            index=models.Index(fields=["company", "username", "created_at"], name="approval_failure_idx"),
         ),
         migrations.AddConstraint(
-            model_name='approverpin',
-            constraint=models.UniqueConstraint(fields=('company', 'user'), name='approver_pin_unique_per_company'),
+            model_name="approverpin",
+            constraint=models.UniqueConstraint(fields=("company", "user"), name="approver_pin_unique_per_company"),
         ),
         migrations.AddIndex(
-            model_name='auditevent',
-            index=models.Index(fields=['company', 'action', 'created_at'], name='audit_event_action_idx'),
+            model_name="auditevent",
+            index=models.Index(fields=["company", "action", "created_at"], name="audit_event_action_idx"),
         ),
         migrations.AddConstraint(
-            model_name='auditevent',
-            constraint=models.UniqueConstraint(fields=('company', 'seq'), name='audit_event_seq_unique'),
+            model_name="auditevent",
+            constraint=models.UniqueConstraint(fields=("company", "seq"), name="audit_event_seq_unique"),
         ),
     ]
+
 
 # Composite foreign keys through the company (ARCHITECTURE.md, rules for tenant tables): the
 # database itself refuses a register, or an audit event, whose store belongs to another company.

@@ -4,15 +4,18 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('stores', '0003_approvals_audit_threshold'),
+        ("stores", "0003_approvals_audit_threshold"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='company',
-            name='is_active',
-            field=models.BooleanField(default=True, help_text='Una empresa desactivada no vende en ninguna de sus tiendas.', verbose_name='activa'),
+            model_name="company",
+            name="is_active",
+            field=models.BooleanField(
+                default=True,
+                help_text="Una empresa desactivada no vende en ninguna de sus tiendas.",
+                verbose_name="activa",
+            ),
         ),
     ]

@@ -13,7 +13,9 @@ ADMIN = "/admin"
 
 
 def staff(*, company, store=None, role=Role.COMPANY_ADMIN, username=None):
-    user = get_user_model().objects.create_user(username=username or f"{role}-{company.pk}-{store.pk if store else 0}", password="x")
+    user = get_user_model().objects.create_user(
+        username=username or f"{role}-{company.pk}-{store.pk if store else 0}", password="x"
+    )
     Membership.objects.create(user=user, company=company, store=store, role=role)
     membership_staff_sync(user=user)
     return get_user_model().objects.get(pk=user.pk)
@@ -227,7 +229,8 @@ def test_company_admin_makes_a_store_manager_who_becomes_staff(client, two_compa
     client.force_login(staff(company=a))
     user = get_user_model().objects.create_user(username="gerente", password="x")
     response = client.post(
-        f"{ADMIN}/stores/membership/add/", {"user": user.pk, "company": a.pk, "store": a2.pk, "role": Role.STORE_MANAGER}
+        f"{ADMIN}/stores/membership/add/",
+        {"user": user.pk, "company": a.pk, "store": a2.pk, "role": Role.STORE_MANAGER},
     )
     assert response.status_code == 302
     user.refresh_from_db()
@@ -251,7 +254,13 @@ def test_company_admin_edits_the_company_which_has_no_sunat_fields(client, two_c
     client.force_login(staff(company=a))
     url = f"{ADMIN}/stores/company/{a.pk}/change/"
     html = client.get(url).content.decode()
-    for text in ('name="sol_user"', 'name="new_sol_password"', 'name="certificate_file"', "Certificado digital", "Envíos a SUNAT"):
+    for text in (
+        'name="sol_user"',
+        'name="new_sol_password"',
+        'name="certificate_file"',
+        "Certificado digital",
+        "Envíos a SUNAT",
+    ):
         assert text not in html, text
     assert client.post(url, company_post_data(a, trade_name="Bodega Uno")).status_code == 302
     assert Company.objects.get(pk=a.pk).trade_name == "Bodega Uno"
@@ -262,7 +271,9 @@ def test_store_manager_sees_the_company_read_only(client, two_companies):
     client.force_login(staff(company=a, store=two_companies["a1"], role=Role.STORE_MANAGER))
     response = client.get(f"{ADMIN}/stores/company/{a.pk}/change/")
     assert response.status_code == 200 and 'name="legal_name"' not in response.content.decode()
-    assert client.post(f"{ADMIN}/stores/company/{a.pk}/change/", company_post_data(a, legal_name="X")).status_code == 403
+    assert (
+        client.post(f"{ADMIN}/stores/company/{a.pk}/change/", company_post_data(a, legal_name="X")).status_code == 403
+    )
     assert Company.objects.get(pk=a.pk).legal_name != "X"
     assert Store.objects.filter(company=a).count() == 2
 

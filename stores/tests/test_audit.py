@@ -47,7 +47,10 @@ def test_events_chain_per_company_and_verify():
     second.refresh_from_db()
     assert audit_event_hash(second) == second.hash  # what was hashed is what reads back
     assert audit_chain_verify(company_id=a.pk) is None and audit_chain_verify(company_id=b.pk) is None
-    assert audit_verify() == (0, "Empresa 20000000001: 2 eventos, cadena verificada.\nEmpresa 20100066603: 1 eventos, cadena verificada.\nAuditoría verificada.\n")
+    assert audit_verify() == (
+        0,
+        "Empresa 20000000001: 2 eventos, cadena verificada.\nEmpresa 20100066603: 1 eventos, cadena verificada.\nAuditoría verificada.\n",
+    )
 
 
 def test_the_database_refuses_to_update_or_delete_an_event():
@@ -119,7 +122,7 @@ def test_concurrent_events_of_one_company_form_one_unbroken_chain():
             for i in range(10):
                 with transaction.atomic():
                     audit_event_record(company_id=company.pk, action="test.concurrent", data={"worker": n, "i": i})
-        except BaseException as exc:  # noqa: BLE001 - reported below
+        except BaseException as exc:
             errors.append(exc)
         finally:
             connections.close_all()
@@ -130,7 +133,9 @@ def test_concurrent_events_of_one_company_form_one_unbroken_chain():
     for t in threads:
         t.join()
     assert not errors
-    assert list(AuditEvent.objects.filter(company=company).order_by("seq").values_list("seq", flat=True)) == list(range(1, 81))
+    assert list(AuditEvent.objects.filter(company=company).order_by("seq").values_list("seq", flat=True)) == list(
+        range(1, 81)
+    )
     assert audit_chain_verify(company_id=company.pk) is None
     assert AuditChain.objects.get(company=company).last_seq == 80
 
@@ -150,9 +155,7 @@ def test_a_price_change_in_the_admin_is_audited(client, superuser):
     store, _ = store_make(company=company)
     item = product_make(store=store, price="2.50")
     client.force_login(superuser)
-    response = client.post(
-        f"{ADMIN}/sales/storeproduct/{item.pk}/change/", {"price": "2.80", "is_active": "on"}
-    )
+    response = client.post(f"{ADMIN}/sales/storeproduct/{item.pk}/change/", {"price": "2.80", "is_active": "on"})
     assert response.status_code == 302, response.content.decode()[:2000]
     event = AuditEvent.objects.get(action="price.change")
     assert event.data == {"product": item.product.sku, "before": "2.50", "after": "2.80"}

@@ -235,7 +235,7 @@ def cdr_build(*, name: str, ruc: str, reference: str, code: str, description: st
         "</cac:Response>"
         f"<cac:DocumentReference><cbc:ID>{escape(reference)}</cbc:ID></cac:DocumentReference>"
         "</cac:DocumentResponse></ar:ApplicationResponse>"
-    ).encode("utf-8")
+    ).encode()
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr(f"R-{name}.xml", xml)
@@ -441,9 +441,10 @@ class FakeSunat:
             if content_id != expected_id:
                 raise Fault("1036")
         else:
-            ruc = root.findtext(
-                "cac:AccountingSupplierParty/cac:Party/cac:PartyIdentification/cbc:ID", namespaces=NS
-            ) or ""
+            ruc = (
+                root.findtext("cac:AccountingSupplierParty/cac:Party/cac:PartyIdentification/cbc:ID", namespaces=NS)
+                or ""
+            )
             content_id = (root.findtext("cbc:ID", namespaces=NS) or "").strip()
             series, _, number = content_id.partition("-")
             local = etree.QName(root).localname
@@ -622,13 +623,17 @@ class FakeSunat:
     def _send_bill(self, username: str, fields: dict[str, str]) -> list[tuple[str, str]]:
         name, match, xml = self._receive(username, fields, summary=False)
         code, notes, digest, references = self._check_document(name, match, xml)
-        registered = self._register(name=name, match=match, code=code, notes=notes, digest=digest, references=references)
+        registered = self._register(
+            name=name, match=match, code=code, notes=notes, digest=digest, references=references
+        )
         return [("applicationResponse", base64.b64encode(registered.cdr_zip).decode("ascii"))]
 
     def _send_summary(self, username: str, fields: dict[str, str]) -> list[tuple[str, str]]:
         name, match, xml = self._receive(username, fields, summary=True)
         code, notes, digest, references = self._check_document(name, match, xml)
-        registered = self._register(name=name, match=match, code=code, notes=notes, digest=digest, references=references)
+        registered = self._register(
+            name=name, match=match, code=code, notes=notes, digest=digest, references=references
+        )
         with self._lock:
             self._ticket_seq += 1
             ticket = f"{int(time.time() * 1000)}{self._ticket_seq:04d}"
@@ -645,9 +650,7 @@ class FakeSunat:
                 return [("status", [("statusCode", "98")])]
             registered = ticket.registered
         status = "0" if registered.accepted else "99"
-        return [
-            ("status", [("content", base64.b64encode(registered.cdr_zip).decode("ascii")), ("statusCode", status)])
-        ]
+        return [("status", [("content", base64.b64encode(registered.cdr_zip).decode("ascii")), ("statusCode", status)])]
 
     def _consult_key(self, username: str, fields: dict[str, str]) -> tuple[str, str]:
         ruc = fields.get("rucComprobante", "")
@@ -660,7 +663,12 @@ class FakeSunat:
     def _get_status_cdr(self, username: str, fields: dict[str, str]) -> list[tuple[str, str]]:
         document_type, name = self._consult_key(username, fields)
         if document_type not in CONSULT_TYPES:
-            return [("statusCdr", [("statusCode", "0005"), ("statusMessage", "Código de comprobante no permitido o no valido")])]
+            return [
+                (
+                    "statusCdr",
+                    [("statusCode", "0005"), ("statusMessage", "Código de comprobante no permitido o no valido")],
+                )
+            ]
         with self._lock:
             registered = self.registry.get(name)
         if registered is None:
@@ -681,12 +689,21 @@ class FakeSunat:
         with self._lock:
             registered = self.registry.get(name)
         if document_type not in CONSULT_TYPES:
-            return [("status", [("statusCode", "0005"), ("statusMessage", "Código de comprobante no permitido o no valido")])]
+            return [
+                (
+                    "status",
+                    [("statusCode", "0005"), ("statusMessage", "Código de comprobante no permitido o no valido")],
+                )
+            ]
         if registered is None:
             return [("status", [("statusCode", "0011"), ("statusMessage", "Comprobante no encontrado o no existe")])]
-        code, message = ("0001", "El comprobante existe y está aceptado.") if registered.accepted else (
-            "0002",
-            "El comprobante existe pero está rechazado.",
+        code, message = (
+            ("0001", "El comprobante existe y está aceptado.")
+            if registered.accepted
+            else (
+                "0002",
+                "El comprobante existe pero está rechazado.",
+            )
         )
         return [("status", [("statusCode", code), ("statusMessage", message)])]
 
@@ -706,7 +723,7 @@ def _response_envelope(operation: str, fields) -> bytes:
         "<soap-env:Header/><soap-env:Body>"
         f'<br:{operation}Response xmlns:br="{SERVICE_NS}">{_xml_fields(fields)}</br:{operation}Response>'
         "</soap-env:Body></soap-env:Envelope>"
-    ).encode("utf-8")
+    ).encode()
 
 
 def _fault_envelope(fault: Fault) -> bytes:
@@ -718,7 +735,7 @@ def _fault_envelope(fault: Fault) -> bytes:
         f"<faultcode>soap-env:{side}.{fault.code}</faultcode>"
         f"<faultstring>{escape(fault.message)}</faultstring>"
         "</soap-env:Fault></soap-env:Body></soap-env:Envelope>"
-    ).encode("utf-8")
+    ).encode()
 
 
 _INTERNAL_ERROR_FAULT = (
@@ -737,7 +754,7 @@ class _Handler(BaseHTTPRequestHandler):
     def fake(self) -> FakeSunat:
         return self.server.fake  # type: ignore[attr-defined]
 
-    def log_message(self, format: str, *args) -> None:  # noqa: A002 - signature from the base class
+    def log_message(self, format: str, *args) -> None:
         logger.debug("fake_sunat %s - %s", self.address_string(), format % args)
 
     def _send(self, status: int, body: bytes, content_type: str = "text/xml; charset=utf-8") -> None:
@@ -766,7 +783,7 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         return self.rfile.read(length) if length else b""
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         if self.path.startswith("/_registry"):
             self._send(200, json.dumps(self.fake.registry_json()).encode(), "application/json")
             return
@@ -780,7 +797,7 @@ class _Handler(BaseHTTPRequestHandler):
                 return
         self._send(404, b"not found", "text/plain")
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         body = self._read_body()
         if self.path.startswith("/_reset"):
             self.fake.reset()

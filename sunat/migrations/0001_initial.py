@@ -6,82 +6,152 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('stores', '0001_initial'),
+        ("stores", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='SunatDocument',
+            name="SunatDocument",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('document_type', models.CharField(max_length=2, verbose_name='tipo')),
-                ('series', models.CharField(max_length=12, verbose_name='serie')),
-                ('number', models.PositiveIntegerField(verbose_name='número')),
-                ('issued_at', models.DateTimeField(verbose_name='emitido')),
-                ('snapshot', models.JSONField(verbose_name='datos fiscales')),
-                ('status', models.CharField(choices=[('pending', 'Pendiente'), ('accepted', 'Aceptado'), ('observed', 'Aceptado con observaciones'), ('rejected', 'Rechazado'), ('error', 'Error')], default='pending', max_length=10)),
-                ('total', models.DecimalField(decimal_places=2, default=0, max_digits=12)),
-                ('xml_hash', models.CharField(blank=True, max_length=64, verbose_name='hash')),
-                ('signed_xml', models.BinaryField(blank=True, null=True)),
-                ('signed_at', models.DateTimeField(blank=True, null=True)),
-                ('cdr_zip', models.BinaryField(blank=True, null=True)),
-                ('response_code', models.CharField(blank=True, max_length=10, verbose_name='código de respuesta')),
-                ('response_description', models.TextField(blank=True, verbose_name='descripción')),
-                ('observations', models.JSONField(blank=True, default=list, verbose_name='observaciones')),
-                ('ticket', models.CharField(blank=True, max_length=40)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('company', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='stores.company')),
-                ('store', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='stores.store')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("document_type", models.CharField(max_length=2, verbose_name="tipo")),
+                ("series", models.CharField(max_length=12, verbose_name="serie")),
+                ("number", models.PositiveIntegerField(verbose_name="número")),
+                ("issued_at", models.DateTimeField(verbose_name="emitido")),
+                ("snapshot", models.JSONField(verbose_name="datos fiscales")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pendiente"),
+                            ("accepted", "Aceptado"),
+                            ("observed", "Aceptado con observaciones"),
+                            ("rejected", "Rechazado"),
+                            ("error", "Error"),
+                        ],
+                        default="pending",
+                        max_length=10,
+                    ),
+                ),
+                ("total", models.DecimalField(decimal_places=2, default=0, max_digits=12)),
+                ("xml_hash", models.CharField(blank=True, max_length=64, verbose_name="hash")),
+                ("signed_xml", models.BinaryField(blank=True, null=True)),
+                ("signed_at", models.DateTimeField(blank=True, null=True)),
+                ("cdr_zip", models.BinaryField(blank=True, null=True)),
+                ("response_code", models.CharField(blank=True, max_length=10, verbose_name="código de respuesta")),
+                ("response_description", models.TextField(blank=True, verbose_name="descripción")),
+                ("observations", models.JSONField(blank=True, default=list, verbose_name="observaciones")),
+                ("ticket", models.CharField(blank=True, max_length=40)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "company",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="stores.company"
+                    ),
+                ),
+                (
+                    "store",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="stores.store",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'comprobante electrónico',
-                'verbose_name_plural': 'comprobantes electrónicos',
+                "verbose_name": "comprobante electrónico",
+                "verbose_name_plural": "comprobantes electrónicos",
             },
         ),
         migrations.CreateModel(
-            name='SunatJob',
+            name="SunatJob",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('send', 'Enviar comprobante'), ('summary', 'Enviar resumen/baja'), ('ticket', 'Consultar ticket'), ('verify', 'Verificar en SUNAT')], default='send', max_length=10)),
-                ('status', models.CharField(choices=[('pending', 'Pendiente'), ('running', 'En curso'), ('done', 'Terminado'), ('failed', 'Requiere corrección'), ('dead', 'Agotado'), ('paused', 'Pausado')], default='pending', max_length=10)),
-                ('attempts', models.PositiveIntegerField(default=0)),
-                ('run_at', models.DateTimeField(db_default=django.db.models.functions.datetime.Now())),
-                ('lease_owner', models.CharField(blank=True, max_length=100)),
-                ('lease_expires_at', models.DateTimeField(blank=True, null=True)),
-                ('last_error', models.TextField(blank=True)),
-                ('errors', models.JSONField(blank=True, default=list)),
-                ('request_id', models.CharField(blank=True, max_length=64)),
-                ('created_at', models.DateTimeField(db_default=django.db.models.functions.datetime.Now())),
-                ('updated_at', models.DateTimeField(db_default=django.db.models.functions.datetime.Now())),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('company', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='stores.company')),
-                ('document', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='jobs', to='sunat.sunatdocument')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("send", "Enviar comprobante"),
+                            ("summary", "Enviar resumen/baja"),
+                            ("ticket", "Consultar ticket"),
+                            ("verify", "Verificar en SUNAT"),
+                        ],
+                        default="send",
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pendiente"),
+                            ("running", "En curso"),
+                            ("done", "Terminado"),
+                            ("failed", "Requiere corrección"),
+                            ("dead", "Agotado"),
+                            ("paused", "Pausado"),
+                        ],
+                        default="pending",
+                        max_length=10,
+                    ),
+                ),
+                ("attempts", models.PositiveIntegerField(default=0)),
+                ("run_at", models.DateTimeField(db_default=django.db.models.functions.datetime.Now())),
+                ("lease_owner", models.CharField(blank=True, max_length=100)),
+                ("lease_expires_at", models.DateTimeField(blank=True, null=True)),
+                ("last_error", models.TextField(blank=True)),
+                ("errors", models.JSONField(blank=True, default=list)),
+                ("request_id", models.CharField(blank=True, max_length=64)),
+                ("created_at", models.DateTimeField(db_default=django.db.models.functions.datetime.Now())),
+                ("updated_at", models.DateTimeField(db_default=django.db.models.functions.datetime.Now())),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "company",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="stores.company"
+                    ),
+                ),
+                (
+                    "document",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="jobs", to="sunat.sunatdocument"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'trabajo SUNAT',
-                'verbose_name_plural': 'trabajos SUNAT',
-                'db_table': 'sunat_jobs',
+                "verbose_name": "trabajo SUNAT",
+                "verbose_name_plural": "trabajos SUNAT",
+                "db_table": "sunat_jobs",
             },
         ),
         migrations.AddIndex(
-            model_name='sunatdocument',
-            index=models.Index(fields=['company', 'status', 'issued_at'], name='sunat_doc_status_idx'),
+            model_name="sunatdocument",
+            index=models.Index(fields=["company", "status", "issued_at"], name="sunat_doc_status_idx"),
         ),
         migrations.AddConstraint(
-            model_name='sunatdocument',
-            constraint=models.UniqueConstraint(fields=('company', 'document_type', 'series', 'number'), name='sunat_document_unique_number'),
+            model_name="sunatdocument",
+            constraint=models.UniqueConstraint(
+                fields=("company", "document_type", "series", "number"), name="sunat_document_unique_number"
+            ),
         ),
         migrations.AddIndex(
-            model_name='sunatjob',
-            index=models.Index(condition=models.Q(('status', 'pending')), fields=['run_at', 'id'], name='sunat_jobs_claim_idx'),
+            model_name="sunatjob",
+            index=models.Index(
+                condition=models.Q(("status", "pending")), fields=["run_at", "id"], name="sunat_jobs_claim_idx"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='sunatjob',
-            constraint=models.UniqueConstraint(condition=models.Q(('status__in', ('pending', 'running', 'paused'))), fields=('document',), name='sunat_jobs_one_live_job_per_document'),
+            model_name="sunatjob",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("status__in", ("pending", "running", "paused"))),
+                fields=("document",),
+                name="sunat_jobs_one_live_job_per_document",
+            ),
         ),
     ]

@@ -5,37 +5,46 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('stores', '0001_initial'),
-        ('sunat', '0001_initial'),
+        ("stores", "0001_initial"),
+        ("sunat", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='sunatdocument',
-            name='unconfirmed_send_at',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='envío sin confirmar desde'),
+            model_name="sunatdocument",
+            name="unconfirmed_send_at",
+            field=models.DateTimeField(blank=True, null=True, verbose_name="envío sin confirmar desde"),
         ),
         migrations.CreateModel(
-            name='SunatAttempt',
+            name="SunatAttempt",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('job_id', models.BigIntegerField(blank=True, null=True)),
-                ('operation', models.CharField(max_length=20, verbose_name='operación')),
-                ('started_at', models.DateTimeField(verbose_name='inicio')),
-                ('duration_ms', models.PositiveIntegerField(default=0, verbose_name='duración (ms)')),
-                ('code', models.CharField(blank=True, max_length=24, verbose_name='código')),
-                ('description', models.TextField(blank=True, verbose_name='descripción')),
-                ('category', models.CharField(blank=True, max_length=12, verbose_name='resultado')),
-                ('company', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='stores.company')),
-                ('document', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='attempts', to='sunat.sunatdocument')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("job_id", models.BigIntegerField(blank=True, null=True)),
+                ("operation", models.CharField(max_length=20, verbose_name="operación")),
+                ("started_at", models.DateTimeField(verbose_name="inicio")),
+                ("duration_ms", models.PositiveIntegerField(default=0, verbose_name="duración (ms)")),
+                ("code", models.CharField(blank=True, max_length=24, verbose_name="código")),
+                ("description", models.TextField(blank=True, verbose_name="descripción")),
+                ("category", models.CharField(blank=True, max_length=12, verbose_name="resultado")),
+                (
+                    "company",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="stores.company"
+                    ),
+                ),
+                (
+                    "document",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="attempts", to="sunat.sunatdocument"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'intento SUNAT',
-                'verbose_name_plural': 'intentos SUNAT',
-                'ordering': ['started_at', 'id'],
-                'indexes': [models.Index(fields=['document', 'started_at'], name='sunat_attempt_doc_idx')],
+                "verbose_name": "intento SUNAT",
+                "verbose_name_plural": "intentos SUNAT",
+                "ordering": ["started_at", "id"],
+                "indexes": [models.Index(fields=["document", "started_at"], name="sunat_attempt_doc_idx")],
             },
         ),
     ]

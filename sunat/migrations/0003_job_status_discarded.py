@@ -4,15 +4,26 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('sunat', '0002_sunatdocument_unconfirmed_send_at_sunatattempt'),
+        ("sunat", "0002_sunatdocument_unconfirmed_send_at_sunatattempt"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='sunatjob',
-            name='status',
-            field=models.CharField(choices=[('pending', 'Pendiente'), ('running', 'En curso'), ('done', 'Terminado'), ('failed', 'Requiere corrección'), ('dead', 'Agotado'), ('paused', 'Pausado'), ('discarded', 'Descartado')], default='pending', max_length=10),
+            model_name="sunatjob",
+            name="status",
+            field=models.CharField(
+                choices=[
+                    ("pending", "Pendiente"),
+                    ("running", "En curso"),
+                    ("done", "Terminado"),
+                    ("failed", "Requiere corrección"),
+                    ("dead", "Agotado"),
+                    ("paused", "Pausado"),
+                    ("discarded", "Descartado"),
+                ],
+                default="pending",
+                max_length=10,
+            ),
         ),
     ]

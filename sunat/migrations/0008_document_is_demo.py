@@ -8,15 +8,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('sunat', '0007_sunat_accounts'),
+        ("sunat", "0007_sunat_accounts"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='sunatdocument',
-            name='is_demo',
-            field=models.BooleanField(default=False, verbose_name='demostración'),
+            model_name="sunatdocument",
+            name="is_demo",
+            field=models.BooleanField(default=False, verbose_name="demostración"),
         ),
     ]

@@ -186,7 +186,9 @@ def sunat_summary_issue(
         _demo_settle(document)
     document.save(force_insert=True)
     if not demo:
-        SunatJob.objects.create(company=company, document=document, kind=JobKind.SEND_SUMMARY, request_id=request_id[:64])
+        SunatJob.objects.create(
+            company=company, document=document, kind=JobKind.SEND_SUMMARY, request_id=request_id[:64]
+        )
     return document
 
 

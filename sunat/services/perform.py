@@ -38,7 +38,7 @@ def document_file_name(document: SunatDocument) -> str:
     return f"{ruc}-{document.document_type}-{document.series}-{document.number}"
 
 
-def _snapshot_of(document: SunatDocument):
+def _snapshot_of(document: SunatDocument) -> DocumentSnapshot | SummarySnapshot | VoidedSnapshot:
     if document.document_type == "RC":
         return SummarySnapshot.from_json(document.snapshot)
     if document.document_type == "RA":
@@ -48,6 +48,7 @@ def _snapshot_of(document: SunatDocument):
 
 def _signed_bytes(document: SunatDocument) -> bytes:
     value = document.signed_xml
+    assert value is not None, "a document is signed before it is sent"
     return value.tobytes() if isinstance(value, memoryview) else bytes(value)
 
 
@@ -132,7 +133,9 @@ class _Run:
         duration = max(0, int((time.monotonic() - self.clock) * 1000))
         with transaction.atomic():
             if fields and not self._lease_held():
-                logger.warning("sunat.attempt.lease_lost", extra={"document_id": self.document.pk, "job_id": self.job.pk})
+                logger.warning(
+                    "sunat.attempt.lease_lost", extra={"document_id": self.document.pk, "job_id": self.job.pk}
+                )
                 fields = None
             SunatAttempt.objects.create(
                 company_id=self.document.company_id,
@@ -281,7 +284,9 @@ def _cdr_fields(cdr_zip: bytes, cdr: Cdr, classification: Classification) -> dic
 
 
 def _take_cdr(run: _Run, *, operation: str, cdr_zip: bytes, cdr: Cdr) -> JobOutcome:
-    classification = response_classify(source=Source.CDR, code=cdr.response_code, notes=cdr.notes, message=cdr.description)
+    classification = response_classify(
+        source=Source.CDR, code=cdr.response_code, notes=cdr.notes, message=cdr.description
+    )
     run.settle(
         operation=operation,
         classification=classification,
@@ -392,7 +397,9 @@ def _send_document(run: _Run, client: SunatClient) -> JobOutcome:
     _mark_unconfirmed(document)
     run.start()
     try:
-        cdr_zip, cdr = client.send_bill(file_name=f"{name}.zip", zip_bytes=zip_bytes(name=name, xml=_signed_bytes(document)))
+        cdr_zip, cdr = client.send_bill(
+            file_name=f"{name}.zip", zip_bytes=zip_bytes(name=name, xml=_signed_bytes(document))
+        )
     except SunatFault as fault:
         classification = _take_fault(run, operation="sendBill", fault=fault)
         if classification.category is Category.REGISTERED:
@@ -470,7 +477,9 @@ def _perform_summary(run: _Run, client: SunatClient) -> JobOutcome:
     if status.cdr is not None and status.content:
         return _take_cdr(run, operation="getStatus", cdr_zip=status.content, cdr=status.cdr)
     classification = response_classify(source=Source.TICKET, code=status.status_code or "0")
-    run.settle(operation="getStatus", classification=classification, description=f"statusCode {status.status_code} sin CDR")
+    run.settle(
+        operation="getStatus", classification=classification, description=f"statusCode {status.status_code} sin CDR"
+    )
     return _outcome(classification)
 
 

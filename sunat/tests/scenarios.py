@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from sales.money import LineAmounts, document_totals, line_amounts, q2
@@ -20,7 +20,6 @@ from sunat.snapshot import (
     Line,
     PaymentTerms,
     Reference,
-    SummaryLine,
     SummarySnapshot,
     Supplier,
     Totals,
@@ -199,9 +198,7 @@ def _boleta(number: int, specs, **kwargs) -> DocumentSnapshot:
 
 
 def _factura(number: int, specs, **kwargs) -> DocumentSnapshot:
-    return make_document(
-        document_type="01", series="F001", number=number, specs=specs, customer=RUC_CUSTOMER, **kwargs
-    )
+    return make_document(document_type="01", series="F001", number=number, specs=specs, customer=RUC_CUSTOMER, **kwargs)
 
 
 def boleta_700_anonymous() -> DocumentSnapshot:
@@ -211,7 +208,11 @@ def boleta_700_anonymous() -> DocumentSnapshot:
 
 def boleta_700_01_dni() -> DocumentSnapshot:
     # S/ 700.01: one céntimo over the limit, so the buyer's DNI is required (2396 / RC 2514).
-    return _boleta(10, [spec("CERVEZA PILSEN 630ML CAJA", "2.50", "280"), spec("CARAMELO", "0.01", "1", "30")], customer=DNI_CUSTOMER)
+    return _boleta(
+        10,
+        [spec("CERVEZA PILSEN 630ML CAJA", "2.50", "280"), spec("CARAMELO", "0.01", "1", "30")],
+        customer=DNI_CUSTOMER,
+    )
 
 
 def factura_credito() -> DocumentSnapshot:
@@ -219,14 +220,21 @@ def factura_credito() -> DocumentSnapshot:
     total = base.totals.total
     half_a = D("10.00")
     installments = (
-        Installment(amount=half_a, due_date=date.today() + timedelta(days=15)),
-        Installment(amount=total - half_a, due_date=date.today() + timedelta(days=45)),
+        Installment(amount=half_a, due_date=issued_at().date() + timedelta(days=15)),
+        Installment(amount=total - half_a, due_date=issued_at().date() + timedelta(days=45)),
     )
-    return _factura(12, [ARROZ, GASEOSA, QUESO], payment_terms=PaymentTerms(method="Credito", amount=total, installments=installments))
+    return _factura(
+        12,
+        [ARROZ, GASEOSA, QUESO],
+        payment_terms=PaymentTerms(method="Credito", amount=total, installments=installments),
+    )
 
 
 def boleta_999_lines() -> DocumentSnapshot:
-    specs = [spec(f"PRODUCTO {i:03d}", f"{1 + (i % 37) * D('0.35'):.2f}", str(1 + i % 3), ("10", "20", "30")[i % 3]) for i in range(999)]
+    specs = [
+        spec(f"PRODUCTO {i:03d}", f"{1 + (i % 37) * D('0.35'):.2f}", str(1 + i % 3), ("10", "20", "30")[i % 3])
+        for i in range(999)
+    ]
     return _boleta(15, specs, customer=DNI_CUSTOMER)
 
 
@@ -237,7 +245,9 @@ def credit_note_factura() -> DocumentSnapshot:
         number=1,
         specs=[GASEOSA],
         customer=RUC_CUSTOMER,
-        reference=Reference(document_type="01", number="F001-11", reason_code="07", description="DEVOLUCIÓN DE GASEOSAS"),
+        reference=Reference(
+            document_type="01", number="F001-11", reason_code="07", description="DEVOLUCIÓN DE GASEOSAS"
+        ),
     )
 
 
@@ -357,15 +367,24 @@ def return_note(
         paid=paid,
         customer=original.customer,
         reference=Reference(
-            document_type=original.document_type, number=original.full_number, reason_code=reason_code, description=description
+            document_type=original.document_type,
+            number=original.full_number,
+            reason_code=reason_code,
+            description=description,
         ),
     )
 
 
 SOLD = [ARROZ, LIBRO, PAPA, QUESO, BOLSA, HUEVOS, GASEOSA]  # gravado, exonerado, inafecto, KGM, ICBPER
 # A first partial return (reason 07) of SOLD: some units, part of the weighed lines, one bag.
-FIRST_RETURN = {"ARROZ COSTEÑO 750G": "1", "PAPA AMARILLA (KG)": "0.500", "QUESO FRESCO (KG)": "0.200",
-                "BOLSA PLÁSTICA": "1", "LIBRO ESCOLAR": "1", "HUEVOS (KG)": "1.075"}
+FIRST_RETURN = {
+    "ARROZ COSTEÑO 750G": "1",
+    "PAPA AMARILLA (KG)": "0.500",
+    "QUESO FRESCO (KG)": "0.200",
+    "BOLSA PLÁSTICA": "1",
+    "LIBRO ESCOLAR": "1",
+    "HUEVOS (KG)": "1.075",
+}
 
 
 def sold_boleta() -> DocumentSnapshot:
@@ -384,14 +403,21 @@ def note_whole(original: DocumentSnapshot, *, reason_code: str, number: int = 11
     """Everything returned at once: reason 01 (anulación de la operación) or 06 (devolución total)."""
     text = {"01": "ANULACIÓN DE LA OPERACIÓN", "06": "DEVOLUCIÓN TOTAL"}[reason_code]
     return return_note(
-        original=original, series=_note_series(original), number=number, reason_code=reason_code, description=text,
+        original=original,
+        series=_note_series(original),
+        number=number,
+        reason_code=reason_code,
+        description=text,
         returns=[(s, "0", s[4]) for s in SOLD],
     )
 
 
 def note_first_partial(original: DocumentSnapshot, *, number: int = 12) -> DocumentSnapshot:
     return return_note(
-        original=original, series=_note_series(original), number=number, reason_code="07",
+        original=original,
+        series=_note_series(original),
+        number=number,
+        reason_code="07",
         description="DEVOLUCIÓN POR ÍTEM: PRODUCTO EN MAL ESTADO",
         returns=[(s, "0", FIRST_RETURN[s[0]]) for s in SOLD if s[0] in FIRST_RETURN],
     )
@@ -400,7 +426,10 @@ def note_first_partial(original: DocumentSnapshot, *, number: int = 12) -> Docum
 def note_rest(original: DocumentSnapshot, *, reason_code: str = "07", number: int = 13) -> DocumentSnapshot:
     """What the first partial return left: the rest of every line (before = first return)."""
     return return_note(
-        original=original, series=_note_series(original), number=number, reason_code=reason_code,
+        original=original,
+        series=_note_series(original),
+        number=number,
+        reason_code=reason_code,
         description="DEVOLUCIÓN DEL RESTO",
         returns=[(s, FIRST_RETURN.get(s[0], "0"), s[4]) for s in SOLD if D(FIRST_RETURN.get(s[0], "0")) < s[4]],
     )
@@ -409,7 +438,9 @@ def note_rest(original: DocumentSnapshot, *, reason_code: str = "07", number: in
 def rc_void(*documents: DocumentSnapshot) -> SummarySnapshot:
     """A Resumen Diario voiding ``documents`` (ConditionCode 3), as ``sunat_void_issue`` builds
     each line."""
-    single = void_snapshot_build(original=documents[0], reason="", issue_date=issued_at().astimezone(UTC).date(), sequence=1)
+    single = void_snapshot_build(
+        original=documents[0], reason="", issue_date=issued_at().astimezone(UTC).date(), sequence=1
+    )
     return dataclasses.replace(single, lines=tuple(summary_line_from(d, condition="3") for d in documents))
 
 
@@ -417,7 +448,8 @@ def ra_void(*documents: DocumentSnapshot) -> VoidedSnapshot:
     """A Comunicación de Baja of ``documents``, each line as ``sunat_void_issue`` builds it."""
     day = issued_at().astimezone(UTC).date()
     lines = [
-        void_snapshot_build(original=d, reason="ERROR EN LA VENTA", issue_date=day, sequence=1).lines[0] for d in documents
+        void_snapshot_build(original=d, reason="ERROR EN LA VENTA", issue_date=day, sequence=1).lines[0]
+        for d in documents
     ]
     return dataclasses.replace(
         void_snapshot_build(original=documents[0], reason="", issue_date=day, sequence=1), lines=tuple(lines)

@@ -45,7 +45,9 @@ def post_data(**overrides) -> dict:
 
 
 def secrets_events(company: Company) -> list[dict]:
-    return list(AuditEvent.objects.filter(company=company, action="company.secrets_change").values_list("data", flat=True))
+    return list(
+        AuditEvent.objects.filter(company=company, action="company.secrets_change").values_list("data", flat=True)
+    )
 
 
 def test_secrets_are_never_displayed(client, mine):
@@ -79,7 +81,8 @@ def test_certificate_upload_is_validated_stored_encrypted_and_audited(client, mi
 
     def upload(name: str, data: bytes, pw: str):
         return client.post(
-            change_url(mine), {**post_data(new_certificate_password=pw), "certificate_file": SimpleUploadedFile(name, data)}
+            change_url(mine),
+            {**post_data(new_certificate_password=pw), "certificate_file": SimpleUploadedFile(name, data)},
         )
 
     wrong = upload("c.pfx", pfx, "no-es")
@@ -95,7 +98,9 @@ def test_certificate_upload_is_validated_stored_encrypted_and_audited(client, mi
     assert company.ruc in mine.certificate_subject and mine.certificate_expires_at is not None
     assert secrets_events(company) == [{"changed": ["certificate"]}]
     with connection.cursor() as cursor:
-        cursor.execute("SELECT certificate, certificate_password FROM sunat_accounts WHERE company_id = %s", [company.pk])
+        cursor.execute(
+            "SELECT certificate, certificate_password FROM sunat_accounts WHERE company_id = %s", [company.pk]
+        )
         raw_cert, raw_password = cursor.fetchone()
     assert bytes(raw_cert) != pfx and password not in raw_password  # encrypted at rest
 

@@ -8,7 +8,11 @@ from django.db.migrations.executor import MigrationExecutor
 
 from sunat.fields import fernet
 
-BEFORE = [("stores", "0004_company_is_active"), ("sunat", "0006_summary_sequences"), ("worker", "0005_finish_and_claim_function")]
+BEFORE = [
+    ("stores", "0004_company_is_active"),
+    ("sunat", "0006_summary_sequences"),
+    ("worker", "0005_finish_and_claim_function"),
+]
 
 
 def _migrate(targets) -> None:
@@ -37,7 +41,9 @@ def test_accounts_move_with_their_ciphertext_and_the_company_columns_go():
                 "created_at) VALUES (%s, 'E', '', 'AV 1', '150101', 'LIMA', 'LIMA', 'LIMA', %s, %s, %s, %s, %s, "
                 "%s, %s, %s, 5, true, now()) RETURNING id"
             )
-            cursor.execute(insert, ["20000000001", "MODDATOS", secret, pfx, secret, "CN=X", "2030-01-01T00:00Z", None, ""])
+            cursor.execute(
+                insert, ["20000000001", "MODDATOS", secret, pfx, secret, "CN=X", "2030-01-01T00:00Z", None, ""]
+            )
             (configured,) = cursor.fetchone()
             cursor.execute(insert, ["20100066603", "", "", None, "", "", None, "2026-12-01T10:00Z", "0102 - clave SOL"])
             (paused,) = cursor.fetchone()
@@ -50,7 +56,11 @@ def test_accounts_move_with_their_ciphertext_and_the_company_columns_go():
         accounts = {a.company_id: a for a in SunatAccount.objects.all()}
         assert set(accounts) == {configured, paused}  # a company with nothing SUNAT gets no account
         account = accounts[configured]
-        assert (account.sol_user, account.sol_password, account.certificate_password) == ("MODDATOS", "moddatos", "moddatos")
+        assert (account.sol_user, account.sol_password, account.certificate_password) == (
+            "MODDATOS",
+            "moddatos",
+            "moddatos",
+        )
         assert bytes(account.certificate) == b"PFX-BYTES" and account.certificate_subject == "CN=X"
         assert account.certificate_expires_at.year == 2030 and account.paused_at is None
         assert accounts[paused].paused_at is not None and accounts[paused].pause_reason == "0102 - clave SOL"

@@ -28,23 +28,51 @@ def docs():
     mine, my_store = make_company("20000000001")
     other, other_store = make_company("20100066603")
     accepted = SunatDocument.objects.create(
-        company=mine, store=my_store, document_type="03", series="B001", number=5,
-        issued_at=datetime(2026, 11, 27, 15, tzinfo=UTC), snapshot={}, status=DocumentStatus.ACCEPTED,
-        signed_xml=XML, xml_hash="abc=", cdr_zip=b"PK-cdr", response_code="0",
+        company=mine,
+        store=my_store,
+        document_type="03",
+        series="B001",
+        number=5,
+        issued_at=datetime(2026, 11, 27, 15, tzinfo=UTC),
+        snapshot={},
+        status=DocumentStatus.ACCEPTED,
+        signed_xml=XML,
+        xml_hash="abc=",
+        cdr_zip=b"PK-cdr",
+        response_code="0",
         observations=[{"code": "4252", "text": "atributo"}],
     )
     pending = SunatDocument.objects.create(
-        company=mine, store=my_store, document_type="01", series="F001", number=6,
-        issued_at=datetime(2026, 11, 27, 16, tzinfo=UTC), snapshot={}, status=DocumentStatus.PENDING,
+        company=mine,
+        store=my_store,
+        document_type="01",
+        series="F001",
+        number=6,
+        issued_at=datetime(2026, 11, 27, 16, tzinfo=UTC),
+        snapshot={},
+        status=DocumentStatus.PENDING,
     )
     foreign = SunatDocument.objects.create(
-        company=other, store=other_store, document_type="03", series="B009", number=1,
-        issued_at=datetime(2026, 11, 27, 17, tzinfo=UTC), snapshot={}, status=DocumentStatus.ACCEPTED,
-        signed_xml=XML, cdr_zip=b"PK-other",
+        company=other,
+        store=other_store,
+        document_type="03",
+        series="B009",
+        number=1,
+        issued_at=datetime(2026, 11, 27, 17, tzinfo=UTC),
+        snapshot={},
+        status=DocumentStatus.ACCEPTED,
+        signed_xml=XML,
+        cdr_zip=b"PK-other",
     )
     SunatAttempt.objects.create(
-        company=mine, document=accepted, operation="sendBill", started_at=datetime(2026, 11, 27, 15, 1, tzinfo=UTC),
-        duration_ms=120, code="0", description="La Boleta numero B001-5, ha sido aceptada", category="accepted",
+        company=mine,
+        document=accepted,
+        operation="sendBill",
+        started_at=datetime(2026, 11, 27, 15, 1, tzinfo=UTC),
+        duration_ms=120,
+        code="0",
+        description="La Boleta numero B001-5, ha sido aceptada",
+        category="accepted",
     )
     return {"mine": mine, "accepted": accepted, "pending": pending, "foreign": foreign}
 

@@ -98,7 +98,9 @@ def test_company_certificate_is_stored_encrypted_and_loaded(dev_pfx):
     assert account.certificate_subject == loaded.subject
     assert abs(account.certificate_expires_at - loaded.not_after) < dt.timedelta(seconds=1)
     with connection.cursor() as cursor:
-        cursor.execute("SELECT certificate, certificate_password FROM sunat_accounts WHERE company_id = %s", [company.pk])
+        cursor.execute(
+            "SELECT certificate, certificate_password FROM sunat_accounts WHERE company_id = %s", [company.pk]
+        )
         raw_cert, raw_password = cursor.fetchone()
     assert bytes(raw_cert) != pfx and pfx[:64] not in bytes(raw_cert)
     assert password not in raw_password

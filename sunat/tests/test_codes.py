@@ -46,7 +46,8 @@ def test_transient_sunat_faults_retry(code):
 
 
 @pytest.mark.parametrize(
-    "code", ["0101", "0102", "0103", "0104", "0105", "0106", "0110", "0111", "0112", "0113", "0154", "2325", "2326", "2327"]
+    "code",
+    ["0101", "0102", "0103", "0104", "0105", "0106", "0110", "0111", "0112", "0113", "0154", "2325", "2326", "2327"],
 )
 def test_configuration_faults_pause_the_company(code):
     result = response_classify(source=Source.FAULT, code=code)

@@ -62,7 +62,9 @@ def test_a_stray_job_of_a_demo_document_sends_nothing(company):
     stray = SunatJob.objects.create(company=company, document=demo)
     outcome = sunat_job_perform(job=stray)
     assert outcome.step is NextStep.DONE and outcome.code == "demo"
-    assert not SunatAttempt.objects.filter(document=demo).exists() and not SunatDocument.objects.get(pk=demo.pk).signed_xml
+    assert (
+        not SunatAttempt.objects.filter(document=demo).exists() and not SunatDocument.objects.get(pk=demo.pk).signed_xml
+    )
 
 
 def test_a_note_of_demo_history_is_demo_and_a_real_one_is_refused(company):
@@ -92,7 +94,9 @@ def test_a_demo_void_is_dated_in_the_past_and_settled_and_a_real_void_is_refused
 
     when = timezone.now() - timedelta(days=4)
     with transaction.atomic():
-        void = sunat_void_issue(company=company, store=None, original=original, reason="ERROR", demo=True, issued_at=when)
+        void = sunat_void_issue(
+            company=company, store=None, original=original, reason="ERROR", demo=True, issued_at=when
+        )
     assert (void.document_type, void.is_demo, void.status) == (kind, True, DocumentStatus.ACCEPTED)
     assert void.issued_at == when and void.series == f"{kind}-{timezone.localdate(when):%Y%m%d}"
     assert not SunatJob.objects.exists()

@@ -128,8 +128,14 @@ def _zip_entries(*entries: tuple[str, bytes]) -> bytes:
 def test_zip_and_file_name_faults(fake_sunat):
     xml = sample(f"invoices/{FACTURA}.xml")
     c = client()
-    assert fault_of(lambda: c.send_bill(file_name=f"{FACTURA}.xml", zip_bytes=zip_bytes(name=FACTURA, xml=xml))).code == "0151"
-    assert fault_of(lambda: c.send_bill(file_name=f"{RUC}-01-F1-1.zip", zip_bytes=zip_bytes(name=FACTURA, xml=xml))).code == "0151"
+    assert (
+        fault_of(lambda: c.send_bill(file_name=f"{FACTURA}.xml", zip_bytes=zip_bytes(name=FACTURA, xml=xml))).code
+        == "0151"
+    )
+    assert (
+        fault_of(lambda: c.send_bill(file_name=f"{RUC}-01-F1-1.zip", zip_bytes=zip_bytes(name=FACTURA, xml=xml))).code
+        == "0151"
+    )
     assert fault_of(lambda: c.send_bill(file_name=f"{RUC}-RC-20200101-1.zip", zip_bytes=b"x")).code == "0152"
     assert fault_of(lambda: c.send_bill(file_name=f"{FACTURA}.zip", zip_bytes=b"garbage")).code == "0156"
     assert fault_of(lambda: c.send_bill(file_name=f"{FACTURA}.zip", zip_bytes=_zip_entries())).code == "0157"
@@ -137,7 +143,10 @@ def test_zip_and_file_name_faults(fake_sunat):
     assert fault_of(lambda: c.send_bill(file_name=f"{FACTURA}.zip", zip_bytes=two)).code == "0158"
     other = _zip_entries((f"{RUC}-01-F001-2.xml", xml))
     assert fault_of(lambda: c.send_bill(file_name=f"{FACTURA}.zip", zip_bytes=other)).code == "0161"
-    assert fault_of(lambda: c.send_bill(file_name=f"{FACTURA}.zip", zip_bytes=_zip_entries((f"{FACTURA}.xml", b"")))).code == "0160"
+    assert (
+        fault_of(lambda: c.send_bill(file_name=f"{FACTURA}.zip", zip_bytes=_zip_entries((f"{FACTURA}.xml", b"")))).code
+        == "0160"
+    )
     for code in ("0151", "0156", "0161"):
         assert response_classify(source=Source.FAULT, code=code).step is NextStep.FIX
     assert fake_sunat.fake.registry_json()["documents"] == {}
@@ -149,9 +158,7 @@ def test_name_versus_content(fake_sunat):
     assert fault_of(lambda: send(f"{RUC}-01-F001-2", xml)).code == "1036"
     assert fault_of(lambda: send(f"{RUC}-03-F001-1", xml)).code == "1003"
     other_ruc = "20100066603"
-    assert (
-        fault_of(lambda: send(f"{other_ruc}-01-F001-1", xml, username=f"{other_ruc}MODDATOS")).code == "1034"
-    )
+    assert fault_of(lambda: send(f"{other_ruc}-01-F001-1", xml, username=f"{other_ruc}MODDATOS")).code == "1034"
 
 
 def test_xsd_failure_is_0306(fake_sunat):
@@ -177,7 +184,9 @@ def test_get_status_cdr_answers_only_for_01_07_08(fake_sunat):
 def test_summary_ticket_answers_98_then_a_cdr(fake_sunat):
     name = "12345678912-RA-20200328-1"
     c = client()
-    ticket = c.send_summary(file_name=f"{name}.zip", zip_bytes=zip_bytes(name=name, xml=sample(f"summaries/{name}.xml")))
+    ticket = c.send_summary(
+        file_name=f"{name}.zip", zip_bytes=zip_bytes(name=name, xml=sample(f"summaries/{name}.xml"))
+    )
     assert ticket
     first = c.get_status(ticket=ticket)
     assert first.status_code == "98" and first.cdr is None
@@ -187,7 +196,9 @@ def test_summary_ticket_answers_98_then_a_cdr(fake_sunat):
     assert second.cdr.reference_id == "RA-20200328-1"
     assert fault_of(lambda: c.get_status(ticket="000")).code == "0127"
     again = fault_of(
-        lambda: c.send_summary(file_name=f"{name}.zip", zip_bytes=zip_bytes(name=name, xml=sample(f"summaries/{name}.xml")))
+        lambda: c.send_summary(
+            file_name=f"{name}.zip", zip_bytes=zip_bytes(name=name, xml=sample(f"summaries/{name}.xml"))
+        )
     )
     assert again.code == "0402"
 
@@ -288,8 +299,13 @@ def _manage(*args: str, **kwargs):
     root = Path(__file__).resolve().parents[2]
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bodegapos.settings.test", "PYTHONUNBUFFERED": "1"}
     return subprocess.Popen(
-        [sys.executable, "manage.py", *args], cwd=root, env=env, text=True,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kwargs,
+        [sys.executable, "manage.py", *args],
+        cwd=root,
+        env=env,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        **kwargs,
     )
 
 

@@ -168,7 +168,9 @@ def test_an_ra_with_a_boleta_is_rejected_2308(fake_sunat, sfs):
     line.find("cbc:DocumentTypeCode", ns).text = "03"
     line.find("sac:DocumentSerialID", ns).text = boleta.series
     line.find("sac:DocumentNumberID", ns).text = str(boleta.number)
-    xml = document_sign(xml=etree.tostring(root, xml_declaration=True, encoding="UTF-8"), certificate=dev_certificate()).xml
+    xml = document_sign(
+        xml=etree.tostring(root, xml_declaration=True, encoding="UTF-8"), certificate=dev_certificate()
+    ).xml
     status, cdr = send_summary(xml, name=name_of(void))
     assert status == "99"
     assert_rejected(fake_sunat, name_of(void), cdr, "2308")

@@ -13,12 +13,20 @@ from sunat.files import document_file_name, summary_file_name, zip_bytes, zip_si
 
 def test_document_file_name_has_no_leading_zeros():
     assert document_file_name(ruc="20000000001", document_type="03", series="B001", number=7) == "20000000001-03-B001-7"
-    assert document_file_name(ruc="20000000001", document_type="01", series="F001", number=99_999_999).endswith("-99999999")
+    assert document_file_name(ruc="20000000001", document_type="01", series="F001", number=99_999_999).endswith(
+        "-99999999"
+    )
 
 
 def test_summary_file_name():
-    assert summary_file_name(ruc="20000000001", kind="RC", issue_date=date(2026, 1, 5), sequence=3) == "20000000001-RC-20260105-3"
-    assert summary_file_name(ruc="20000000001", kind="RA", issue_date=date(2026, 12, 31), sequence=1) == "20000000001-RA-20261231-1"
+    assert (
+        summary_file_name(ruc="20000000001", kind="RC", issue_date=date(2026, 1, 5), sequence=3)
+        == "20000000001-RC-20260105-3"
+    )
+    assert (
+        summary_file_name(ruc="20000000001", kind="RA", issue_date=date(2026, 12, 31), sequence=1)
+        == "20000000001-RA-20261231-1"
+    )
 
 
 @pytest.mark.parametrize(

@@ -15,7 +15,7 @@ import pytest
 from django.db import connection, transaction
 from django.utils import timezone
 
-from sunat.models import DocumentStatus, JobKind, JobStatus, SunatDocument, SunatJob, SummarySequence
+from sunat.models import DocumentStatus, JobKind, JobStatus, SummarySequence, SunatDocument, SunatJob
 from sunat.outcomes import NextStep
 from sunat.selectors import (
     sunat_document_hash,
@@ -103,7 +103,9 @@ def postpone(document: SunatDocument, seconds: float) -> None:
 
 def seconds_until_due(document: SunatDocument) -> float:
     with connection.cursor() as cursor:
-        cursor.execute("SELECT EXTRACT(EPOCH FROM run_at - now())::float8 FROM sunat_jobs WHERE document_id = %s", [document.pk])
+        cursor.execute(
+            "SELECT EXTRACT(EPOCH FROM run_at - now())::float8 FROM sunat_jobs WHERE document_id = %s", [document.pk]
+        )
         return cursor.fetchone()[0]
 
 
@@ -157,7 +159,7 @@ def test_settling_the_original_notifies_the_workers_when_it_wakes_a_note(fake_su
     from worker.listen import listen_conninfo
 
     info = listen_conninfo()
-    with (psycopg.connect(**info) if isinstance(info, dict) else psycopg.connect(info, autocommit=True)) as listener:
+    with psycopg.connect(**info) if isinstance(info, dict) else psycopg.connect(info, autocommit=True) as listener:
         listener.autocommit = True
         listener.execute("LISTEN sunat_jobs")
         run_due()  # the factura is accepted
@@ -236,11 +238,17 @@ def test_voiding_a_factura_is_an_ra_and_a_boleta_an_rc_condition_3(company):
     assert (ra.document_type, ra.series, ra.number, ra.original_id) == ("RA", f"RA-{today:%Y%m%d}", 1, factura.pk)
     assert (rc.document_type, rc.series, rc.number, rc.original_id) == ("RC", f"RC-{today:%Y%m%d}", 1, boleta.pk)
     ra_snapshot = VoidedSnapshot.from_json(ra.snapshot)
-    assert ra_snapshot.issue_date == today and ra_snapshot.reference_date == timezone.localtime(
-        factura.issued_at, LIMA
-    ).date()
+    assert (
+        ra_snapshot.issue_date == today
+        and ra_snapshot.reference_date == timezone.localtime(factura.issued_at, LIMA).date()
+    )
     [line] = ra_snapshot.lines
-    assert (line.document_type, line.series, line.number, line.reason) == ("01", "F001", 22, "ERROR EN EL RUC DEL CLIENTE")
+    assert (line.document_type, line.series, line.number, line.reason) == (
+        "01",
+        "F001",
+        22,
+        "ERROR EN EL RUC DEL CLIENTE",
+    )
     [summary_line] = SummarySnapshot.from_json(rc.snapshot).lines
     boleta_snapshot = DocumentSnapshot.from_json(boleta.snapshot)
     assert (summary_line.document_type, summary_line.number, summary_line.condition) == ("03", "B001-21", "3")
@@ -257,7 +265,12 @@ def test_a_note_of_a_boleta_is_voided_by_rc_with_its_reference_and_of_a_factura_
     boleta_note = issue(company, note_first_partial(sold_boleta()), original=boleta)
     factura_note = issue(company, note_first_partial(sold_factura()), original=factura)
     [line] = SummarySnapshot.from_json(void(company, boleta_note).snapshot).lines
-    assert (line.document_type, line.number, line.reference_type, line.reference_number) == ("07", "BC01-12", "03", "B001-21")
+    assert (line.document_type, line.number, line.reference_type, line.reference_number) == (
+        "07",
+        "BC01-12",
+        "03",
+        "B001-21",
+    )
     [line] = VoidedSnapshot.from_json(void(company, factura_note).snapshot).lines
     assert (line.document_type, line.series, line.number) == ("07", "FC01", 12)
 
@@ -302,7 +315,7 @@ def test_concurrent_voids_in_threads_get_distinct_gap_free_correlatives(company)
                 results[index] = document.number
         except Rollback:
             pass
-        except BaseException as exc:  # noqa: BLE001 - reported below
+        except BaseException as exc:
             errors.append(exc)
         finally:
             connection.close()
@@ -324,7 +337,9 @@ def test_the_database_refuses_an_original_of_another_company(company):
     from stores.models import Company
 
     other = Company.objects.create(ruc="20100066603", legal_name="OTRA S.A.C.", address="JR. X 1", ubigeo="150101")
-    theirs = issue(other, dataclasses.replace(sold_factura(), supplier=dataclasses.replace(sold_factura().supplier, ruc=other.ruc)))
+    theirs = issue(
+        other, dataclasses.replace(sold_factura(), supplier=dataclasses.replace(sold_factura().supplier, ruc=other.ruc))
+    )
     note = issue(company, note_first_partial(sold_factura()), original=issue(company, sold_factura()))
     with pytest.raises(IntegrityError, match="sunat_document_original_same_company"), transaction.atomic():
         SunatDocument.objects.filter(pk=note.pk).update(original=theirs)  # only through the single-column FK

@@ -7,8 +7,8 @@ SUNAT (the double) registers each one exactly once (invariants 5 and 6).
 from __future__ import annotations
 
 import pytest
-from django.core.management import call_command
 from django.conf import settings as django_settings
+from django.core.management import call_command
 from django.db import connection, transaction
 
 from sunat.models import DocumentStatus, JobStatus, SunatDocument, SunatJob
@@ -27,6 +27,7 @@ def pool_restored():
     options["pool"] = saved
     connection.close()
     connection.close_pool()
+
 
 NAMES = ["factura-contado", "boleta-gravado", "boleta-icbper", "nc-factura", "nd-factura", "boleta-exonerado"]
 
@@ -55,7 +56,11 @@ def test_worker_burst_with_faults_registers_every_document_exactly_once(fake_sun
     registry = fake_sunat.fake.registry_json()
     for document in documents:
         document = SunatDocument.objects.select_related("company").get(pk=document.pk)
-        assert document.status == DocumentStatus.ACCEPTED, (document, document.response_code, document.response_description)
+        assert document.status == DocumentStatus.ACCEPTED, (
+            document,
+            document.response_code,
+            document.response_description,
+        )
         assert registry["documents"][document_file_name(document)]["digest"] == document.xml_hash
     assert len(registry["documents"]) == len(NAMES)
     assert not SunatJob.objects.exclude(status=JobStatus.DONE).exists()

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives import hashes
-from django.conf import settings
 from cryptography.hazmat.primitives.asymmetric import padding
+from django.conf import settings
 from lxml import etree
 
 from sunat import xml as ubl
@@ -35,7 +35,9 @@ def test_signature_shape_is_sunats(boleta):
     assert signature.getparent().tag == f"{{{EXT}}}ExtensionContent"
     assert signature.get("Id") == "SignBodega"
     info = signature.find("ds:SignedInfo", NS)
-    assert info.find("ds:CanonicalizationMethod", NS).get("Algorithm") == "http://www.w3.org/TR/2001/REC-xml-c14n-20010315"
+    assert (
+        info.find("ds:CanonicalizationMethod", NS).get("Algorithm") == "http://www.w3.org/TR/2001/REC-xml-c14n-20010315"
+    )
     assert info.find("ds:SignatureMethod", NS).get("Algorithm") == "http://www.w3.org/2000/09/xmldsig#rsa-sha1"
     references = info.findall("ds:Reference", NS)
     assert len(references) == 1 and references[0].get("URI") == ""

@@ -105,7 +105,8 @@ def test_only_a_refused_certificate_counts_as_tls_failure_before_sending():
     import ssl
 
     import requests
-    from urllib3.exceptions import MaxRetryError, SSLError as Urllib3SSLError
+    from urllib3.exceptions import MaxRetryError
+    from urllib3.exceptions import SSLError as Urllib3SSLError
 
     from sunat.soap import _not_reached
 

@@ -12,12 +12,12 @@ from lxml import etree
 from sunat import xml as ubl
 from sunat.tests.scenarios import (
     SCENARIOS,
-    schemas_missing_reason,
-    signed,
-    spec,
     _boleta,
     _factura,
     scenario,
+    schemas_missing_reason,
+    signed,
+    spec,
 )
 from sunat.validation import SchemasNotFound, document_kind, schema_dir, validate_sfs, validate_xsd
 
@@ -57,7 +57,9 @@ def test_garbage_and_unknown_roots_are_errors_not_exceptions():
     assert "desconocida" in validate_xsd(b"<foo/>")[0]
     result = validate_sfs(b"<foo/>", file_name="x.xml")
     assert result.error is not None and result.error.code == "0306"
-    latin1_bytes_declared_utf8 = ubl.build(scenario("boleta-gravado")).replace("COSTEÑO".encode(), "COSTEÑO".encode("latin-1"))
+    latin1_bytes_declared_utf8 = ubl.build(scenario("boleta-gravado")).replace(
+        "COSTEÑO".encode(), "COSTEÑO".encode("latin-1")
+    )
     assert validate_sfs(latin1_bytes_declared_utf8, file_name="20000000001-03-B001-1.xml").error.code == "0306"
 
 
@@ -100,7 +102,9 @@ def test_note_line_with_quantity_zero_is_refused_2580():
         ubl.build(zero)
     root = etree.fromstring(ubl.build(note))
     root.find(f"{{{CAC}}}CreditNoteLine/{{{CBC}}}CreditedQuantity").text = "0"
-    result = validate_sfs(etree.tostring(root, xml_declaration=True, encoding="UTF-8"), file_name=ubl.file_name(note) + ".xml")
+    result = validate_sfs(
+        etree.tostring(root, xml_declaration=True, encoding="UTF-8"), file_name=ubl.file_name(note) + ".xml"
+    )
     assert result.error.code == "2580"
 
 
@@ -131,7 +135,9 @@ def test_factura_to_a_dni_is_rejected_2800():
     party_id = root.find(f"{{{CAC}}}AccountingCustomerParty/{{{CAC}}}Party/{{{CAC}}}PartyIdentification/{{{CBC}}}ID")
     party_id.set("schemeID", "1")
     party_id.text = "45678912"
-    result = validate_sfs(etree.tostring(root, xml_declaration=True, encoding="UTF-8"), file_name="20000000001-01-F001-33.xml")
+    result = validate_sfs(
+        etree.tostring(root, xml_declaration=True, encoding="UTF-8"), file_name="20000000001-01-F001-33.xml"
+    )
     assert result.error.code == "2800"
 
 
@@ -140,11 +146,19 @@ def test_summary_line_over_700_without_buyer_is_rejected_2514():
     line = dataclasses.replace(
         snapshot.lines[0], total=Decimal("700.01"), gravadas=Decimal("593.23"), igv=Decimal("106.78")
     )
-    root = etree.fromstring(ubl.build(dataclasses.replace(snapshot, lines=(dataclasses.replace(line, customer_doc_number="12345678", customer_doc_type="1"),))))
+    root = etree.fromstring(
+        ubl.build(
+            dataclasses.replace(
+                snapshot, lines=(dataclasses.replace(line, customer_doc_number="12345678", customer_doc_type="1"),)
+            )
+        )
+    )
     ns_sac = "urn:sunat:names:specification:ubl:peru:schema:xsd:SunatAggregateComponents-1"
     summary_line = root.find(f"{{{ns_sac}}}SummaryDocumentsLine")
     summary_line.remove(summary_line.find(f"{{{CAC}}}AccountingCustomerParty"))
-    result = validate_sfs(etree.tostring(root, xml_declaration=True, encoding="UTF-8"), file_name=ubl.file_name(snapshot) + ".xml")
+    result = validate_sfs(
+        etree.tostring(root, xml_declaration=True, encoding="UTF-8"), file_name=ubl.file_name(snapshot) + ".xml"
+    )
     assert result.error.code == "2514"
 
 
@@ -154,7 +168,9 @@ def test_sfs_observation_3249_is_kept_when_credito_has_no_cuotas():
     for terms in root.findall(f"{{{CAC}}}PaymentTerms"):
         if terms.findtext(f"{{{CBC}}}PaymentMeansID").startswith("Cuota"):
             root.remove(terms)
-    result = validate_sfs(etree.tostring(root, xml_declaration=True, encoding="UTF-8"), file_name="20000000001-01-F001-12.xml")
+    result = validate_sfs(
+        etree.tostring(root, xml_declaration=True, encoding="UTF-8"), file_name="20000000001-01-F001-12.xml"
+    )
     assert [o.code for o in result.observations] == ["3249"]
 
 
@@ -163,7 +179,9 @@ def test_observations_are_reported_with_codes():
     root = etree.fromstring(ubl.build(scenario("factura-contado")))
     type_code = root.find(f"{{{CBC}}}InvoiceTypeCode")
     type_code.set("listName", "SUNAT:Identificador de Tipo de Documento")
-    result = validate_sfs(etree.tostring(root, xml_declaration=True, encoding="UTF-8"), file_name="20000000001-01-F001-11.xml")
+    result = validate_sfs(
+        etree.tostring(root, xml_declaration=True, encoding="UTF-8"), file_name="20000000001-01-F001-11.xml"
+    )
     assert result.error is None
     assert [o.code for o in result.observations] == ["4252"]
     assert "listName" in result.observations[0].message

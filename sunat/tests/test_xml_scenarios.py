@@ -80,7 +80,11 @@ def test_totals_recomputed_from_lines_match_header(built):
     if snapshot.document_type == "RC":
         for line in root.findall("sac:SummaryDocumentsLine", NS):
             paid = _sum(
-                [p for p in line.findall("sac:BillingPayment", NS) if p.findtext("cbc:InstructionID", namespaces=NS) != "05"],
+                [
+                    p
+                    for p in line.findall("sac:BillingPayment", NS)
+                    if p.findtext("cbc:InstructionID", namespaces=NS) != "05"
+                ],
                 "cbc:PaidAmount",
             )
             taxes = _sum(line.findall("cac:TaxTotal", NS), "cbc:TaxAmount")
@@ -121,7 +125,8 @@ def test_totals_recomputed_from_lines_match_header(built):
 
     header = root.find("cac:TaxTotal", NS)
     header_subtotals = {
-        s.findtext("cac:TaxCategory/cac:TaxScheme/cbc:ID", namespaces=NS): s for s in header.findall("cac:TaxSubtotal", NS)
+        s.findtext("cac:TaxCategory/cac:TaxScheme/cbc:ID", namespaces=NS): s
+        for s in header.findall("cac:TaxSubtotal", NS)
     }
     assert set(header_subtotals) == set(by_scheme_tax), name
     for scheme, subtotal in header_subtotals.items():

@@ -131,9 +131,7 @@ def document_build(snapshot: DocumentSnapshot) -> bytes:
     signature_block(root, ruc=snapshot.supplier.ruc, legal_name=snapshot.supplier.legal_name)
     _supplier(root, snapshot.supplier)
     _customer(root, snapshot.customer)
-    if kind == "01":
-        _payment_terms(root, snapshot)
-    elif kind in ("07", "08") and snapshot.payment_terms is not None:  # NC 13: payment adjustments
+    if kind == "01" or kind in ("07", "08") and snapshot.payment_terms is not None:
         _payment_terms(root, snapshot)
     _header_taxes(root, snapshot)
     totals_tag = "RequestedMonetaryTotal" if kind == "08" else "LegalMonetaryTotal"
@@ -156,7 +154,9 @@ def _check_customer(snapshot: DocumentSnapshot) -> None:
     invoice_like = snapshot.document_type == "01" or (
         snapshot.document_type in ("07", "08") and snapshot.series.startswith("F")
     )
-    if invoice_like and (customer.doc_type != "6" or len(customer.doc_number) != 11 or not customer.doc_number.isdigit()):
+    if invoice_like and (
+        customer.doc_type != "6" or len(customer.doc_number) != 11 or not customer.doc_number.isdigit()
+    ):
         raise ValueError("una factura (y sus notas) requiere el RUC de 11 dígitos del cliente")
     if not invoice_like:
         refusal = rules.boleta_buyer_refusal(

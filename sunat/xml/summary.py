@@ -56,7 +56,9 @@ def _header(snapshot, *, namespace: str, tag: str, customization: str, what: str
 def summary_build(snapshot: SummarySnapshot) -> bytes:
     """Unsigned RC bytes: boletas (03) and their notes (07/08), ConditionCode 1/2/3."""
     currency = snapshot.currency
-    root = _header(snapshot, namespace=NS_SUMMARY, tag="SummaryDocuments", customization="1.1", what="el resumen diario")
+    root = _header(
+        snapshot, namespace=NS_SUMMARY, tag="SummaryDocuments", customization="1.1", what="el resumen diario"
+    )
     for index, line in enumerate(snapshot.lines, start=1):
         if line.document_type not in ("03", "07", "08"):
             raise ValueError(f"el resumen diario solo admite boletas y sus notas, no {line.document_type}")
@@ -112,7 +114,9 @@ def _tax(parent: etree._Element, scheme: tuple[str, str, str], value: Decimal, c
 
 def voided_build(snapshot: VoidedSnapshot) -> bytes:
     """Unsigned RA bytes: facturas (01) and their notes (07/08) only — boletas go in RC."""
-    root = _header(snapshot, namespace=NS_VOIDED, tag="VoidedDocuments", customization="1.0", what="la comunicación de baja")
+    root = _header(
+        snapshot, namespace=NS_VOIDED, tag="VoidedDocuments", customization="1.0", what="la comunicación de baja"
+    )
     for index, line in enumerate(snapshot.lines, start=1):
         if line.document_type not in ("01", "07", "08"):
             raise ValueError(

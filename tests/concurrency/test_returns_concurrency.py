@@ -59,8 +59,13 @@ def sold():
     session_ensure(register=register, user=manager)
     item = product_make(store=store, price="2.50", stock="100")
     sale, _ = sale_checkout(
-        cashier=manager, register=register, idempotency_key=__import__("uuid").uuid4(), fingerprint="f",
-        document_type="03", customer=None, lines=[CartLine(kind="barcode", code=item.product.barcode, quantity=Decimal("3"))],
+        cashier=manager,
+        register=register,
+        idempotency_key=__import__("uuid").uuid4(),
+        fingerprint="f",
+        document_type="03",
+        customer=None,
+        lines=[CartLine(kind="barcode", code=item.product.barcode, quantity=Decimal("3"))],
         payments=[PaymentIn(method="card", amount=Decimal("7.50"))],
     )
     return sale, register, manager
@@ -73,7 +78,11 @@ def test_two_processes_returning_the_same_line_never_return_more_than_was_sold(s
         children = [
             subprocess.Popen(
                 [sys.executable, "-c", CHILD, str(start), str(sale.public_id), str(register.pk), manager.username],
-                cwd=PROJECT, env=worker_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                cwd=PROJECT,
+                env=worker_env(),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
             )
             for _ in range(2)
         ]
@@ -95,9 +104,14 @@ def test_many_threads_returning_one_unit_each_return_exactly_what_was_sold(sold)
 
     def give_back(i: int):
         return sale_return_create(
-            user=manager, sale=sale, register=register, reason_code="07", reason="x",
+            user=manager,
+            sale=sale,
+            register=register,
+            reason_code="07",
+            reason="x",
             lines=[ReturnLineIn(line=1, quantity=Decimal("1"), restock=True)],
-            refunds=[RefundIn(method="card", amount=Decimal("2.50"))], approver=None,
+            refunds=[RefundIn(method="card", amount=Decimal("2.50"))],
+            approver=None,
         )
 
     results = run_threads(8, give_back)

@@ -49,8 +49,12 @@ def test_two_racing_opens_make_one_session(shop):
         assert CashSession.objects.filter(register=register, status="open").count() == 1
         session = opened[0]
         cash_session_close(
-            user=cashiers[0], session=session, counted={m: Decimal("10.00") if m == "cash" else Decimal("0") for m in METHODS},
-            denominations=None, note="", approver=None,
+            user=cashiers[0],
+            session=session,
+            counted={m: Decimal("10.00") if m == "cash" else Decimal("0") for m in METHODS},
+            denominations=None,
+            note="",
+            approver=None,
         )
 
 
@@ -64,7 +68,7 @@ def test_a_checkout_racing_a_close_lands_in_the_z_or_is_refused(shop):
         session = cash_session_open(user=cashier, register=register, opening_float=Decimal("0.00"))
         outcomes: list[str] = []
 
-        def checkouts() -> None:
+        def checkouts(outcomes: list[str] = outcomes) -> None:
             while True:
                 try:
                     sale_checkout(
@@ -85,13 +89,17 @@ def test_a_checkout_racing_a_close_lands_in_the_z_or_is_refused(shop):
                 finally:
                     connection.close()
 
-        def closer() -> CashSession:
+        def closer(session: CashSession = session) -> CashSession:
             time.sleep(random.uniform(0.01, 0.08))
             try:
                 # A manager closes: the difference (card sales not counted) needs no approval.
                 return cash_session_close(
-                    user=manager, session=session, counted={m: Decimal("0") for m in METHODS},
-                    denominations=None, note="", approver=None,
+                    user=manager,
+                    session=session,
+                    counted={m: Decimal("0") for m in METHODS},
+                    denominations=None,
+                    note="",
+                    approver=None,
                 )
             finally:
                 connection.close()

@@ -232,7 +232,7 @@ def test_search_by_name_edit_quantity_remove_and_factura_errors_then_split_payme
     store1 = chain["store1"]
     product_make(store=store1, price="1.00", stock="500", name="Galleta Soda Zzyzx")
     casino = product_make(store=store1, price="0.80", stock="500", name="Galleta Casino Zzyzx")
-    milk = product_make(store=store1, price="4.50", stock="500", name="Leche Evaporada Zzyzx")
+    product_make(store=store1, price="4.50", stock="500", name="Leche Evaporada Zzyzx")
 
     login(page, live_server.url, "cajero1")
     # Search by name: two matches, a list; arrow down + Enter picks the second (by name order).
@@ -259,7 +259,9 @@ def test_search_by_name_edit_quantity_remove_and_factura_errors_then_split_payme
     page.check('input[name="document_type"][value="01"]')
     page.click('[data-quick="card"]')
     page.click("#confirm")
-    page.wait_for_selector('[data-field="customer"]:not([hidden]), [data-field="customer.doc_type"]:not([hidden]), [data-field="customer.doc_number"]:not([hidden])')
+    page.wait_for_selector(
+        '[data-field="customer"]:not([hidden]), [data-field="customer.doc_type"]:not([hidden]), [data-field="customer.doc_number"]:not([hidden])'
+    )
     assert "RUC" in page.inner_text("#customer")
     assert Sale.objects.count() == 0
     assert page.locator("#confirm").is_enabled()  # re-enabled for the corrected retry

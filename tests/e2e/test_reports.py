@@ -49,11 +49,16 @@ def test_the_owner_sees_the_charts_and_downloads_the_register(live_server, page,
     with page.expect_download() as download:
         page.click("#export-xlsx")
     path = download.value.path()
-    assert download.value.suggested_filename.startswith("registro-ventas-") and download.value.suggested_filename.endswith(".xlsx")
+    assert download.value.suggested_filename.startswith(
+        "registro-ventas-"
+    ) and download.value.suggested_filename.endswith(".xlsx")
     sheet = openpyxl.load_workbook(io.BytesIO(Path(path).read_bytes())).active  # the download has no extension
     header = [c.value for c in sheet[1]]
     assert header[:6] == ["Fecha", "Hora", "Tienda", "Tipo", "Serie", "Número"]
-    documents = Sale.objects.filter(issued_at__date__lte=DAY).count() + SaleReturn.objects.filter(issued_at__date__lte=DAY).count()
+    documents = (
+        Sale.objects.filter(issued_at__date__lte=DAY).count()
+        + SaleReturn.objects.filter(issued_at__date__lte=DAY).count()
+    )
     assert sheet.max_row == 1 + documents + 1  # header, one row per document up to the day, totals
     assert sheet.cell(sheet.max_row, 1).value == "Total (sin anuladas)"
 

@@ -12,7 +12,7 @@ import pytest
 from sales import money
 from sales.models import CashMovement, CashSession, Sale
 
-from .test_checkout import PASSWORD, READY, demo_chain, login, scan, sellable
+from .test_checkout import PASSWORD, READY, demo_chain, scan, sellable
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 

@@ -77,7 +77,9 @@ def _run_as_user(backend_host: str) -> pwd.struct_passwd | None:
     raise RuntimeError("no unprivileged user to run pgbouncer")
 
 
-def render_config(*, template: str, backend_host: str, backend_port: int, port: int, workdir: Path, pool_size: int) -> str:
+def render_config(
+    *, template: str, backend_host: str, backend_port: int, port: int, workdir: Path, pool_size: int
+) -> str:
     """The deploy template with the local parts replaced (same keys, same pool mode)."""
     overrides = {
         "listen_addr": "127.0.0.1",
@@ -138,7 +140,7 @@ class PgBouncer:
         with psycopg.connect(self.dsn("pgbouncer"), autocommit=True, cursor_factory=psycopg.ClientCursor) as conn:
             cur = conn.execute(command)
             names = [c.name for c in cur.description or []]
-            return [dict(zip(names, row)) for row in cur.fetchall()]
+            return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
     def pool(self, dbname: str) -> dict:
         rows = [r for r in self.admin("SHOW POOLS") if r["database"] == dbname]
@@ -171,8 +173,12 @@ def pgbouncer_start(*, backend_host: str, backend_port: int, pool_size: int = TE
     (workdir / "userlist.txt").write_text('"postgres" ""\n')
     (workdir / "pgbouncer.ini").write_text(
         render_config(
-            template=TEMPLATE.read_text(), backend_host=backend_host, backend_port=backend_port,
-            port=port, workdir=workdir, pool_size=pool_size,
+            template=TEMPLATE.read_text(),
+            backend_host=backend_host,
+            backend_port=backend_port,
+            port=port,
+            workdir=workdir,
+            pool_size=pool_size,
         )
     )
     command = [binary]

@@ -38,7 +38,9 @@ def test_raw_query_through_pgbouncer(pgbouncer):
     with psycopg.connect(pgbouncer.dsn(_test_db())) as conn:
         assert conn.execute("SELECT current_database()").fetchone()[0] == _test_db()
     pools = pgbouncer.pool(_test_db())
-    assert pools and pools.get("sv_active", 0) + pools.get("sv_idle", 0) + pools.get("sv_used", 0) <= pgbouncer.pool_size
+    assert (
+        pools and pools.get("sv_active", 0) + pools.get("sv_idle", 0) + pools.get("sv_used", 0) <= pgbouncer.pool_size
+    )
 
 
 def _sell(client: Client, sp) -> int:
@@ -94,7 +96,7 @@ def test_concurrent_checkouts_and_skip_locked_through_pgbouncer(till, default_th
                     statuses.append(code)
         except threading.BrokenBarrierError as exc:
             errors.append(exc)
-        except BaseException as exc:  # noqa: BLE001
+        except BaseException as exc:
             errors.insert(0, exc)  # the root cause first
             barrier.abort()
         finally:
@@ -105,8 +107,11 @@ def test_concurrent_checkouts_and_skip_locked_through_pgbouncer(till, default_th
         t.start()
     for t in threads:
         t.join()
-    assert not errors, (sorted({repr(e) for e in errors}), [t.name for t in threading.enumerate()],
-                        connections["default"].pool.get_stats() if connections["default"].pool else None)
+    assert not errors, (
+        sorted({repr(e) for e in errors}),
+        [t.name for t in threading.enumerate()],
+        connections["default"].pool.get_stats() if connections["default"].pool else None,
+    )
     assert statuses == [201] * 40
     assert sorted(Sale.objects.values_list("number", flat=True)) == list(range(1, 41))
     # The worker's claim pattern works in transaction mode: disjoint rows per claimer.
@@ -115,7 +120,10 @@ def test_concurrent_checkouts_and_skip_locked_through_pgbouncer(till, default_th
     def claim():
         with transaction.atomic():
             ids = list(
-                SunatJob.objects.select_for_update(skip_locked=True).filter(status="pending").order_by("id").values_list("id", flat=True)[:5]
+                SunatJob.objects.select_for_update(skip_locked=True)
+                .filter(status="pending")
+                .order_by("id")
+                .values_list("id", flat=True)[:5]
             )
             claimed.append(ids)
             barrier2.wait(timeout=10)
@@ -155,13 +163,16 @@ def test_thousand_clients_server_side_stays_within_pool(till, default_through_pg
                         c.execute("SELECT pg_sleep(0.002)")
                         if stop.is_set():
                             break
-            except BaseException as exc:  # noqa: BLE001
+            except BaseException as exc:
                 errors.append(exc)
 
         def sampler():
             # Direct to PostgreSQL (not through PgBouncer): count this database's backends.
             with psycopg.connect(
-                host=bouncer_backend["host"], port=bouncer_backend["port"], dbname=dbname, user="postgres",
+                host=bouncer_backend["host"],
+                port=bouncer_backend["port"],
+                dbname=dbname,
+                user="postgres",
                 autocommit=True,
             ) as d:
                 while not stop.is_set():
@@ -184,7 +195,9 @@ def test_thousand_clients_server_side_stays_within_pool(till, default_through_pg
                 "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()", [dbname]
             ).fetchone()[0]
         before = bouncer.pool(dbname)
-        direct_baseline = total - sum(before.get(k, 0) for k in ("sv_active", "sv_idle", "sv_used", "sv_tested", "sv_login"))
+        direct_baseline = total - sum(
+            before.get(k, 0) for k in ("sv_active", "sv_idle", "sv_used", "sv_tested", "sv_login")
+        )
         workers = [threading.Thread(target=busy, args=(clients[i::50],)) for i in range(50)]
         for t in workers:
             t.start()
@@ -206,18 +219,23 @@ def test_thousand_clients_server_side_stays_within_pool(till, default_through_pg
     assert statuses == [201] * 20
     assert samples and server_counts
     peak_clients = max(s.get("cl_active", 0) + s.get("cl_waiting", 0) for s in samples)
-    peak_servers = max(s.get("sv_active", 0) + s.get("sv_idle", 0) + s.get("sv_used", 0) + s.get("sv_tested", 0) + s.get("sv_login", 0) for s in samples)
+    peak_servers = max(
+        s.get("sv_active", 0) + s.get("sv_idle", 0) + s.get("sv_used", 0) + s.get("sv_tested", 0) + s.get("sv_login", 0)
+        for s in samples
+    )
     assert peak_clients >= 1000
     assert peak_servers <= bouncer.pool_size
     # PostgreSQL's own view agrees, within one backend: a server connection PgBouncer has just
     # replaced stays in pg_stat_activity until its backend process has exited.
     assert max(server_counts) - direct_baseline <= bouncer.pool_size + 1
-    print(f"peak clients {peak_clients}, peak server connections {peak_servers} / pool {bouncer.pool_size}, "
-          f"pg_stat_activity max {max(server_counts)}")
+    print(
+        f"peak clients {peak_clients}, peak server connections {peak_servers} / pool {bouncer.pool_size}, "
+        f"pg_stat_activity max {max(server_counts)}"
+    )
 
 
 def _backend_of(bouncer) -> dict:
     text = (bouncer.workdir / "pgbouncer.ini").read_text()
-    line = next(l for l in text.splitlines() if l.startswith("* = "))
+    line = next(ln for ln in text.splitlines() if ln.startswith("* = "))
     parts = dict(p.split("=", 1) for p in line[4:].split())
     return {"host": parts["host"], "port": int(parts["port"])}

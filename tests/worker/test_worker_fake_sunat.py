@@ -97,8 +97,7 @@ def test_kill_9_mid_send_then_another_worker_registers_nothing_twice(sunat_compa
         fake = fake_sunat_process("--timeout-sleep", "30")
         fake.force(*["timeout-after-register"] * 4)  # registered, then the answer never comes
     docs = issue_many(company, 4)
-    a = worker("--concurrency", "4", perform="",
-               env=fake.env(SUNAT_READ_TIMEOUT="60", SUNAT_LEASE_SECONDS="2"))
+    a = worker("--concurrency", "4", perform="", env=fake.env(SUNAT_READ_TIMEOUT="60", SUNAT_LEASE_SECONDS="2"))
     procs.append(a)
     if mode == "request_in_flight":
         assert wait_for(lambda: fake.registry()["requests"] >= 4, timeout=30)
@@ -108,8 +107,9 @@ def test_kill_9_mid_send_then_another_worker_registers_nothing_twice(sunat_compa
     a.wait(10)
     time.sleep(3.5)  # the double finishes what it was doing; the dead worker's leases expire
     assert scalar("SELECT count(*) FROM sunat_jobs WHERE status = 'running'") == 4
-    b = worker("--burst", "--concurrency", "2", perform="",
-               env=fake.env(SUNAT_LEASE_SECONDS="30", SUNAT_READ_TIMEOUT="10"))
+    b = worker(
+        "--burst", "--concurrency", "2", perform="", env=fake.env(SUNAT_LEASE_SECONDS="30", SUNAT_READ_TIMEOUT="10")
+    )
     procs.append(b)
     _, err = b.communicate(timeout=180)
     assert b.returncode == 0, err

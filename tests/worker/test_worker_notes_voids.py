@@ -46,7 +46,10 @@ def void(company, original: SunatDocument) -> SunatDocument:
 def start_worker(procs, fake, *, poll: str = "0.5", **env: str):
     simulation_tables_create()
     proc = worker(
-        "--concurrency", "3", "--poll-interval", poll,
+        "--concurrency",
+        "3",
+        "--poll-interval",
+        poll,
         perform="worker.testing.checked_sunat_perform",
         env=fake.env(SUNAT_RETRY_DELAYS="1,1,1,1", SUNAT_LEASE_SECONDS="30", **env),
     )
@@ -157,7 +160,9 @@ def test_a_void_sunat_rejects_ends_rejected_with_sunats_code_and_message(sunat_c
     name = ubl.file_name(elsewhere)
     xml = document_sign(xml=ubl.build(elsewhere), certificate=s.dev_certificate()).xml
     client = SunatClient(
-        username=f"{sunat_company.ruc}MODDATOS", password="moddatos", endpoints=Endpoints(bill=fake.bill_url, consult="")
+        username=f"{sunat_company.ruc}MODDATOS",
+        password="moddatos",
+        endpoints=Endpoints(bill=fake.bill_url, consult=""),
     )
     ticket = client.send_summary(file_name=f"{name}.zip", zip_bytes=zip_bytes(name=name, xml=xml))
     assert wait_for(lambda: client.get_status(ticket=ticket).status_code == "0", timeout=10, interval=0.2)

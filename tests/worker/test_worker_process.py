@@ -128,8 +128,10 @@ def test_notify_wakes_an_idle_worker_within_two_seconds(shop, procs):
     time.sleep(0.5)  # the worker is now idle, waiting on LISTEN
     for _ in range(3):
         doc_id = _issue_one(company, store)
-        assert wait_for(lambda: scalar("SELECT count(*) FROM wt_registry WHERE document_id = %s", [doc_id]) == 1,
-                        timeout=2.0)
+        assert wait_for(
+            lambda doc_id=doc_id: scalar("SELECT count(*) FROM wt_registry WHERE document_id = %s", [doc_id]) == 1,
+            timeout=2.0,
+        )
     assert stop(p) == 0
 
 
@@ -140,8 +142,10 @@ def test_without_listen_a_sale_is_sent_within_the_poll_interval(shop, procs):
     procs.append(p)
     _wait_idle_and_listening(False)
     doc_id = _issue_one(company, store)
-    assert wait_for(lambda: scalar("SELECT count(*) FROM wt_registry WHERE document_id = %s", [doc_id]) == 1,
-                    timeout=poll * 1.1 + 1.0)
+    assert wait_for(
+        lambda: scalar("SELECT count(*) FROM wt_registry WHERE document_id = %s", [doc_id]) == 1,
+        timeout=poll * 1.1 + 1.0,
+    )
     assert stop(p) == 0
 
 
@@ -153,8 +157,9 @@ def test_behind_pgbouncer_without_direct_url_it_polls_only(shop, procs):
     procs.append(p)
     _wait_idle_and_listening(False)
     doc_id = _issue_one(company, store)
-    assert wait_for(lambda: scalar("SELECT count(*) FROM wt_registry WHERE document_id = %s", [doc_id]) == 1,
-                    timeout=3.0)
+    assert wait_for(
+        lambda: scalar("SELECT count(*) FROM wt_registry WHERE document_id = %s", [doc_id]) == 1, timeout=3.0
+    )
     assert stop(p) == 0
 
 
@@ -227,7 +232,7 @@ def test_kill_9_mid_job_loses_nothing_and_registers_nothing_twice(shop, procs, w
     assert b.returncode == 0, err
     assert _statuses() == {"done": 6}
     _assert_each_registered_once(6)
-    reaped = rows("SELECT count(*) FROM sunat_jobs WHERE errors @> '[{\"code\": \"lease-expired\"}]'")
+    reaped = rows('SELECT count(*) FROM sunat_jobs WHERE errors @> \'[{"code": "lease-expired"}]\'')
     assert reaped == [(3,)]
 
 
@@ -239,8 +244,9 @@ def test_500_sales_two_workers_fault_rate_30_percent_each_registered_once(shop, 
         SUNAT_RETRY_DELAYS=",".join(["0.2"] * 10), WT_FAULT_RATE="0.3", WT_SLEEP="0.003", SUNAT_LEASE_SECONDS="30"
     )
     procs.extend(worker("--concurrency", "3", "--poll-interval", "0.5", env=env) for _ in range(2))
-    assert wait_for(lambda: scalar("SELECT count(*) FROM sunat_jobs WHERE status = 'done'") == n,
-                    timeout=240, interval=0.5), _statuses()
+    assert wait_for(
+        lambda: scalar("SELECT count(*) FROM sunat_jobs WHERE status = 'done'") == n, timeout=240, interval=0.5
+    ), _statuses()
     for p in procs:
         assert stop(p) == 0
     assert _statuses() == {"done": n}

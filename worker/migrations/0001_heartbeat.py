@@ -5,34 +5,40 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='WorkerHeartbeat',
+            name="WorkerHeartbeat",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100, unique=True, verbose_name='nombre')),
-                ('host', models.CharField(max_length=100, verbose_name='host')),
-                ('pid', models.PositiveIntegerField(verbose_name='PID')),
-                ('concurrency', models.PositiveIntegerField(default=0, verbose_name='concurrencia')),
-                ('listening', models.BooleanField(default=False, verbose_name='escucha NOTIFY')),
-                ('started_at', models.DateTimeField(db_default=django.db.models.functions.datetime.Now(), verbose_name='iniciado')),
-                ('beat_at', models.DateTimeField(db_default=django.db.models.functions.datetime.Now(), verbose_name='último latido')),
-                ('stopped_at', models.DateTimeField(blank=True, null=True, verbose_name='detenido')),
-                ('jobs_done', models.PositiveIntegerField(default=0, verbose_name='trabajos terminados')),
-                ('jobs_retried', models.PositiveIntegerField(default=0, verbose_name='reintentos')),
-                ('jobs_failed', models.PositiveIntegerField(default=0, verbose_name='fallidos/agotados/pausados')),
-                ('jobs_reaped', models.PositiveIntegerField(default=0, verbose_name='recuperados por vencimiento')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=100, unique=True, verbose_name="nombre")),
+                ("host", models.CharField(max_length=100, verbose_name="host")),
+                ("pid", models.PositiveIntegerField(verbose_name="PID")),
+                ("concurrency", models.PositiveIntegerField(default=0, verbose_name="concurrencia")),
+                ("listening", models.BooleanField(default=False, verbose_name="escucha NOTIFY")),
+                (
+                    "started_at",
+                    models.DateTimeField(db_default=django.db.models.functions.datetime.Now(), verbose_name="iniciado"),
+                ),
+                (
+                    "beat_at",
+                    models.DateTimeField(
+                        db_default=django.db.models.functions.datetime.Now(), verbose_name="último latido"
+                    ),
+                ),
+                ("stopped_at", models.DateTimeField(blank=True, null=True, verbose_name="detenido")),
+                ("jobs_done", models.PositiveIntegerField(default=0, verbose_name="trabajos terminados")),
+                ("jobs_retried", models.PositiveIntegerField(default=0, verbose_name="reintentos")),
+                ("jobs_failed", models.PositiveIntegerField(default=0, verbose_name="fallidos/agotados/pausados")),
+                ("jobs_reaped", models.PositiveIntegerField(default=0, verbose_name="recuperados por vencimiento")),
             ],
             options={
-                'verbose_name': 'proceso worker',
-                'verbose_name_plural': 'procesos worker',
-                'indexes': [models.Index(fields=['beat_at'], name='worker_heartbeat_beat_idx')],
+                "verbose_name": "proceso worker",
+                "verbose_name_plural": "procesos worker",
+                "indexes": [models.Index(fields=["beat_at"], name="worker_heartbeat_beat_idx")],
             },
         ),
     ]

@@ -20,8 +20,7 @@ class Migration(migrations.Migration):
                 "autovacuum_vacuum_threshold = 100, fillfactor = 80)"
             ),
             reverse_sql=(
-                "ALTER TABLE sunat_jobs RESET (autovacuum_vacuum_scale_factor, "
-                "autovacuum_vacuum_threshold, fillfactor)"
+                "ALTER TABLE sunat_jobs RESET (autovacuum_vacuum_scale_factor, autovacuum_vacuum_threshold, fillfactor)"
             ),
         ),
     ]

@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('worker', '0002_sunat_jobs_storage'),
+        ("worker", "0002_sunat_jobs_storage"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='workerheartbeat',
-            name='rss_bytes',
-            field=models.PositiveBigIntegerField(default=0, verbose_name='memoria residente (bytes)'),
+            model_name="workerheartbeat",
+            name="rss_bytes",
+            field=models.PositiveBigIntegerField(default=0, verbose_name="memoria residente (bytes)"),
         ),
     ]

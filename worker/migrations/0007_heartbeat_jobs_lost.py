@@ -7,15 +7,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('worker', '0006_claim_skips_paused_accounts'),
+        ("worker", "0006_claim_skips_paused_accounts"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='workerheartbeat',
-            name='jobs_lost',
-            field=models.PositiveIntegerField(db_default=0, verbose_name='perdidos (los recupera otro)'),
+            model_name="workerheartbeat",
+            name="jobs_lost",
+            field=models.PositiveIntegerField(db_default=0, verbose_name="perdidos (los recupera otro)"),
         ),
     ]

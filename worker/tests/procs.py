@@ -24,7 +24,9 @@ def test_database_url() -> str:
     host = s.get("HOST") or s.get("OPTIONS", {}).get("host") or ""
     port = s.get("PORT") or ""
     if host.startswith("/"):
-        return f"postgresql://{user}{password}@/{s['NAME']}?host={quote(host, safe='')}" + (f"&port={port}" if port else "")
+        return f"postgresql://{user}{password}@/{s['NAME']}?host={quote(host, safe='')}" + (
+            f"&port={port}" if port else ""
+        )
     return f"postgresql://{user}{password}@{host}{':' + str(port) if port else ''}/{s['NAME']}"
 
 

@@ -51,7 +51,9 @@ def test_actions_retry_verify_resume_and_discard(client, setup):
     assert SunatJob.objects.get(pk=a.id).status == "pending"
 
     client.post(URL, {"action": "resume_company", "_selected_action": [b.id]})
-    assert SunatAccount.objects.get(company=mine).paused_at is None and SunatJob.objects.get(pk=b.id).status == "pending"
+    assert (
+        SunatAccount.objects.get(company=mine).paused_at is None and SunatJob.objects.get(pk=b.id).status == "pending"
+    )
 
     client.post(URL, {"action": "verify_with_sunat", "_selected_action": [a.id]})
     assert SunatJob.objects.get(pk=a.id).kind == "verify"

@@ -93,7 +93,7 @@ def test_threads_never_claim_the_same_job(company, store):
                 if not jobs:
                     return
                 got[i].extend(j.id for j in jobs)
-        except BaseException as exc:  # noqa: BLE001
+        except BaseException as exc:
             errors.append(exc)
         finally:
             connections.close_all()
@@ -165,8 +165,9 @@ def test_jitter_spreads_retries(company, store, settings):
 def test_verify_next_makes_the_next_attempt_a_verify(company, store):
     documents_issue(company, store, 1)
     (job,) = queue.jobs_claim(owner="w", limit=1)
-    queue.job_finish(job_id=job.id, owner="w",
-                     outcome=JobOutcome(step=NextStep.RETRY, code="timeout", verify_next=True))
+    queue.job_finish(
+        job_id=job.id, owner="w", outcome=JobOutcome(step=NextStep.RETRY, code="timeout", verify_next=True)
+    )
     job.refresh_from_db()
     assert job.kind == JobKind.VERIFY
     _make_due(job.id)
@@ -192,8 +193,12 @@ def test_snooze_does_not_spend_an_attempt(company, store):
 def test_fix_fails_without_retry(company, store):
     documents_issue(company, store, 1)
     (job,) = queue.jobs_claim(owner="w", limit=1)
-    assert queue.job_finish(job_id=job.id, owner="w",
-                            outcome=JobOutcome(step=NextStep.FIX, code="2017", message="RUC inválido")).status == "failed"
+    assert (
+        queue.job_finish(
+            job_id=job.id, owner="w", outcome=JobOutcome(step=NextStep.FIX, code="2017", message="RUC inválido")
+        ).status
+        == "failed"
+    )
     _sql("UPDATE sunat_jobs SET run_at = now() - interval '1 day'")
     assert queue.jobs_claim(owner="w", limit=1) == []
 
@@ -204,8 +209,11 @@ def test_pause_company_pauses_its_jobs_and_resume_releases_them(company, store):
     documents_issue(company, store, 3)
     documents_issue(other, other_store, 1)
     (job,) = queue.jobs_claim(owner="w", limit=1)
-    result = queue.job_finish(job_id=job.id, owner="w",
-                              outcome=JobOutcome(step=NextStep.PAUSE_COMPANY, code="0111", message="clave SOL errada"))
+    result = queue.job_finish(
+        job_id=job.id,
+        owner="w",
+        outcome=JobOutcome(step=NextStep.PAUSE_COMPANY, code="0111", message="clave SOL errada"),
+    )
     assert result.status == "paused"
     account = SunatAccount.objects.get(company=company)  # created paused: the company had none
     assert account.paused_at is not None and "clave SOL" in account.pause_reason
@@ -286,12 +294,18 @@ def test_ordered_kinds_run_one_at_a_time_per_series(company, store):
 
 def test_purge_deletes_old_done_jobs_in_batches_only(company, store):
     documents_issue(company, store, 25)
-    _sql("UPDATE sunat_jobs SET status = 'done', finished_at = now() - interval '40 days' WHERE id IN "
-         "(SELECT id FROM sunat_jobs ORDER BY id LIMIT 20)")
-    _sql("UPDATE sunat_jobs SET status = 'dead', finished_at = now() - interval '40 days' WHERE id IN "
-         "(SELECT id FROM sunat_jobs WHERE status = 'pending' ORDER BY id LIMIT 2)")
-    _sql("UPDATE sunat_jobs SET status = 'done', finished_at = now() - interval '1 day' WHERE status = 'pending' "
-         "AND id = (SELECT min(id) FROM sunat_jobs WHERE status = 'pending')")
+    _sql(
+        "UPDATE sunat_jobs SET status = 'done', finished_at = now() - interval '40 days' WHERE id IN "
+        "(SELECT id FROM sunat_jobs ORDER BY id LIMIT 20)"
+    )
+    _sql(
+        "UPDATE sunat_jobs SET status = 'dead', finished_at = now() - interval '40 days' WHERE id IN "
+        "(SELECT id FROM sunat_jobs WHERE status = 'pending' ORDER BY id LIMIT 2)"
+    )
+    _sql(
+        "UPDATE sunat_jobs SET status = 'done', finished_at = now() - interval '1 day' WHERE status = 'pending' "
+        "AND id = (SELECT min(id) FROM sunat_jobs WHERE status = 'pending')"
+    )
     assert queue.jobs_purge(older_than=timedelta(days=30), batch=7) == 20
     assert dict(_sql("SELECT status, count(*) FROM sunat_jobs GROUP BY status")) == {"dead": 2, "done": 1, "pending": 2}
     from sunat.models import SunatDocument

@@ -22,14 +22,20 @@ def _attempts(document, *ages_days: float) -> None:
     now = timezone.now()
     for n, age in enumerate(ages_days):
         SunatAttempt.objects.create(
-            company=document.company, document=document, operation="sendBill",
-            started_at=now - timedelta(days=age, seconds=n), code="0109", category="retry",
+            company=document.company,
+            document=document,
+            operation="sendBill",
+            started_at=now - timedelta(days=age, seconds=n),
+            code="0109",
+            category="retry",
         )
 
 
 def _ages(document) -> list[int]:
     now = timezone.now()
-    return sorted(round((now - a.started_at).total_seconds() / 86400) for a in SunatAttempt.objects.filter(document=document))
+    return sorted(
+        round((now - a.started_at).total_seconds() / 86400) for a in SunatAttempt.objects.filter(document=document)
+    )
 
 
 @pytest.mark.django_db

@@ -81,7 +81,7 @@ def test_a_crashing_job_reaches_sentry_with_the_jobs_context(company, store):
     events: list[dict] = []
 
     class Capture(Transport):
-        def capture_envelope(self, envelope):  # noqa: ANN001
+        def capture_envelope(self, envelope):
             events.extend(item.payload.json for item in envelope.items if item.type == "event")
 
     documents_issue(company, store, 2)
@@ -90,7 +90,9 @@ def test_a_crashing_job_reaches_sentry_with_the_jobs_context(company, store):
         raise RuntimeError(f"boom {job.pk}")
 
     sentry_sdk.init(
-        dsn="https://public@127.0.0.1:9/1", transport=Capture, default_integrations=False,
+        dsn="https://public@127.0.0.1:9/1",
+        transport=Capture,
+        default_integrations=False,
         integrations=[LoggingIntegration(event_level="ERROR")],
     )
     try:
@@ -106,9 +108,7 @@ def test_a_crashing_job_reaches_sentry_with_the_jobs_context(company, store):
         assert f"boom {job['job_id']}" in str(event)
 
 
-def test_an_exception_escaping_a_job_gives_its_slot_back_and_leaves_the_job_to_the_reaper(
-    company, store, monkeypatch
-):
+def test_an_exception_escaping_a_job_gives_its_slot_back_and_leaves_the_job_to_the_reaper(company, store, monkeypatch):
     """One slot; finishing the first job raises (a bug past perform's own net). The slot thread
     survives and runs the other jobs, the burst ends, the crashed job counts as lost (reported with
     the heartbeat) and its lease is no longer extended: the reaper recovers it on the verify path."""

@@ -42,7 +42,7 @@ def slow_queries() -> dict[str, Any]:
             "SELECT left(query, 200), calls, round(mean_exec_time::numeric, 1) FROM pg_stat_statements "
             "ORDER BY mean_exec_time DESC LIMIT 5"
         )
-    except Exception as exc:  # noqa: BLE001 - e.g. installed but not preloaded
+    except Exception as exc:
         return {"available": False, "note": f"pg_stat_statements no responde: {exc}".strip(), "count": None, "top": []}
     return {
         "available": True,
@@ -62,9 +62,7 @@ def table_sizes() -> list[dict[str, Any]]:
 
 
 def sunat_jobs_tuples() -> dict[str, Any]:
-    row = _rows(
-        "SELECT n_live_tup, n_dead_tup, last_autovacuum FROM pg_stat_user_tables WHERE relname = 'sunat_jobs'"
-    )
+    row = _rows("SELECT n_live_tup, n_dead_tup, last_autovacuum FROM pg_stat_user_tables WHERE relname = 'sunat_jobs'")
     if not row:
         return {"live": 0, "dead": 0, "last_autovacuum": None}
     live, dead, vacuumed = row[0]
@@ -94,43 +92,87 @@ def alerts(report: dict[str, Any]) -> list[dict[str, Any]]:
     found: list[dict[str, Any]] = []
     conns = report["connections"]
     if conns["usage_percent"] > selectors.CONNECTIONS_ALERT_RATIO * 100:
-        found.append({"alert": "db_connections", "message": "Conexiones por encima del 80 % del límite",
-                      "value": conns["usage_percent"], "threshold": 80})
+        found.append(
+            {
+                "alert": "db_connections",
+                "message": "Conexiones por encima del 80 % del límite",
+                "value": conns["usage_percent"],
+                "threshold": 80,
+            }
+        )
     queue = report["sunat_queue"]
     if queue["pending"] > selectors.QUEUE_PENDING_ALERT:
-        found.append({"alert": "sunat_queue", "message": "Cola SUNAT con más de 100 pendientes",
-                      "value": queue["pending"], "threshold": selectors.QUEUE_PENDING_ALERT})
+        found.append(
+            {
+                "alert": "sunat_queue",
+                "message": "Cola SUNAT con más de 100 pendientes",
+                "value": queue["pending"],
+                "threshold": selectors.QUEUE_PENDING_ALERT,
+            }
+        )
     if queue["dead"] or queue["failed"]:
-        found.append({"alert": "sunat_dead_jobs", "message": "Trabajos SUNAT agotados o que requieren corrección",
-                      "value": queue["dead"] + queue["failed"], "threshold": 0})
+        found.append(
+            {
+                "alert": "sunat_dead_jobs",
+                "message": "Trabajos SUNAT agotados o que requieren corrección",
+                "value": queue["dead"] + queue["failed"],
+                "threshold": 0,
+            }
+        )
     if queue["paused_companies"]:
-        found.append({"alert": "sunat_paused", "message": "Empresas con envíos SUNAT pausados",
-                      "value": queue["paused_companies"], "threshold": 0})
+        found.append(
+            {
+                "alert": "sunat_paused",
+                "message": "Empresas con envíos SUNAT pausados",
+                "value": queue["paused_companies"],
+                "threshold": 0,
+            }
+        )
     if queue["facturas_near_limit"] or queue["facturas_past_limit"]:
-        found.append({"alert": "facturas_limit", "message": "Facturas sin aceptar cerca del plazo de 3 días",
-                      "value": queue["facturas_near_limit"] + queue["facturas_past_limit"], "threshold": 0})
+        found.append(
+            {
+                "alert": "facturas_limit",
+                "message": "Facturas sin aceptar cerca del plazo de 3 días",
+                "value": queue["facturas_near_limit"] + queue["facturas_past_limit"],
+                "threshold": 0,
+            }
+        )
     slow = report["slow_queries"]
     if slow.get("available") and slow.get("count"):
-        found.append({"alert": "slow_queries", "message": "Consultas con media mayor a 1 s",
-                      "value": slow["count"], "threshold": 0})
+        found.append(
+            {
+                "alert": "slow_queries",
+                "message": "Consultas con media mayor a 1 s",
+                "value": slow["count"],
+                "threshold": 0,
+            }
+        )
     tuples = report["sunat_jobs_tuples"]
     if tuples["dead"] > 10_000 and tuples["dead"] > tuples["live"]:
-        found.append({"alert": "sunat_jobs_bloat", "message": "sunat_jobs con más tuplas muertas que vivas",
-                      "value": tuples["dead"], "threshold": 10_000})
+        found.append(
+            {
+                "alert": "sunat_jobs_bloat",
+                "message": "sunat_jobs con más tuplas muertas que vivas",
+                "value": tuples["dead"],
+                "threshold": 10_000,
+            }
+        )
     return found
 
 
 class Command(BaseCommand):
     help = "Diagnóstico de la base de datos y de la cola SUNAT; sale con 1 si una alerta se dispara."
 
-    def add_arguments(self, parser) -> None:  # noqa: ANN001
+    def add_arguments(self, parser) -> None:
         parser.add_argument("--json", action="store_true", help="Un solo objeto JSON con una lista 'alerts'.")
 
-    def handle(self, *args, **options) -> None:  # noqa: ANN002, ANN003
+    def handle(self, *args, **options) -> None:
         try:
             report = collect()
-        except Exception as exc:  # noqa: BLE001
-            raise CommandError(f"No se pudo leer la base de datos: {type(exc).__name__}: {exc}".splitlines()[0], returncode=2) from exc
+        except Exception as exc:
+            raise CommandError(
+                f"No se pudo leer la base de datos: {type(exc).__name__}: {exc}".splitlines()[0], returncode=2
+            ) from exc
         if options["json"]:
             self.stdout.write(json.dumps(report, default=str, ensure_ascii=False))
         else:
@@ -160,6 +202,10 @@ class Command(BaseCommand):
         w(f"Workers vivos: {len(r['workers'])}")
         if r["alerts"]:
             for a in r["alerts"]:
-                w(self.style.ERROR(f"ALERTA {a['alert']}: {a['message']} (valor {a['value']}, umbral {a['threshold']})"))
+                w(
+                    self.style.ERROR(
+                        f"ALERTA {a['alert']}: {a['message']} (valor {a['value']}, umbral {a['threshold']})"
+                    )
+                )
         else:
             w(self.style.SUCCESS("Sin alertas."))

@@ -15,13 +15,13 @@ class Command(BaseCommand):
         "ventas, comprobantes y eventos de auditoría, audit_verify y /health?deep=true; sale con 1 si algo falla."
     )
 
-    def add_arguments(self, parser) -> None:  # noqa: ANN001
+    def add_arguments(self, parser) -> None:
         parser.add_argument("--dump", help="Un respaldo pg_dump -Fc existente (el de anoche) en vez de uno nuevo.")
         parser.add_argument("--keep", action="store_true", help="No borrar la base restaurada al terminar.")
         parser.add_argument("--bin-dir", help="Carpeta con pg_dump y pg_restore de la versión del servidor.")
         parser.add_argument("--verify-here", action="store_true", help="(interno) verificar la base de este proceso.")
 
-    def handle(self, *args, **options) -> None:  # noqa: ANN002, ANN003
+    def handle(self, *args, **options) -> None:
         if options["verify_here"]:
             self.stdout.write(restore_drill.RESULT_MARK + json.dumps(restore_drill.verify_here(), default=str))
             return

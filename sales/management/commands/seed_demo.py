@@ -51,11 +51,26 @@ SPECIAL = [
     ("Periódico El Comercio", "NIU", "30", False, False, 300),
 ]
 GENERIC = [
-    "Gaseosa Inca Kola 500 ml", "Agua San Luis 625 ml", "Leche Gloria tarro", "Aceite Primor 1 L",
-    "Fideos Don Vittorio 500 g", "Atún Florida", "Galletas Soda Field", "Chocolate Sublime",
-    "Detergente Bolívar 500 g", "Papel higiénico Suave x4", "Jabón Camay", "Cerveza Pilsen 630 ml",
-    "Yogurt Laive 1 L", "Mantequilla Laive", "Sal Emsal 1 kg", "Café Altomayo 200 g",
-    "Avena Quaker 400 g", "Mayonesa Alacena 100 g", "Pilas Panasonic AA", "Shampoo Sedal 190 ml",
+    "Gaseosa Inca Kola 500 ml",
+    "Agua San Luis 625 ml",
+    "Leche Gloria tarro",
+    "Aceite Primor 1 L",
+    "Fideos Don Vittorio 500 g",
+    "Atún Florida",
+    "Galletas Soda Field",
+    "Chocolate Sublime",
+    "Detergente Bolívar 500 g",
+    "Papel higiénico Suave x4",
+    "Jabón Camay",
+    "Cerveza Pilsen 630 ml",
+    "Yogurt Laive 1 L",
+    "Mantequilla Laive",
+    "Sal Emsal 1 kg",
+    "Café Altomayo 200 g",
+    "Avena Quaker 400 g",
+    "Mayonesa Alacena 100 g",
+    "Pilas Panasonic AA",
+    "Shampoo Sedal 190 ml",
 ]
 
 
@@ -96,14 +111,20 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--stores", type=int, default=3, help="número de tiendas (por defecto 3)")
         parser.add_argument("--products", type=int, default=200, help="número de productos (por defecto 200)")
-        parser.add_argument("--password", default=None, help="contraseña de todos los usuarios (por defecto: aleatoria)")
+        parser.add_argument(
+            "--password", default=None, help="contraseña de todos los usuarios (por defecto: aleatoria)"
+        )
         parser.add_argument("--pin", default="2468", help="PIN de autorización de los gerentes (por defecto 2468)")
         parser.add_argument(
-            "--history-days", type=int, default=0,
+            "--history-days",
+            type=int,
+            default=0,
             help="días pasados de ventas de demostración por tienda (por defecto 0; SUNAT nunca los recibe)",
         )
 
-    def handle(self, *args, stores: int, products: int, password: str | None, pin: str, history_days: int = 0, **options):
+    def handle(
+        self, *args, stores: int, products: int, password: str | None, pin: str, history_days: int = 0, **options
+    ):
         if not 1 <= stores <= 999:
             raise CommandError("--stores debe estar entre 1 y 999.")
         if not 1 <= products <= 99_999:
@@ -124,7 +145,9 @@ class Command(BaseCommand):
         self.stdout.write(f"Empresa {company.ruc} {company.legal_name}")
         for store in store_rows:
             n = int(store.code) + 1
-            self.stdout.write(f"  Tienda {store.code} {store.name}: caja CAJA1, series B{n:03d}/F{n:03d}, notas de crédito BC{n:02d}/FC{n:02d}")
+            self.stdout.write(
+                f"  Tienda {store.code} {store.name}: caja CAJA1, series B{n:03d}/F{n:03d}, notas de crédito BC{n:02d}/FC{n:02d}"
+            )
         self.stdout.write(f"Productos: {products} ({created_products} nuevos); movimientos de stock: {movements}")
         self.stdout.write(f"Usuarios: {', '.join(usernames)} — contraseña: {printed_password}")
         self.stdout.write(f"PIN de autorización de los gerentes: {pin}")
@@ -161,14 +184,18 @@ class Command(BaseCommand):
                 wanted += [("07", f"BC{n:02d}"), ("07", f"FC{n:02d}")]
             for doc_type, series in wanted:
                 DocumentSeries.objects.get_or_create(
-                    company=company, series=series, defaults={"store": store, "register": register, "document_type": doc_type}
+                    company=company,
+                    series=series,
+                    defaults={"store": store, "register": register, "document_type": doc_type},
                 )
             rows.append(store)
         return company, rows
 
     def _catalogue(self, company: Company, stores: list[Store], count: int) -> tuple[int, int]:
         wanted = _catalogue(count)
-        existing = set(Product.objects.filter(company=company, sku__in=[w["sku"] for w in wanted]).values_list("sku", flat=True))
+        existing = set(
+            Product.objects.filter(company=company, sku__in=[w["sku"] for w in wanted]).values_list("sku", flat=True)
+        )
         new = [
             Product(company=company, **{k: v for k, v in w.items() if k != "price"})
             for w in wanted
@@ -178,7 +205,9 @@ class Command(BaseCommand):
         by_sku = {p.sku: p for p in Product.objects.filter(company=company, sku__in=[w["sku"] for w in wanted])}
         prices = {w["sku"]: w["price"] for w in wanted}
         have = set(
-            StoreProduct.objects.filter(store__in=stores, product__in=by_sku.values()).values_list("store_id", "product_id")
+            StoreProduct.objects.filter(store__in=stores, product__in=by_sku.values()).values_list(
+                "store_id", "product_id"
+            )
         )
         StoreProduct.objects.bulk_create(
             [
@@ -210,7 +239,9 @@ class Command(BaseCommand):
             manager, _ = User.objects.get_or_create(username=f"gerente{n}")
             manager.set_password(password)
             manager.save()
-            Membership.objects.get_or_create(user=manager, company=company, store=store, defaults={"role": Role.STORE_MANAGER})
+            Membership.objects.get_or_create(
+                user=manager, company=company, store=store, defaults={"role": Role.STORE_MANAGER}
+            )
             membership_staff_sync(user=manager)
             approval_pin_set(company=company, user=manager, pin=pin, changed_by=None)
             names.append(manager.username)
@@ -222,8 +253,16 @@ class Command(BaseCommand):
         User = get_user_model()
         crews = []
         for n, store in enumerate(stores, start=1):
-            register = Register.objects.select_related("store", "company").get(company=company, store=store, code="CAJA1")
-            crews.append(StoreCrew(register=register, cashier=User.objects.get(username=f"cajero{n}"), manager=User.objects.get(username=f"gerente{n}")))
+            register = Register.objects.select_related("store", "company").get(
+                company=company, store=store, code="CAJA1"
+            )
+            crews.append(
+                StoreCrew(
+                    register=register,
+                    cashier=User.objects.get(username=f"cajero{n}"),
+                    manager=User.objects.get(username=f"gerente{n}"),
+                )
+            )
         return demo_history_seed(crews=crews, days=days)
 
     def _certificate(self, company: Company) -> str:

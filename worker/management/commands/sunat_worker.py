@@ -55,7 +55,7 @@ class Command(BaseCommand):
     help = "Envía a SUNAT los trabajos pendientes de la cola sunat_jobs."
     requires_system_checks: list[str] = []
 
-    def add_arguments(self, parser) -> None:  # noqa: ANN001
+    def add_arguments(self, parser) -> None:
         parser.add_argument(
             "--concurrency", type=int, default=None, help="trabajos simultáneos (SUNAT_MAX_CONCURRENT_JOBS, 3)"
         )
@@ -91,11 +91,11 @@ class Command(BaseCommand):
                 raise CommandError(f"--perform: {exc}") from None
         else:
             try:
-                from sunat.services import sunat_job_perform as perform  # noqa: F401
+                from sunat.services import sunat_job_perform as perform
             except ImportError:
                 raise CommandError("sunat.services.sunat_job_perform no existe todavía") from None
         soap = float(getattr(settings, "SUNAT_CONNECT_TIMEOUT", 0)) + float(getattr(settings, "SUNAT_READ_TIMEOUT", 0))
-        if settings.SUNAT_LEASE_SECONDS <= soap:
+        if soap >= settings.SUNAT_LEASE_SECONDS:
             # Leases are extended every lease/3 s while the process lives; a short lease only
             # shortens how long a dead worker's jobs wait. Still worth saying.
             self.stderr.write(
