@@ -8,7 +8,8 @@ hashed, so usernames and IPs never land in the table or in Redis in clear.
 * ``ratelimit_hit(*, scope, key, rate) -> RateLimitResult`` — count one hit.
 * ``ratelimit_release(*, result)`` — take back a hit (a sign-in that succeeded or was refused).
 * ``ratelimited_response(result, request)`` — the 429 (JSON, Spanish, ``Retry-After``).
-* ``checkout_ratelimited`` — decorator for ``POST /api/v1/checkout``, keyed per register.
+* ``checkout_ratelimited`` — wraps the checkout view for ``POST /api/v1/checkout`` (``ops.urls``
+  routes it, so sales never imports ops), keyed per register.
 * ``RateLimitedLoginView`` / ``login_ratelimited`` — failed sign-ins limited per (client IP,
   username), per client IP and per username (``RATELIMIT_LOGIN``, ``_IP``, ``_USER``).
 * ``ratelimit_prune(*, older_than_seconds)`` — delete finished windows (the worker's retention).
@@ -39,6 +40,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.signals import user_logged_in
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.middleware.csrf import CsrfViewMiddleware
 
 log = structlog.get_logger("ops.ratelimit")
 
@@ -227,32 +229,40 @@ def _checkout_key(request: HttpRequest) -> str:
             code = body["register"][:40]
     except (ValueError, UnicodeDecodeError):
         code = None
-    user = getattr(request, "user", None)
-    if user is not None and user.is_authenticated:
-        cache_key = (user.pk, code)
-        now = time.monotonic()
-        cached = _REGISTER_KEYS.get(cache_key)
-        if cached and now - cached[0] < _REGISTER_KEY_SECONDS:
-            return cached[1]
-        from stores.selectors import NotFound, register_access
+    user = request.user  # signed in: checkout_ratelimited counts nobody else
+    cache_key = (user.pk, code)
+    now = time.monotonic()
+    cached = _REGISTER_KEYS.get(cache_key)
+    if cached and now - cached[0] < _REGISTER_KEY_SECONDS:
+        return cached[1]
+    from stores.selectors import NotFound, register_access
 
-        try:
-            key = f"register:{register_access(user=user, code=code).pk}"
-        except NotFound:
-            key = f"user:{user.pk}:{code or '-'}"
-        if len(_REGISTER_KEYS) > 10_000:
-            _REGISTER_KEYS.clear()
-        _REGISTER_KEYS[cache_key] = (now, key)
-        return key
-    return f"ip:{client_ip(request)}"
+    try:
+        key = f"register:{register_access(user=user, code=code).pk}"
+    except NotFound:
+        key = f"user:{user.pk}:{code or '-'}"
+    if len(_REGISTER_KEYS) > 10_000:
+        _REGISTER_KEYS.clear()
+    _REGISTER_KEYS[cache_key] = (now, key)
+    return key
+
+
+def _csrf_passes(request: HttpRequest) -> bool:
+    # The check sales' api_view makes (a pass is remembered on the request, so it runs once).
+    return CsrfViewMiddleware(lambda r: HttpResponse()).process_view(request, None, (), {}) is None
 
 
 def checkout_ratelimited(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Limit a checkout view to ``RATELIMIT_CHECKOUT`` per register (429 past it)."""
+    """Limit a checkout view to ``RATELIMIT_CHECKOUT`` per register (429 past it).
+
+    Only a request the view would serve costs a hit: a POST of a signed-in user that passes CSRF.
+    Anything else goes straight to the view, which refuses it (405, or 403 JSON), so an anonymous,
+    forged or stale-page POST never spends a register's limit.
+    """
 
     @functools.wraps(view)
     def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        if request.method == "POST":
+        if request.method == "POST" and request.user.is_authenticated and _csrf_passes(request):
             result = ratelimit_hit(scope="checkout", key=_checkout_key(request), rate=settings.RATELIMIT_CHECKOUT)
             if not result.allowed:
                 return ratelimited_response(result, request)

@@ -10,7 +10,7 @@ from .api import sessions as sessions_api
 
 urlpatterns: list = [
     path("api/v1/products", checkout_api.products, name="api-products"),
-    path("api/v1/checkout", checkout_api.checkout, name="api-checkout"),
+    # POST api/v1/checkout (checkout_api.checkout) is routed by ops.urls, under ops' rate limit.
     path("api/v1/sessions", sessions_api.sessions, name="api-sessions"),
     path("api/v1/sessions/current", sessions_api.session_current, name="api-session-current"),
     path("api/v1/sessions/<str:session_id>/movements", sessions_api.session_movements, name="api-session-movements"),

@@ -283,6 +283,49 @@ def test_real_checkout_is_limited_per_register(settings, counter):
 
 
 @pytest.mark.django_db
+def test_only_a_checkout_the_view_would_serve_spends_the_registers_limit(settings, counter):
+    """The checkout's method, sign-in and CSRF checks come before the limit: a GET (405), an
+    anonymous POST and a POST without a CSRF token (403) cost the register nothing, however many."""
+    import json
+    import uuid
+
+    from django.middleware.csrf import _get_new_csrf_string
+    from django.test import Client
+
+    from sales.tests.factories import cashier_make, company_make, product_make, store_make
+
+    settings.RATELIMIT_CHECKOUT = "1/m"
+    store, _ = store_make(company=company_make(), code="0000", n=1)
+    sp = product_make(store=store, price="2.50", stock="100")
+    cashier = Client(enforce_csrf_checks=True)
+    cashier.force_login(cashier_make(store=store))
+
+    def body():
+        return json.dumps(
+            {
+                "idempotency_key": str(uuid.uuid4()),
+                "register": "CAJA1",
+                "document_type": "03",
+                "lines": [{"barcode": sp.product.barcode, "quantity": "1"}],
+                "payments": [{"method": "cash", "amount": "5.00"}],
+            }
+        )
+
+    for _ in range(3):
+        assert cashier.get("/api/v1/checkout").status_code == 405
+        assert Client().post("/api/v1/checkout", body(), content_type="application/json").status_code == 403
+        forged = cashier.post("/api/v1/checkout", body(), content_type="application/json")
+        assert forged.status_code == 403 and "csrf" in forged.json()["errors"]
+    token = _get_new_csrf_string()
+    cashier.cookies["csrftoken"] = token
+    sell = [
+        cashier.post("/api/v1/checkout", body(), content_type="application/json", HTTP_X_CSRFTOKEN=token).status_code
+        for _ in range(2)
+    ]
+    assert sell == [201, 429]
+
+
+@pytest.mark.django_db
 def test_admin_login_shares_the_login_limit(client, settings):
     settings.RATELIMIT_LOGIN = "2/5m"
     url = f"/{settings.ADMIN_URL}login/"
