@@ -12,7 +12,9 @@ hashed, so usernames and IPs never land in the table or in Redis in clear.
   routes it, so sales never imports ops), keyed per register.
 * ``RateLimitedLoginView`` / ``login_ratelimited`` — failed sign-ins limited per (client IP,
   username), per client IP and per username (``RATELIMIT_LOGIN``, ``_IP``, ``_USER``).
-* ``ratelimit_prune(*, older_than_seconds)`` — delete finished windows (the worker's retention).
+* ``ratelimit_prune(*, older_than_seconds)`` — delete finished windows; ``ratelimit_windows_prune()``
+  does it with ``RATELIMIT_RETENTION_HOURS`` for the worker's retention loop, which calls it
+  through ``WORKER_RETENTION_TASKS`` (the worker never imports ops).
 
 Why not django-axes for sign-ins: axes has one ``AXES_FAILURE_LIMIT`` for every lockout
 parameter set (the contract wants 10 per pair, 30 per IP, 20 per username), measures its cool-off
@@ -157,14 +159,21 @@ def ratelimit_release(*, result: RateLimitResult) -> None:
 
 def ratelimit_prune(*, older_than_seconds: float) -> int:
     """Delete the PostgreSQL counter's windows that ended more than ``older_than_seconds`` ago
-    (a window still running is never touched). Returns rows removed; run by the SUNAT worker's
-    retention loop with ``RATELIMIT_RETENTION_HOURS``."""
+    (a window still running is never touched). Returns rows removed."""
     with connection.cursor() as cursor:
         cursor.execute(
             "DELETE FROM ops_ratelimit WHERE window_start + window_seconds < extract(epoch FROM now()) - %s",
             [older_than_seconds],
         )
         return cursor.rowcount
+
+
+def ratelimit_windows_prune() -> int:
+    """The windows that ended more than ``RATELIMIT_RETENTION_HOURS`` ago, deleted. ops' task in
+    the SUNAT worker's hourly retention loop (``WORKER_RETENTION_TASKS``, logged as
+    ``ratelimit_windows`` in ``worker.purged``). Returns rows removed."""
+    hours = float(getattr(settings, "RATELIMIT_RETENTION_HOURS", 1))
+    return ratelimit_prune(older_than_seconds=hours * 3600)
 
 
 def ratelimited_response(result: RateLimitResult, request: HttpRequest | None = None) -> HttpResponse:

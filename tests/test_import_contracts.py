@@ -4,6 +4,7 @@ or ops; nothing but ops imports sales; …), so ``make test`` fails on a broken 
 
 from __future__ import annotations
 
+import configparser
 import subprocess
 import sys
 from pathlib import Path
@@ -20,3 +21,19 @@ def test_the_apps_import_arrows_hold():
     report = result.stdout + result.stderr
     assert result.returncode == 0, report
     assert "stores knows nothing of SUNAT or sales KEPT" in report and "0 broken" in report, report
+
+
+def test_only_tests_are_excused_from_the_arrows():
+    """No application module breaks an arrow under an ``ignore_imports`` line: only tests (which
+    build data with other apps' factories) are excused. A new upward import is wired the other
+    way (the higher app wraps or names the lower one's code), not ignored."""
+    config = configparser.ConfigParser()
+    config.read(ROOT / ".importlinter")
+    excused = [
+        line.strip()
+        for section in config.sections()
+        for line in config[section].get("ignore_imports", "").splitlines()
+        if line.strip() and not line.strip().startswith("#")
+    ]
+    assert excused, "the contracts' ignore_imports were not found"
+    assert [line for line in excused if ".tests." not in line.split("->")[0]] == []

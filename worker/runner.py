@@ -30,6 +30,7 @@ import sentry_sdk
 import structlog
 from django.conf import settings
 from django.db import DatabaseError, connection
+from django.utils.module_loading import import_string
 
 from sunat.models import SunatJob
 from sunat.outcomes import JobOutcome, NextStep
@@ -77,7 +78,6 @@ class RunnerConfig:
     listen: bool = True
     retention: timedelta = timedelta(days=30)
     attempt_retention: timedelta = timedelta(days=90)
-    ratelimit_retention: timedelta = timedelta(hours=1)
 
     @classmethod
     def from_settings(cls, **overrides) -> RunnerConfig:
@@ -87,7 +87,6 @@ class RunnerConfig:
             "lease": float(settings.SUNAT_LEASE_SECONDS),
             "retention": timedelta(days=float(getattr(settings, "SUNAT_JOB_RETENTION_DAYS", 30))),
             "attempt_retention": timedelta(days=float(getattr(settings, "SUNAT_ATTEMPT_RETENTION_DAYS", 90))),
-            "ratelimit_retention": timedelta(hours=float(getattr(settings, "RATELIMIT_RETENTION_HOURS", 1))),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
@@ -407,15 +406,16 @@ class Runner:
 
     def _purge(self) -> None:
         """The retention loop (hourly): finished jobs, stale heartbeats, old SUNAT exchanges
-        (each document keeps its latest, sunat/retention.py) and ended rate-limit windows."""
-        from ops.ratelimit import ratelimit_prune  # the counter table is ops'; the worker only prunes it
-
+        (each document keeps its latest, sunat/retention.py), then each task of
+        ``WORKER_RETENTION_TASKS`` (name -> dotted path of a callable returning rows removed, so
+        other apps' tables are pruned without the worker importing them: ops' rate-limit windows)."""
         purged = {
             "jobs": queue.jobs_purge(older_than=self.config.retention),
             "heartbeats": queue.heartbeats_purge(older_than=timedelta(days=7)),
             "attempts": sunat_attempts_purge(older_than=self.config.attempt_retention),
-            "ratelimit_windows": ratelimit_prune(older_than_seconds=self.config.ratelimit_retention.total_seconds()),
         }
+        for name, task in settings.WORKER_RETENTION_TASKS.items():
+            purged[name] = import_string(task)()
         if any(purged.values()):
             log.info("worker.purged", **purged)
 

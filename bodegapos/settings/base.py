@@ -151,7 +151,8 @@ RATELIMIT_LOGIN = env("RATELIMIT_LOGIN", default="10/5m")
 RATELIMIT_LOGIN_IP = env("RATELIMIT_LOGIN_IP", default="30/5m")
 RATELIMIT_LOGIN_USER = env("RATELIMIT_LOGIN_USER", default="20/5m")
 RATELIMIT_CHECKOUT = env("RATELIMIT_CHECKOUT", default="600/m")
-# The PostgreSQL counter's windows are deleted this long after they end (the worker's retention loop).
+# The PostgreSQL counter's windows are deleted this long after they end (the worker's retention
+# loop runs ops.ratelimit.ratelimit_windows_prune, WORKER_RETENTION_TASKS).
 RATELIMIT_RETENTION_HOURS = env.float("RATELIMIT_RETENTION_HOURS", default=1)
 # Proxies whose X-Forwarded-For is believed (the variable gunicorn reads too); "*" = any peer.
 FORWARDED_ALLOW_IPS = env.list("FORWARDED_ALLOW_IPS", default=["127.0.0.1", "::1"])
@@ -174,6 +175,10 @@ SUNAT_JOB_RETENTION_DAYS = env.float("SUNAT_JOB_RETENTION_DAYS", default=30)
 # Exchanges with SUNAT (admin's attempt history) older than this are deleted by the worker, except
 # each document's latest ones (sunat/retention.py); the document, its XML and CDR stay forever.
 SUNAT_ATTEMPT_RETENTION_DAYS = env.float("SUNAT_ATTEMPT_RETENTION_DAYS", default=90)
+# The other apps' tables the worker's hourly retention loop prunes after its own: name (the key
+# in the worker.purged log line) -> dotted path of a callable taking no arguments and returning
+# rows removed. Named here, Django's MIDDLEWARE way, so the worker never imports those apps.
+WORKER_RETENTION_TASKS = {"ratelimit_windows": "ops.ratelimit.ratelimit_windows_prune"}
 # SOAP client: connect timeout (request surely not sent) vs read timeout (SUNAT may have it).
 SUNAT_CONNECT_TIMEOUT = env.float("SUNAT_CONNECT_TIMEOUT", default=5.0)
 SUNAT_READ_TIMEOUT = env.float("SUNAT_READ_TIMEOUT", default=30.0)

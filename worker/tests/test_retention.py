@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 from django.db import connection
 from django.utils import timezone
+from structlog.testing import capture_logs
 
 from ops.models import RateLimitCounter
 from sunat.models import SunatAttempt, SunatDocument
@@ -82,7 +83,11 @@ def test_the_workers_retention_loop_prunes_exchanges_and_rate_limit_windows(comp
     _window_row(ended_hours_ago=1)  # ended 1 h ago: kept (retention 2 h)
     _window_row(ended_hours_ago=-0.01)  # still running: kept
     runner = Runner(config=RunnerConfig.from_settings(concurrency=1, burst=True, listen=False, grace=5), perform=noop)
-    assert runner.run() == 0
+    with capture_logs() as logs:
+        assert runner.run() == 0
     assert _ages(document) == [1, 95, 95]
     assert RateLimitCounter.objects.count() == 2
+    # ops' prune runs from WORKER_RETENTION_TASKS, and the log line counts what it removed.
+    (purged,) = [entry for entry in logs if entry["event"] == "worker.purged"]
+    assert purged["attempts"] == 2 and purged["ratelimit_windows"] == 1
     assert SunatDocument.objects.count() == 1
