@@ -5,9 +5,9 @@
 unknown keys ignored, the anonymous buyer, limits MAX_LINES / MAX_QUANTITY / MAX_PAYMENT, quantity
 and amount decimals, stripping, truncation, the order of the messages).
 ``data/checkout_parse.json`` is what the hand-written parser answered for each (errors in order,
-or the parsed values and the fingerprint), recorded before it moved to pydantic;
-``test_checkout_schema.py`` holds every later parser to it, so an idempotency retry sent across a
-deploy still matches its sale and a till sees the same 400s.
+or the parsed values and the fingerprint), recorded at 951a726; ``test_checkout_schema.py`` holds
+every later parser to it, so an idempotency retry sent across a deploy still matches its sale and
+a till sees the same 400s (``bench/checkout_parse_bench.py`` holds its pydantic candidate to it).
 
 Record again only when the contract changes on purpose:
 ``DJANGO_SETTINGS_MODULE=bodegapos.settings.test .venv/bin/python -m sales.tests.checkout_bodies``.
