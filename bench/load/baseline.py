@@ -151,7 +151,7 @@ def sale_write(conn, *, cashier: dict, barcodes: list[str], rng: random.Random) 
 def process_run(
     conninfo: str, pool_size: int, cashiers: list[dict], per_cashier: int, seed: int, prepare_threshold: int | None
 ) -> dict:
-    """``prepare_threshold``: as the app's connection (bodegapos.database): psycopg's 5 direct,
+    """``prepare_threshold``: as the app's connection (bodegapos.settings.database): psycopg's 5 direct,
     ``None`` (nothing prepared) through PgBouncer."""
     pool = ConnectionPool(
         conninfo, min_size=pool_size, max_size=pool_size, kwargs={"prepare_threshold": prepare_threshold}, open=True
