@@ -5,8 +5,6 @@ from __future__ import annotations
 from django.contrib.auth.models import User
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
-from bodegapos.generation import GenerationCache
-
 from .models import Company, Membership, Register, Role, Store
 
 
@@ -80,32 +78,16 @@ def register_key(register: Register) -> str:
     return f"{register.store.code}/{register.code}"
 
 
-# (user id, is_superuser, code) → register with store and company: a few KB each, one per cashier
-# and register in practice.
-_REGISTERS: GenerationCache[Register] = GenerationCache(max_size=2_000)
-
-
-def register_access(*, user: User, code: str | None, generation: int | None = None) -> Register:
-    """The register the user sells from, with its store and company.
+def register_access(*, user: User, code: str | None) -> Register:
+    """The register the user sells from, with its store and company (one query).
 
     With ``code``, it must be one of the user's registers: ``"CAJA1"`` when that code names only
     one of them, or ``"0001/CAJA1"`` (store code / register code) for a user of several stores,
     whose stores reuse register codes. Without it, the user must have exactly one active register.
     Raises :class:`NotFound` otherwise, and :class:`RegisterInactive` (with the reason) when the
     register, its store or its company is deactivated.
-
-    ``generation`` (:func:`bodegapos.generation.generation_read`, read before this call) lets the
-    answer come from a per-process cache, exact to the last commit, and saves the tenancy query
-    (~3 ms of ORM work, a quarter of a checkout's CPU). Without it, the query always runs.
     """
-    key = (user.pk, bool(getattr(user, "is_superuser", False)), code or None)
-    found: Register | None = None
-    if user.is_authenticated:
-        found = _REGISTERS.get(key, generation=generation)
-    if found is None:
-        found = _register_find(user=user, code=code)
-        if user.is_authenticated:
-            _REGISTERS.put(key, found, generation=generation)
+    found = _register_find(user=user, code=code)
     reason = register_inactive_reason(found)
     if reason:
         raise RegisterInactive(reason)
