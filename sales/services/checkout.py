@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -14,7 +15,7 @@ from decimal import Decimal
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Q
+from django.db.models import Field, Model
 from django.utils import timezone
 
 from sales import money
@@ -170,30 +171,40 @@ def _store_products_fetch(
     *, store_id: int, company_id: int, lines: Sequence[CartLine]
 ) -> dict[tuple[str, str], StoreProduct]:
     """All the cart's products, active in the store and in the company, with their product, in one
-    query, keyed by ("barcode"|"sku", code). Codes that match nothing are left out. ``stock`` on
-    the returned rows is not read here (the guarded ``UPDATE`` decides)."""
+    cursor query, keyed by ("barcode"|"sku", code). Codes that match nothing are left out.
+    ``stock`` on the returned rows is not read here (the guarded ``UPDATE`` decides)."""
     wanted = {(line.kind, line.code) for line in lines}
-    barcodes = {code for kind, code in wanted if kind == "barcode"}
-    skus = {code for kind, code in wanted if kind == "sku"}
-    if barcodes and skus:
-        codes = Q(product__barcode__in=barcodes) | Q(product__sku__in=skus)
-    else:  # the usual cart: scanned barcodes only (or SKUs only)
-        codes = Q(product__barcode__in=barcodes) if barcodes else Q(product__sku__in=skus)
-    rows = StoreProduct.objects.select_related("product").filter(
-        codes,
-        store_id=store_id,
-        company_id=company_id,
-        is_active=True,
-        product__is_active=True,
-        product__company_id=company_id,
-    )
+    barcodes = sorted(code for kind, code in wanted if kind == "barcode")
+    skus = sorted(code for kind, code in wanted if kind == "sku")
+    with connection.cursor() as cursor:
+        cursor.execute(_PRODUCTS_SQL, {"store": store_id, "company": company_id, "barcodes": barcodes, "skus": skus})
+        rows = cursor.fetchall()
     found = {}
-    for sp in rows:
+    n = len(_STORE_PRODUCT_FIELDS)
+    for row in rows:
+        sp = StoreProduct.from_db(connection.alias, _STORE_PRODUCT_FIELDS, row[:n])
+        sp.product = Product.from_db(connection.alias, _PRODUCT_FIELDS, row[n:])
         if sp.product.barcode in barcodes:
             found[("barcode", sp.product.barcode)] = sp
         if sp.product.sku in skus:
             found[("sku", sp.product.sku)] = sp
     return found
+
+
+def _columns(model: type[Model], alias: str) -> tuple[list[str], str]:
+    fields = model._meta.concrete_fields
+    return [f.attname for f in fields], ", ".join(f"{alias}.{connection.ops.quote_name(f.column)}" for f in fields)
+
+
+_STORE_PRODUCT_FIELDS, _STORE_PRODUCT_COLUMNS = _columns(StoreProduct, "sp")
+_PRODUCT_FIELDS, _PRODUCT_COLUMNS = _columns(Product, "p")
+_PRODUCTS_SQL = f"""
+SELECT {_STORE_PRODUCT_COLUMNS}, {_PRODUCT_COLUMNS}
+FROM {StoreProduct._meta.db_table} sp JOIN {Product._meta.db_table} p ON p.id = sp.product_id
+WHERE sp.store_id = %(store)s AND sp.company_id = %(company)s AND sp.is_active
+  AND p.company_id = %(company)s AND p.is_active
+  AND (p.barcode = ANY(%(barcodes)s::text[]) OR p.sku = ANY(%(skus)s::text[]))
+"""
 
 
 def _lines_price(
@@ -351,7 +362,7 @@ def _stock_decrement(*, sale: Sale, priced: Sequence[_PricedLine]) -> None:
     refused = [i for i in ids if i not in done]
     if refused:
         raise TillError({"lines": [f"Stock insuficiente para «{by_id[i].product.name}»." for i in refused]}, status=409)
-    StockMovement.objects.bulk_create(
+    _rows_insert(
         [
             StockMovement(
                 company_id=sale.company_id,
@@ -483,10 +494,50 @@ def _sale_complete(
     sale.sunat_document = sunat_document_issue(
         company=company, store=store, snapshot=snapshot, request_id=request_id, demo=demo
     )
-    sale.save(force_insert=True)
-    SaleLine.objects.bulk_create(sale_lines)
+    _rows_insert([sale], returning=True)
+    for line in sale_lines:
+        line.sale = sale
+    _rows_insert(sale_lines)
     for row in payment_rows:
         row.company, row.store, row.sale = company, store, sale
-    Payment.objects.bulk_create(payment_rows)
+    _rows_insert(payment_rows)
     _stock_decrement(sale=sale, priced=priced)
     return sale
+
+
+def _rows_insert(objs: Sequence[Model], *, returning: bool = False) -> None:
+    """Insert ``objs`` (unsaved instances of one model, all foreign keys set) in one ``INSERT``
+    with a statement text built once per model and row count; with ``returning``, their primary
+    keys are read back. Values go through each field's ``pre_save(add=True)`` and
+    ``get_db_prep_save()`` as with ``save()``; errors are Django's, raised here. No signals (the
+    sale's models have none). The objects are then marked saved (``Model._state``)."""
+    if not objs:
+        return
+    model = type(objs[0])
+    fields = _inserted_fields(model)
+    params = [field.get_db_prep_save(field.pre_save(obj, add=True), connection) for obj in objs for field in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(_insert_sql(model, len(objs), returning), params)
+        keys = [row[0] for row in cursor.fetchall()] if returning else []
+    for n, obj in enumerate(objs):
+        if returning:
+            obj.pk = keys[n]
+        obj._state.adding = False
+        obj._state.db = connection.alias
+
+
+@functools.cache
+def _inserted_fields(model: type[Model]) -> list[Field]:
+    return [f for f in model._meta.concrete_fields if not f.primary_key]
+
+
+@functools.lru_cache(maxsize=256)
+def _insert_sql(model: type[Model], rows: int, returning: bool) -> str:
+    quote = connection.ops.quote_name
+    fields = _inserted_fields(model)
+    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    sql = (
+        f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
+        f"VALUES {', '.join([row] * rows)}"
+    )
+    return sql + f" RETURNING {quote(model._meta.pk.column)}" if returning else sql
