@@ -37,6 +37,7 @@ worker_class = "gthread"
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = 25
 keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "0"))
+reuse_port = os.environ.get("GUNICORN_REUSE_PORT", "0") == "1"
 max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "2000"))
 max_requests_jitter = 200
 preload_app = True

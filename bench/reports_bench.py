@@ -43,7 +43,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.metrics_bench import libpq  # noqa: E402 (the URL of another database on the same server)
+from bench.metrics_bench import libpq  # noqa: E402 - after the sys.path set-up above
 
 DB = "bench_reports"
 BUSY = Path("/tmp/bench/BUSY")

@@ -64,7 +64,7 @@ def source_params() -> dict[str, str]:
     """libpq parameters of the database to back up: ``DIRECT_URL``'s when set, else the default
     alias's (never PgBouncer's: pg_dump needs a session)."""
     if getattr(settings, "DIRECT_URL", ""):
-        from bodegapos.database import database_config
+        from bodegapos.settings.database import database_config
 
         config = database_config(settings.DIRECT_URL)
     else:

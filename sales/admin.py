@@ -6,8 +6,6 @@
   the sum of the ledger, and a new ledger row (purchase, adjustment, return, transfer) goes
   through ``sales.services.stock.stock_movement_record``.
 * Sales, their lines and payments are read-only: they are written only by checkout.
-* ICBPER rates are a national table (no company): everyone with access may view them, only
-  superusers change them.
 """
 
 from __future__ import annotations
@@ -28,7 +26,6 @@ from .models import (
     CashMovement,
     CashSession,
     Customer,
-    IcbperRate,
     MovementKind,
     Payment,
     Product,
@@ -292,25 +289,6 @@ class CustomerAdmin(TenantScopedAdmin):
         if obj is not None:
             return [f for f in fields if f != "company"]
         return fields
-
-
-@admin.register(IcbperRate)
-class IcbperRateAdmin(admin.ModelAdmin):
-    """The national ICBPER table: not tenant data. Staff may view it; superusers change it."""
-
-    list_display = ("valid_from", "amount")
-
-    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return request.user.is_active and request.user.is_staff
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return request.user.is_superuser
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return request.user.is_superuser
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return request.user.is_superuser
 
 
 class CashMovementInline(ReadOnlyAdminMixin, admin.TabularInline):

@@ -32,11 +32,12 @@ from sales import money
 from sales.models import CashSession, Sale, SaleLine, StoreProduct
 from sales.schemas import CartLine, CustomerIn, PaymentIn
 from sales.selectors.sessions import cash_session_figures
-from sales.services.checkout import icbper_rate_on, sale_checkout
+from sales.services.checkout import sale_checkout
 from sales.services.returns import RefundIn, ReturnLineIn, sale_return_create, sale_return_quote
 from sales.services.sessions import cash_session_close, cash_session_open
 from sales.services.voids import sale_void_request
 from stores.models import Register
+from sunat import rules
 
 DEMO_NAMESPACE = uuid.UUID("6f1d2a3c-4b5e-4f60-8a7b-9c0d1e2f3a4b")  # idempotency keys of the history
 CHANGE_ASKED = tuple(
@@ -195,7 +196,7 @@ def _total(*, lines: list[CartLine], items: dict[str, StoreProduct], day: date) 
     total = money.ZERO
     for line in lines:
         sp = items[line.code]
-        rate = icbper_rate_on(on=day) if sp.product.is_plastic_bag else money.ZERO
+        rate = (rules.icbper_rate(on=day) or money.ZERO) if sp.product.is_plastic_bag else money.ZERO
         total += money.line_amounts(
             price=sp.price, quantity=line.quantity, affectation=sp.product.affectation, icbper_rate=rate
         ).total

@@ -52,7 +52,7 @@ class Product(models.Model):
     sku = models.CharField("SKU", max_length=40)
     # NULL, not "", for products without a barcode: the barcode is unique per company and NULLs
     # never collide (an empty string would).
-    barcode = models.CharField(  # noqa: DJ001
+    barcode = models.CharField(  # noqa: DJ001 - NULL: many products have none, and NULLs never collide
         "código de barras", max_length=13, blank=True, null=True, validators=[validate_barcode]
     )
     name = models.CharField("nombre", max_length=200)
@@ -183,21 +183,6 @@ class Customer(models.Model):
         except ValidationError as exc:
             raise ValidationError({"doc_number": exc.messages}) from exc
         self.doc_number = compact_identity(doc_type=self.doc_type, doc_number=self.doc_number)
-
-
-class IcbperRate(models.Model):
-    """ICBPER per plastic bag (Ley 30884), valid from a date until the next row."""
-
-    valid_from = models.DateField("vigente desde", unique=True)
-    amount = models.DecimalField("monto por bolsa", **AMOUNT)
-
-    class Meta:
-        verbose_name = "tasa ICBPER"
-        verbose_name_plural = "tasas ICBPER"
-        ordering = ["-valid_from"]
-
-    def __str__(self) -> str:
-        return f"{self.valid_from}: S/ {self.amount}"
 
 
 class Sale(models.Model):

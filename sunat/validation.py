@@ -166,7 +166,7 @@ class SfsResult:
 
 def sfs_available() -> bool:
     try:
-        import saxonche  # noqa: F401
+        import saxonche  # noqa: F401 - only whether it imports
     except ImportError:
         return False
     try:

@@ -12,10 +12,11 @@ import pytest
 from django.utils import timezone
 
 from sales import money as sales_money
-from sales.models import CashMovement, CashSession, IcbperRate, Payment, Sale
+from sales.models import CashMovement, CashSession, Payment, Sale
 from sales.tests.factories import cashier_make, company_make, manager_make, product_make, store_make
 from stores.audit import audit_chain_verify
 from stores.models import AuditEvent
+from sunat import rules
 
 pytestmark = pytest.mark.django_db
 
@@ -59,7 +60,7 @@ def test_a_day_at_the_till_adds_up(client):
         carts.append(lines)
 
     prices = {item.product.barcode: item for item in (rice, book, potato, bag)}
-    rate = IcbperRate.objects.filter(valid_from__lte=timezone.localdate()).order_by("-valid_from").first().amount
+    rate = rules.icbper_rate(on=rules.fiscal_date(timezone.now()))
 
     def total_of(lines) -> Decimal:  # what the till will charge (the page computes it the same way)
         total = D("0.00")

@@ -26,8 +26,6 @@ from stores.admin_scoping import TenantScopedAdmin, membership_staff_sync
 from stores.models import Company, Membership, Role, Store
 from stores.selectors import NotFound, register_access, register_list_for_user, store_list_for_user
 
-# National tables, not tenant data (one row per law, shared by every company).
-GLOBAL_MODELS = {"sales.icbperrate"}
 # Queue and history rows of a document: company-scoped (the worker works per company, and the
 # distribution column is the company); their store is their document's.
 STORE_VIA_DOCUMENT = {"sunat.sunatjob", "sunat.sunatattempt"}
@@ -39,9 +37,7 @@ def _fk_targets(model) -> dict[str, type]:
 
 def tenant_models():
     for app_label in ("sales", "sunat"):
-        for model in apps.get_app_config(app_label).get_models():
-            if model._meta.label_lower not in GLOBAL_MODELS:
-                yield model
+        yield from apps.get_app_config(app_label).get_models()
 
 
 @pytest.mark.parametrize("model", list(tenant_models()), ids=lambda m: m._meta.label_lower)

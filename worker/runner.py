@@ -49,7 +49,7 @@ PURGE_SECONDS = 3600.0
 
 
 def default_perform() -> Perform:
-    from sunat.services import sunat_job_perform  # h4's service; imported late so tests can stub
+    from sunat.services import sunat_job_perform  # imported late so tests can stub it
 
     return sunat_job_perform
 

@@ -72,8 +72,8 @@ def sale_write(conn, *, cashier: dict, barcodes: list[str], rng: random.Random) 
         }
         cur.execute(
             "INSERT INTO sunat_sunatdocument (company_id, store_id, document_type, series, number, issued_at, snapshot, status, "
-            "total, xml_hash, response_code, response_description, observations, ticket, created_at, updated_at) "
-            "VALUES (%s, %s, '03', %s, %s, now(), %s, 'pending', %s, '', '', '', '[]', '', now(), now()) RETURNING id",
+            "total, xml_hash, response_code, response_description, observations, ticket, is_demo, created_at, updated_at) "
+            "VALUES (%s, %s, '03', %s, %s, now(), %s, 'pending', %s, '', '', '', '[]', '', false, now(), now()) RETURNING id",
             [cashier["company_id"], cashier["store_id"], series, number, json.dumps(snapshot), total],
         )
         document_id = cur.fetchone()[0]
@@ -151,7 +151,7 @@ def sale_write(conn, *, cashier: dict, barcodes: list[str], rng: random.Random) 
 def process_run(
     conninfo: str, pool_size: int, cashiers: list[dict], per_cashier: int, seed: int, prepare_threshold: int | None
 ) -> dict:
-    """``prepare_threshold``: as the app's connection (bodegapos.database): psycopg's 5 direct,
+    """``prepare_threshold``: as the app's connection (bodegapos.settings.database): psycopg's 5 direct,
     ``None`` (nothing prepared) through PgBouncer."""
     pool = ConnectionPool(
         conninfo, min_size=pool_size, max_size=pool_size, kwargs={"prepare_threshold": prepare_threshold}, open=True

@@ -4,6 +4,12 @@
 Processes × threads: each thread is one cashier (one store) on its own keep-alive connection;
 results are per-request latencies and status codes.
 
+With ``preconnect`` a cashier behaves like a browser (and like a load balancer's pool): whenever
+its connection is closed (the server answered ``Connection: close``, or it timed out) it opens a
+new one at once and leaves it idle until the next sale, instead of connecting when it has
+something to send. A server that gives each accepted connection a thread holds that thread for
+the whole pause.
+
 It speaks ``http.client`` directly rather than ``requests``: the client shares the machine's two
 cores with gunicorn and PostgreSQL, and ``requests`` spent ~4× the CPU per request of a bare
 connection, CPU the server then did not get (the raw-SQL baseline has no HTTP client at all).
@@ -28,12 +34,21 @@ _STALE = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError)
 class Cashier:
     """One cashier's keep-alive connection and cookies."""
 
-    def __init__(self, base: str) -> None:
+    def __init__(self, base: str, *, preconnect: bool = False) -> None:
         parts = urlsplit(base)
         self.host, self.port = parts.hostname, parts.port
         self.referer = f"{base}/pos/"
         self.cookies: dict[str, str] = {}
+        self.preconnect = preconnect
         self.conn = http.client.HTTPConnection(self.host, self.port, timeout=60)
+
+    def idle_open(self) -> None:
+        """With ``preconnect``: make sure a connection is open (and idle) before the pause."""
+        if self.preconnect and self.conn.sock is None:
+            try:
+                self.conn.connect()
+            except OSError:
+                self.conn.close()  # the next request connects again and reports the error
 
     def request(
         self, method: str, path: str, body: str | None = None, headers: dict | None = None
@@ -98,9 +113,10 @@ def cashier_run(
     out: list,
     seed: int,
     think: float = 0.0,
+    preconnect: bool = False,
 ) -> None:
     rng = random.Random(seed)
-    cashier = Cashier(base)
+    cashier = Cashier(base, preconnect=preconnect)
     try:
         token = cashier.login(username, password)
         headers = {"X-CSRFToken": token, "Content-Type": "application/json", "Referer": cashier.referer}
@@ -130,19 +146,27 @@ def cashier_run(
             status = 0
             cashier.conn.close()
         out.append((time.perf_counter() - began, status))
+        cashier.idle_open()
         if think:
             time.sleep(rng.uniform(0.5 * think, 1.5 * think))  # the cashier scans the next customer's items
 
 
 def process_run(
-    base: str, cashiers: list[tuple[str, list[str]]], password: str, per_cashier: int, seed: int, think: float = 0.0
+    base: str,
+    cashiers: list[tuple[str, list[str]]],
+    password: str,
+    per_cashier: int,
+    seed: int,
+    think: float = 0.0,
+    preconnect: bool = False,
 ) -> dict:
     """One client process: a thread per cashier; returns latencies (s), statuses, wall and CPU time."""
     out: list = []
     barrier = threading.Barrier(len(cashiers) + 1)
     threads = [
         threading.Thread(
-            target=cashier_run, args=(base, user, password, codes, per_cashier, barrier, out, seed + i, think)
+            target=cashier_run,
+            args=(base, user, password, codes, per_cashier, barrier, out, seed + i, think, preconnect),
         )
         for i, (user, codes) in enumerate(cashiers)
     ]

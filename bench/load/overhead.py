@@ -1,6 +1,10 @@
 """Per-checkout CPU with and without the ops layer (in process, Django test client, bench DB).
 
 .venv/bin/python -m bench.load.overhead [--n 150] [--skip-prepare]
+
+The cashier opens its register first (a checkout needs an open cash session). With the
+project's session reads (stores.session_auth), the stack runs once more with Django's own session
+engine and ModelBackend, then again with the project's, in the same process.
 """
 
 from __future__ import annotations
@@ -53,6 +57,9 @@ def main() -> None:
     def bench(label: str) -> None:
         client = Client(HTTP_HOST="127.0.0.1")
         client.force_login(user)
+        opened = json.dumps({"idempotency_key": str(uuid.uuid4()), "opening_float": "0.00"})
+        status = client.post("/api/v1/sessions", opened, content_type="application/json").status_code
+        assert status in (201, 409), status  # opened now, or still open from an earlier run
         for _ in range(10):
             client.post("/api/v1/checkout", body(), content_type="application/json")
         cpu, wall = time.process_time(), time.perf_counter()
@@ -65,6 +72,14 @@ def main() -> None:
         )
 
     bench("full stack")
+    stock_auth = {
+        "SESSION_ENGINE": "django.contrib.sessions.backends.db",
+        "AUTHENTICATION_BACKENDS": ["django.contrib.auth.backends.ModelBackend"],
+    }
+    if stock_auth["SESSION_ENGINE"] != settings.SESSION_ENGINE:
+        with override_settings(**stock_auth):
+            bench("full stack, Django's session engine and ModelBackend")
+        bench("full stack (again)")
     original = rl.ratelimit_hit
     rl.ratelimit_hit = lambda **kw: rl.RateLimitResult(True, 1, 1, 1)
     bench("without rate limit")

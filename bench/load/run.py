@@ -27,7 +27,7 @@ import psycopg
 
 from bench.load import baseline, client
 from bench.load.database import PASSWORD, ROOT, app_env, bench_url, libpq_kwargs, prepare
-from bodegapos.database import PREPARE_THRESHOLD
+from bodegapos.settings.database import PREPARE_THRESHOLD
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -187,6 +187,8 @@ def run_http(
     web_workers: int,
     threads: int,
     think: float = 0.0,
+    preconnect: bool = False,
+    server_env: dict[str, str] | None = None,
 ) -> dict:
     port = free_port()
     # GUNICORN_MAX_REQUESTS=0: no worker recycling, so the RSS read after the run is that of
@@ -198,6 +200,7 @@ def run_http(
         PORT=str(port),
         LOG_LEVEL=os.environ.get("BENCH_LOG_LEVEL", "INFO"),
         GUNICORN_MAX_REQUESTS="0",
+        **(server_env or {}),
     )
     log = open(Path(os.environ.get("TMPDIR", "/tmp")) / f"bench-gunicorn-{name}.log", "w")  # noqa: SIM115 - closed after the server stops
     server = subprocess.Popen(
@@ -234,7 +237,7 @@ def run_http(
         with multiprocessing.get_context("fork").Pool(len(chunks)) as pool:
             parts = pool.starmap(
                 client.process_run,
-                [(base, chunk, PASSWORD, per_cashier, 1000 * i, think) for i, chunk in enumerate(chunks)],
+                [(base, chunk, PASSWORD, per_cashier, 1000 * i, think, preconnect) for i, chunk in enumerate(chunks)],
             )
         machine = psutil.cpu_times()
         for thread in (sampler, cpu):
@@ -242,6 +245,8 @@ def run_http(
             thread.join()
         workers = master.children()
         rss = [round(c.memory_info().rss / 2**20, 1) for c in workers]
+        # How the load spread over the workers: each one's CPU seconds since it booted.
+        worker_cpu = [round(sum(c.cpu_times()[:2]), 1) for c in workers]
         # The measured window only (logins, with their password hashing, and warm-up sales happen
         # before the clients' common start).
         start = min(p["started_at"] for p in parts)
@@ -253,10 +258,13 @@ def run_http(
             sampler.peak,
             {
                 "web_worker_rss_mb": rss,
+                "web_worker_cpu_s": worker_cpu,
                 "web_workers_replaced": sorted(c.pid for c in workers) != before,
                 "web_workers": web_workers,
                 "threads": threads,
                 "think_s": think,
+                "preconnect": preconnect,
+                "server_env": server_env or {},
                 "load_average": os.getloadavg(),
                 "web_cpu_ms_per_request": round((web_user + web_system) * 1000 / measured, 2) if measured else None,
                 "web_system_cpu_ms_per_request": round(web_system * 1000 / measured, 2) if measured else None,
@@ -313,6 +321,18 @@ def main() -> int:
         default=0.0,
         help="pause between one cashier's checkouts (0 = back to back: throughput mode)",
     )
+    parser.add_argument(
+        "--preconnect",
+        action="store_true",
+        help="clients open their next connection at once and leave it idle until the next sale (as browsers do)",
+    )
+    parser.add_argument(
+        "--server-env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="environment for gunicorn (e.g. GUNICORN_KEEPALIVE=5); repeatable",
+    )
     parser.add_argument("--skip-baseline", action="store_true")
     parser.add_argument("--skip-prepare", action="store_true")
     parser.add_argument("--out", type=Path)
@@ -357,6 +377,8 @@ def main() -> int:
                     web_workers=args.web_workers,
                     threads=args.threads,
                     think=args.think_ms / 1000,
+                    preconnect=args.preconnect,
+                    server_env=dict(item.split("=", 1) for item in args.server_env),
                 )
             )
             print(json.dumps(results[-1]), flush=True)
@@ -397,14 +419,14 @@ def main() -> int:
     print(f"\n{summary['cpu_count']} × {summary['cpu_model']}")
     print(
         "| run | requests | errors | throughput/s | p50 ms | p95 ms | p99 ms | peak DB conns | web CPU ms | web worker RSS MB "
-        "| machine busy % | steal % |"
+        "| web worker CPU s | machine busy % | steal % |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in results:
         print(
             f"| {r['run']} | {r['requests']} | {r['errors']} | {r['throughput_per_s']} | {r['p50_ms']} | {r['p95_ms']} | "
             f"{r['p99_ms']} | {r['peak_db_connections']} | {r.get('web_cpu_ms_per_request', '-')} | "
-            f"{r.get('web_worker_rss_mb', '-')} | {r.get('machine_busy_pct', '-')} | {r.get('machine_steal_pct', '-')} |"
+            f"{r.get('web_worker_rss_mb', '-')} | {r.get('web_worker_cpu_s', '-')} | {r.get('machine_busy_pct', '-')} | {r.get('machine_steal_pct', '-')} |"
         )
     for via in args.via:
         if f"ratio_{via}" in summary:

@@ -2,7 +2,7 @@
 loopback (no TLS redirect, cookies not marked Secure). Everything else — DEBUG off, the native
 pool, middleware, JSON logging, rate limits — is what production runs."""
 
-from bodegapos.settings.prod import *  # noqa: F403
+from bodegapos.settings.prod import *  # noqa: F403 - production settings, adapted for the bench
 
 SECURE_SSL_REDIRECT = False
 SESSION_COOKIE_SECURE = False

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import environ
 
-from bodegapos.database import database_config
+from bodegapos.settings.database import database_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -104,9 +104,9 @@ CACHES = {
 
 # Auth ---------------------------------------------------------------------------------------
 # Django's database sessions and ModelBackend, with the two per-request reads (session row, user
-# row) done without a QuerySet each (bodegapos/session_auth.py).
-SESSION_ENGINE = "bodegapos.session_auth"
-AUTHENTICATION_BACKENDS = ["bodegapos.session_auth.UserBackend"]
+# row) done without a QuerySet each (stores/session_auth.py).
+SESSION_ENGINE = "stores.session_auth"
+AUTHENTICATION_BACKENDS = ["stores.session_auth.UserBackend"]
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},

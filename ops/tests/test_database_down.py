@@ -50,7 +50,7 @@ def web(doomed, tmp_path):
         LOG_FORMAT="console",
         LOG_LEVEL="WARNING",
     )
-    log = open(tmp_path / "gunicorn.log", "wb")  # noqa: SIM115
+    log = open(tmp_path / "gunicorn.log", "wb")  # noqa: SIM115 - gunicorn writes to it until the test ends
     process = subprocess.Popen(
         [
             sys.executable,

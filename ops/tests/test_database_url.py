@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from bodegapos.database import DatabaseUrlError, database_config
+from bodegapos.settings.database import DatabaseUrlError, database_config
 
 
 def test_seed_parameters_are_translated_not_passed_to_libpq():
@@ -16,7 +16,7 @@ def test_seed_parameters_are_translated_not_passed_to_libpq():
     for key in ("connection_limit", "pool_timeout", "pgbouncer"):
         assert key not in config["OPTIONS"]
     assert config["CONN_MAX_AGE"] == 0
-    assert config["ENGINE"] == "bodegapos.postgresql"  # the pool checks a lent connection without a query
+    assert config["ENGINE"] == "ops.postgresql"  # the pool checks a lent connection without a query
     assert config["PGBOUNCER"] is False and not config["DISABLE_SERVER_SIDE_CURSORS"]
     # Direct: parameters bound on the server, statements prepared after a few runs.
     assert config["OPTIONS"]["server_side_binding"] is True

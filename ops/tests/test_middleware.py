@@ -36,7 +36,7 @@ def cached_view(request):
 
 
 def failing_view(request):
-    clave_sol = "CLAVE-SOL-NO-DEBE-SALIR"  # a local a traceback must never print  # noqa: F841
+    clave_sol = "CLAVE-SOL-NO-DEBE-SALIR"  # noqa: F841 - a local a traceback must never print
     raise RuntimeError("falla de prueba")
 
 

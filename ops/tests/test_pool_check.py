@@ -1,4 +1,4 @@
-"""The pool's borrow check (bodegapos.postgresql): no query for a healthy connection; a connection
+"""The pool's borrow check (ops.postgresql): no query for a healthy connection; a connection
 the server closed is replaced before it is lent, so the request that borrows it does not fail."""
 
 from __future__ import annotations

@@ -106,12 +106,12 @@ def sale_statuses(sales: list[Sale]) -> dict[int, str]:
     """``{sale id: status}``: ``voided`` (SUNAT accepted the void), ``voiding`` (a void requested,
     not accepted yet — or rejected, until a person acts), ``returned`` (every quantity came back),
     ``partially_returned`` or ``completed``. ``sales`` come from :func:`sales_states_annotate`."""
-    void_states = sunat_document_statuses(document_ids=[getattr(s, "void_document_id") for s in sales])  # noqa: B009
+    void_states = sunat_document_statuses(document_ids=[getattr(s, "void_document_id") for s in sales])  # noqa: B009 - annotations mypy cannot see
     statuses = {}
     for sale in sales:
         # The annotations of sales_states_annotate (not model fields: read by name).
-        has_void, void_document_id = getattr(sale, "has_void"), getattr(sale, "void_document_id")  # noqa: B009
-        any_returned, all_returned = getattr(sale, "any_returned"), getattr(sale, "all_returned")  # noqa: B009
+        has_void, void_document_id = getattr(sale, "has_void"), getattr(sale, "void_document_id")  # noqa: B009 - annotations mypy cannot see
+        any_returned, all_returned = getattr(sale, "any_returned"), getattr(sale, "all_returned")  # noqa: B009 - annotations mypy cannot see
         if has_void:
             accepted = void_states.get(void_document_id) in ("accepted", "observed")
             statuses[sale.pk] = "voided" if accepted else "voiding"

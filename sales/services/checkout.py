@@ -5,25 +5,22 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Q
+from django.db.models import Field, Model
 from django.utils import timezone
 
-from bodegapos.generation import GenerationCache, generation_read
-from bodegapos.rows import pipeline, rows_keys_send, rows_send
 from sales import money
 from sales.models import (
     Customer,
-    IcbperRate,
     MovementKind,
     Payment,
     PaymentMethod,
@@ -40,10 +37,9 @@ from sales.services.snapshots import sale_snapshot_build
 from stores.models import Company, Register, Store
 from stores.selectors import NotFound, RegisterInactive, register_access, register_key
 from stores.validators import DOC_TYPE_RUC, compact_identity, validate_identity
+from sunat import rules
 from sunat.services import sunat_document_issue
 
-LIMA = ZoneInfo("America/Lima")
-ANONYMOUS_LIMIT = Decimal("700.00")  # boletas above this need the buyer's ID (SUNAT 2396)
 PRODUCT_NOT_FOUND = "Línea {n}: el producto no existe o no se vende en esta tienda."
 REGISTER_NOT_FOUND = "Caja no encontrada o no asignada a este usuario."
 KEY_REUSED = "Esta clave de idempotencia ya se usó con otra venta; genere una nueva."
@@ -82,32 +78,29 @@ def sale_checkout(
     the sale row's unique key refuses it (before any stock is touched), which also settles two
     requests racing with one key; a retry whose cart is refused today is looked up then.
 
-    Before the transaction: the reference generation (one single-row query), then the register
-    (with store and company, within the cashier's stores) and the cart's products, each from the
-    per-process caches of :mod:`bodegapos.generation` when they hold it at that generation, else
-    one query each.
+    Before the transaction: the register (with store and company, within the cashier's stores:
+    one query) and the cart's products (one query).
 
-    One ``transaction.atomic()``: the register's open cash session is held ``FOR SHARE`` and its
-    series row locked and incremented, in one ``UPDATE … RETURNING``
-    (:func:`sales.services.numbering.series_number_take`: no open session is a 409; the row lock
-    serializes the register's sales and keeps correlatives gap-free; a close waits for the sale
-    and its Z includes it), the SUNAT document and its job are issued, the sale is inserted already pointing at
-    its document (an idempotency conflict surfaces here, before any stock is touched), lines and
-    payments are bulk-inserted, and stock rows are locked in id order and decremented with one
-    guarded ``UPDATE`` (``stock >= q`` unless the product allows negative stock; a refused row is
-    a 409) with their movements. The statements go out pipelined (``bodegapos.rows.pipeline``):
-    the client waits only where it reads a result. Prices come from ``StoreProduct`` only. No
-    network I/O. The number of SQL statements does not depend on the number of lines. Raises
-    :class:`TillError`; when it does, nothing has been written.
+    One ``transaction.atomic()``, plain statements, each waited for: the register's open cash
+    session is held ``FOR SHARE`` and its series row locked and incremented, in one ``UPDATE …
+    RETURNING`` (:func:`sales.services.numbering.series_number_take`: no open session is a 409;
+    the row lock serializes the register's sales and keeps correlatives gap-free; a close waits
+    for the sale and its Z includes it); a new buyer is added to the company's customers; the
+    SUNAT document and its job are issued; the sale is inserted already pointing at its document
+    (an idempotency conflict surfaces here, before any stock is touched); lines and payments are
+    bulk-inserted; stock rows are locked in id order and decremented with one guarded ``UPDATE``
+    (``stock >= q`` unless the product allows negative stock; a refused row is a 409) and their
+    movements bulk-inserted. Prices come from ``StoreProduct`` only. No network I/O. The number
+    of SQL statements does not depend on the number of lines. Raises :class:`TillError`; when it
+    does, nothing has been written.
 
     ``demo`` (``seed_demo --history-days`` only): the sale's document is demo history, settled
     as accepted and never queued (``sunat_document_issue(demo=True)``).
     """
     # --- fetch ---------------------------------------------------------------------------------
-    generation = generation_read()  # the register and the products may come from the caches
     code = register_key(register) if isinstance(register, Register) else register
     try:
-        register_obj = register_access(user=cashier, code=code, generation=generation)
+        register_obj = register_access(user=cashier, code=code)
     except RegisterInactive as exc:
         raise TillError.single("register", exc.message, status=403) from None
     except NotFound:
@@ -115,9 +108,7 @@ def sale_checkout(
     company, store = register_obj.company, register_obj.store
 
     try:
-        store_products = _store_products_fetch(
-            store_id=store.pk, company_id=company.pk, lines=lines, generation=generation
-        )
+        store_products = _store_products_fetch(store_id=store.pk, company_id=company.pk, lines=lines)
         issued_at = timezone.now()
 
         # --- calculate -------------------------------------------------------------------------
@@ -136,26 +127,24 @@ def sale_checkout(
     # --- complete ------------------------------------------------------------------------------
     try:
         with transaction.atomic():
-            with pipeline():
-                sale, stock_check = _sale_complete(
-                    company=company,
-                    store=store,
-                    register=register_obj,
-                    cashier=cashier,
-                    idempotency_key=idempotency_key,
-                    fingerprint=fingerprint,
-                    document_type=document_type,
-                    buyer=buyer,
-                    priced=priced,
-                    totals=totals,
-                    payment_rows=payment_rows,
-                    rounding=rounding,
-                    change=change,
-                    issued_at=issued_at,
-                    request_id=request_id,
-                    demo=demo,
-                )
-            stock_check()  # the pipeline has ended: the stock UPDATE's answer is in
+            sale = _sale_complete(
+                company=company,
+                store=store,
+                register=register_obj,
+                cashier=cashier,
+                idempotency_key=idempotency_key,
+                fingerprint=fingerprint,
+                document_type=document_type,
+                buyer=buyer,
+                priced=priced,
+                totals=totals,
+                payment_rows=payment_rows,
+                rounding=rounding,
+                change=change,
+                issued_at=issued_at,
+                request_id=request_id,
+                demo=demo,
+            )
     except IntegrityError as exc:
         if constraint_violated(exc) != "sale_idempotency_key_unique":
             raise
@@ -178,52 +167,44 @@ def _sale_replay(*, company_id: int, key: uuid.UUID, cashier: User, fingerprint:
     return sale
 
 
-# The cart's products by (store, company, "barcode"|"sku", code), while the reference generation
-# stands (bodegapos.generation: product and price writes move it, stock decrements do not).
-# ~1.7 KB an entry with its product: at most ~17 MB per web process.
-_CATALOG: GenerationCache[StoreProduct] = GenerationCache(max_size=10_000)
-
-
 def _store_products_fetch(
-    *, store_id: int, company_id: int, lines: Sequence[CartLine], generation: int | None
+    *, store_id: int, company_id: int, lines: Sequence[CartLine]
 ) -> dict[tuple[str, str], StoreProduct]:
-    """All the cart's products, keyed by ("barcode"|"sku", code): from the per-process catalog when
-    every one is there at ``generation``, else in one query. Codes that match nothing are left out
-    (and never cached). ``stock`` on the returned rows may be old: nothing here reads it (the
-    guarded ``UPDATE`` decides)."""
+    """All the cart's products, active in the store and in the company, with their product, in one
+    cursor query, keyed by ("barcode"|"sku", code). Codes that match nothing are left out.
+    ``stock`` on the returned rows is not read here (the guarded ``UPDATE`` decides)."""
     wanted = {(line.kind, line.code) for line in lines}
-    found: dict[tuple[str, str], StoreProduct] = {}
-    for kind, code in wanted:
-        cached = _CATALOG.get((store_id, company_id, kind, code), generation=generation)
-        if cached is None:
-            break
-        found[(kind, code)] = cached
-    else:
-        return found
-
-    barcodes = {code for kind, code in wanted if kind == "barcode"}
-    skus = {code for kind, code in wanted if kind == "sku"}
-    if barcodes and skus:
-        codes = Q(product__barcode__in=barcodes) | Q(product__sku__in=skus)
-    else:  # the usual cart: scanned barcodes only (or SKUs only)
-        codes = Q(product__barcode__in=barcodes) if barcodes else Q(product__sku__in=skus)
-    rows = StoreProduct.objects.select_related("product").filter(
-        codes,
-        store_id=store_id,
-        company_id=company_id,
-        is_active=True,
-        product__is_active=True,
-        product__company_id=company_id,
-    )
+    barcodes = sorted(code for kind, code in wanted if kind == "barcode")
+    skus = sorted(code for kind, code in wanted if kind == "sku")
+    with connection.cursor() as cursor:
+        cursor.execute(_PRODUCTS_SQL, {"store": store_id, "company": company_id, "barcodes": barcodes, "skus": skus})
+        rows = cursor.fetchall()
     found = {}
-    for sp in rows:
+    n = len(_STORE_PRODUCT_FIELDS)
+    for row in rows:
+        sp = StoreProduct.from_db(connection.alias, _STORE_PRODUCT_FIELDS, row[:n])
+        sp.product = Product.from_db(connection.alias, _PRODUCT_FIELDS, row[n:])
         if sp.product.barcode in barcodes:
             found[("barcode", sp.product.barcode)] = sp
         if sp.product.sku in skus:
             found[("sku", sp.product.sku)] = sp
-    for (kind, code), sp in found.items():
-        _CATALOG.put((store_id, company_id, kind, code), sp, generation=generation)
     return found
+
+
+def _columns(model: type[Model], alias: str) -> tuple[list[str], str]:
+    fields = model._meta.concrete_fields
+    return [f.attname for f in fields], ", ".join(f"{alias}.{connection.ops.quote_name(f.column)}" for f in fields)
+
+
+_STORE_PRODUCT_FIELDS, _STORE_PRODUCT_COLUMNS = _columns(StoreProduct, "sp")
+_PRODUCT_FIELDS, _PRODUCT_COLUMNS = _columns(Product, "p")
+_PRODUCTS_SQL = f"""
+SELECT {_STORE_PRODUCT_COLUMNS}, {_PRODUCT_COLUMNS}
+FROM {StoreProduct._meta.db_table} sp JOIN {Product._meta.db_table} p ON p.id = sp.product_id
+WHERE sp.store_id = %(store)s AND sp.company_id = %(company)s AND sp.is_active
+  AND p.company_id = %(company)s AND p.is_active
+  AND (p.barcode = ANY(%(barcodes)s::text[]) OR p.sku = ANY(%(skus)s::text[]))
+"""
 
 
 def _lines_price(
@@ -246,15 +227,16 @@ def _lines_price(
 
     rate = money.ZERO
     if any(sp.product.is_plastic_bag for _, _, sp in resolved):
-        rate = icbper_rate_on(on=timezone.localdate(issued_at, LIMA))
+        rate = _icbper_rate(on=issued_at)
     priced = []
     for n, line, sp in resolved:
         bag_rate = rate if sp.product.is_plastic_bag else money.ZERO
         amounts = money.line_amounts(
             price=sp.price, quantity=line.quantity, affectation=sp.product.affectation, icbper_rate=bag_rate
         )
-        if amounts.amount == 0 or (sp.product.affectation == money.GRAVADO and amounts.igv == 0):
-            # SUNAT rejects a taxed line whose IGV rounds to 0.00 (3111): under S/ 0.04.
+        if amounts.amount == 0 or rules.taxed_line_igv_missing(
+            affectation=sp.product.affectation, base=amounts.base, igv=amounts.igv
+        ):
             errors.append(f"Línea {n}: el importe de «{sp.product.name}» es demasiado pequeño para un comprobante.")
             continue
         priced.append(
@@ -265,11 +247,9 @@ def _lines_price(
     return priced
 
 
-def icbper_rate_on(*, on: date) -> Decimal:
-    """The ICBPER per bag in force on ``on`` (a Lima date); 400 when the table has none."""
-    rate = (
-        IcbperRate.objects.filter(valid_from__lte=on).order_by("-valid_from").values_list("amount", flat=True).first()
-    )
+def _icbper_rate(*, on: datetime) -> Decimal:
+    """The ICBPER per bag in force at ``on`` (:func:`sunat.rules.icbper_rate`); 400 before the tax."""
+    rate = rules.icbper_rate(on=rules.fiscal_date(on))
     if rate is None:
         raise TillError.single("lines", "No hay tasa ICBPER vigente para bolsas plásticas.")
     return rate
@@ -284,19 +264,18 @@ class _Buyer:
 
     @property
     def is_anonymous(self) -> bool:
-        return self.doc_type == "0" and self.doc_number == "-"
+        return rules.buyer_is_anonymous(doc_type=self.doc_type, doc_number=self.doc_number)
 
 
 def _customer_check(*, document_type: str, customer: CustomerIn | None, total: Decimal) -> _Buyer:
-    """Factura: a valid RUC and name. Boleta: anonymous up to S/ 700, an identified buyer above."""
+    """Factura: a valid RUC and name. Boleta: :func:`sunat.rules.boleta_buyer_refusal` (anonymous
+    up to S/ 700, an identified buyer above)."""
     if customer is None:
         if document_type == "01":
             raise TillError.single("customer", "La factura requiere un cliente con RUC válido.")
-        if total > ANONYMOUS_LIMIT:
-            raise TillError.single(
-                "customer", "Boleta mayor a S/ 700.00: indique el DNI u otro documento del comprador."
-            )
-        return _Buyer("0", "-", "CLIENTES VARIOS", "")
+        anonymous = _Buyer(rules.ANONYMOUS_DOC_TYPE, rules.ANONYMOUS_DOC_NUMBER, rules.ANONYMOUS_NAME, "")
+        _boleta_buyer_check(document_type=document_type, buyer=anonymous, total=total)
+        return anonymous
     if document_type == "01" and customer.doc_type != DOC_TYPE_RUC:
         raise TillError.single("customer.doc_type", "La factura requiere un cliente con RUC válido.")
     try:
@@ -304,12 +283,19 @@ def _customer_check(*, document_type: str, customer: CustomerIn | None, total: D
     except ValidationError as exc:
         field = "customer.doc_type" if exc.code == "doc_type" else "customer.doc_number"
         raise TillError({field: exc.messages}) from None
-    if customer.doc_type == "0" and document_type == "03" and total > ANONYMOUS_LIMIT:
-        raise TillError.single("customer", "Boleta mayor a S/ 700.00: indique el DNI u otro documento del comprador.")
+    _boleta_buyer_check(document_type=document_type, buyer=customer, total=total)
     if len(customer.name) < 3:
         raise TillError.single("customer.name", "Indique el nombre o razón social del cliente (mínimo 3 caracteres).")
     number = compact_identity(doc_type=customer.doc_type, doc_number=customer.doc_number)
     return _Buyer(customer.doc_type, number, customer.name, customer.address)
+
+
+def _boleta_buyer_check(*, document_type: str, buyer: _Buyer | CustomerIn, total: Decimal) -> None:
+    if document_type != "03":
+        return
+    refusal = rules.boleta_buyer_refusal(total=total, doc_type=buyer.doc_type, doc_number=buyer.doc_number)
+    if refusal:
+        raise TillError.single("customer", refusal)
 
 
 def _payments_settle(*, payments: Sequence[PaymentIn], total: Decimal) -> tuple[list[Payment], Decimal, Decimal]:
@@ -353,15 +339,12 @@ def _payments_settle(*, payments: Sequence[PaymentIn], total: Decimal) -> tuple[
     return rows, cash.rounding, cash.change
 
 
-def _stock_decrement(*, sale: Sale, priced: Sequence[_PricedLine]) -> Callable[[], None]:
-    """Lock the cart's stock rows in id order, apply every guarded decrement in one UPDATE, and
-    record the movements; return the check of the UPDATE's answer.
+def _stock_decrement(*, sale: Sale, priced: Sequence[_PricedLine]) -> None:
+    """Lock the cart's stock rows in id order, apply every guarded decrement in one ``UPDATE`` and
+    record the movements, in the sale's ``atomic()``.
 
-    Must run inside the sale's ``atomic()`` and ``pipeline()``: the lock, the UPDATE and the
-    movements' INSERT are sent, not waited for. Call the returned check after the pipeline has
-    ended (the answer is in by then), still inside the ``atomic()``: a row whose stock would go
-    below zero for a product that blocks negative stock was not updated, and any such row raises
-    a 409, which rolls back everything, the movements included.
+    A row whose stock would go below zero for a product that blocks negative stock is not
+    updated; any such row raises a 409 (the caller's ``atomic()`` rolls the sale back).
     """
     wanted: dict[int, Decimal] = {}
     by_id: dict[int, StoreProduct] = {}
@@ -370,22 +353,16 @@ def _stock_decrement(*, sale: Sale, priced: Sequence[_PricedLine]) -> Callable[[
         wanted[sp.pk] = wanted.get(sp.pk, Decimal(0)) + p.quantity
         by_id[sp.pk] = sp
     ids = sorted(wanted)
-    table = StoreProduct._meta.db_table
-    # Lock first, in id order (no deadlock between carts sharing products); the UPDATE, a
-    # statement of its own, then runs with a fresh snapshot and sees every committed decrement.
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT id FROM {table} WHERE id = ANY(%s) ORDER BY id FOR UPDATE", [ids])
-    updated = connection.cursor()  # read by the check, after the pipeline
-    updated.execute(
-        f"""
-        UPDATE {table} sp SET stock = sp.stock - req.qty
-        FROM unnest(%s::bigint[], %s::numeric[]) AS req(id, qty), {Product._meta.db_table} p
-        WHERE sp.id = req.id AND p.id = sp.product_id AND (p.allows_negative_stock OR sp.stock >= req.qty)
-        RETURNING sp.id
-        """,
-        [ids, [wanted[i] for i in ids]],
-    )
-    rows_send(
+        # Lock first, in id order (no deadlock between carts sharing products); the UPDATE, a
+        # statement of its own, then runs with a fresh snapshot and sees every committed decrement.
+        cursor.execute(_STOCK_LOCK_SQL, [ids])
+        cursor.execute(_STOCK_DECREMENT_SQL, [ids, [wanted[i] for i in ids]])
+        done = {row[0] for row in cursor.fetchall()}
+    refused = [i for i in ids if i not in done]
+    if refused:
+        raise TillError({"lines": [f"Stock insuficiente para «{by_id[i].product.name}»." for i in refused]}, status=409)
+    _rows_insert(
         [
             StockMovement(
                 company_id=sale.company_id,
@@ -401,18 +378,14 @@ def _stock_decrement(*, sale: Sale, priced: Sequence[_PricedLine]) -> Callable[[
         ]
     )
 
-    def check() -> None:
-        try:
-            done = {row[0] for row in updated.fetchall()}
-        finally:
-            updated.close()
-        refused = [i for i in ids if i not in done]
-        if refused:
-            raise TillError(
-                {"lines": [f"Stock insuficiente para «{by_id[i].product.name}»." for i in refused]}, status=409
-            )
 
-    return check
+_STOCK_LOCK_SQL = f"SELECT id FROM {StoreProduct._meta.db_table} WHERE id = ANY(%s) ORDER BY id FOR UPDATE"
+_STOCK_DECREMENT_SQL = f"""
+UPDATE {StoreProduct._meta.db_table} sp SET stock = sp.stock - req.qty
+FROM unnest(%s::bigint[], %s::numeric[]) AS req(id, qty), {Product._meta.db_table} p
+WHERE sp.id = req.id AND p.id = sp.product_id AND (p.allows_negative_stock OR sp.stock >= req.qty)
+RETURNING sp.id
+"""
 
 
 def _sale_complete(
@@ -433,18 +406,14 @@ def _sale_complete(
     issued_at: datetime,
     request_id: str,
     demo: bool = False,
-) -> tuple[Sale, Callable[[], None]]:
-    """Send everything; must run inside ``transaction.atomic()`` and ``bodegapos.rows.pipeline()``.
-    Returns the sale and the stock check to call after the pipeline, inside the ``atomic()``.
+) -> Sale:
+    """Write the sale; must run inside ``transaction.atomic()``.
 
     Order matters: the session and the series first (the session is held, the correlative is
     gap-free), then the SUNAT document and job (built from the unsaved sale and lines, so the sale
     row is inserted once, already carrying its document), then the sale row (a concurrent
     duplicate key fails here, before stock is touched), then lines and payments, then stock in id
-    order and its movements. The client waits for the server only at ``BEGIN`` (psycopg syncs it
-    on its own), at the series, at the document (``RETURNING`` its key; the sale's key, reserved
-    with :func:`bodegapos.rows.rows_keys_send`, comes back in the same round trip), at the end of
-    the pipeline and at the commit: 5 round trips for the whole transaction.
+    order and its movements.
     """
     taken = series_number_take(register=register, document_type=document_type)
 
@@ -522,14 +491,53 @@ def _sale_complete(
         for p in priced
     ]
     snapshot = sale_snapshot_build(company=company, store=store, sale=sale, lines=sale_lines)
-    sale_key = rows_keys_send(Sale)  # answered with the document's INSERT
     sale.sunat_document = sunat_document_issue(
         company=company, store=store, snapshot=snapshot, request_id=request_id, demo=demo
     )
-    sale.pk = sale_key()
-    rows_send([sale])
-    rows_send(sale_lines)
+    _rows_insert([sale], returning=True)
+    for line in sale_lines:
+        line.sale = sale
+    _rows_insert(sale_lines)
     for row in payment_rows:
         row.company, row.store, row.sale = company, store, sale
-    rows_send(payment_rows)
-    return sale, _stock_decrement(sale=sale, priced=priced)
+    _rows_insert(payment_rows)
+    _stock_decrement(sale=sale, priced=priced)
+    return sale
+
+
+def _rows_insert(objs: Sequence[Model], *, returning: bool = False) -> None:
+    """Insert ``objs`` (unsaved instances of one model, all foreign keys set) in one ``INSERT``
+    with a statement text built once per model and row count; with ``returning``, their primary
+    keys are read back. Values go through each field's ``pre_save(add=True)`` and
+    ``get_db_prep_save()`` as with ``save()``; errors are Django's, raised here. No signals (the
+    sale's models have none). The objects are then marked saved (``Model._state``)."""
+    if not objs:
+        return
+    model = type(objs[0])
+    fields = _inserted_fields(model)
+    params = [field.get_db_prep_save(field.pre_save(obj, add=True), connection) for obj in objs for field in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(_insert_sql(model, len(objs), returning), params)
+        keys = [row[0] for row in cursor.fetchall()] if returning else []
+    for n, obj in enumerate(objs):
+        if returning:
+            obj.pk = keys[n]
+        obj._state.adding = False
+        obj._state.db = connection.alias
+
+
+@functools.cache
+def _inserted_fields(model: type[Model]) -> list[Field]:
+    return [f for f in model._meta.concrete_fields if not f.primary_key]
+
+
+@functools.lru_cache(maxsize=256)
+def _insert_sql(model: type[Model], rows: int, returning: bool) -> str:
+    quote = connection.ops.quote_name
+    fields = _inserted_fields(model)
+    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    sql = (
+        f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
+        f"VALUES {', '.join([row] * rows)}"
+    )
+    return sql + f" RETURNING {quote(model._meta.pk.column)}" if returning else sql

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from django.contrib.auth import get_user_model
 
-from sales.models import IcbperRate, Product, Sale, StockMovement, StoreProduct
+from sales.models import Product, Sale, StockMovement
 from sales.schemas import CartLine, PaymentIn
 from sales.selectors import stock_ledger_sum
 from sales.services.checkout import sale_checkout
@@ -179,16 +179,6 @@ def test_customers_are_company_wide(client, world):
     client.force_login(staff(company=world["a"], store=world["a1"], role=Role.STORE_MANAGER))
     html = client.get(f"{ADMIN}/sales/customer/", {"q": "10117410"}).content.decode()
     assert "Juan Pérez" in html and "Cliente de B" not in html
-
-
-def test_icbper_rates_visible_to_staff_editable_by_superusers_only(client, world):
-    client.force_login(staff(company=world["a"]))
-    assert client.get(f"{ADMIN}/sales/icbperrate/").status_code == 200
-    assert (
-        client.post(f"{ADMIN}/sales/icbperrate/add/", {"valid_from": "2030-01-01", "amount": "9.99"}).status_code == 403
-    )
-    assert not IcbperRate.objects.filter(amount=Decimal("9.99")).exists()
-    assert StoreProduct.objects.count() == 3
 
 
 def test_store_manager_cannot_add_customers_company_admin_can(client, world):

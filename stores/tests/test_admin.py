@@ -284,7 +284,6 @@ def test_every_stores_and_sales_model_has_a_tenant_scoped_admin():
 
     from stores.admin_scoping import TenantScopedAdmin
 
-    national = {"sales.icbperrate"}  # not tenant data: view for staff, change for superusers
     # Machinery nobody reads in the admin: the PIN-failure counter, the audit chain's head (the
     # events have their admin), the stored answers of idempotent requests.
     internal = {"stores.approvalfailure", "stores.auditchain", "sales.idempotentrequest"}
@@ -293,8 +292,7 @@ def test_every_stores_and_sales_model_has_a_tenant_scoped_admin():
             if model._meta.label_lower in internal:
                 continue
             assert model in admin.site._registry, f"{model._meta.label} has no admin"
-            if model._meta.label_lower not in national:
-                assert isinstance(admin.site._registry[model], TenantScopedAdmin), model._meta.label
+            assert isinstance(admin.site._registry[model], TenantScopedAdmin), model._meta.label
 
 
 def test_migrate_gives_existing_staff_groups_the_permissions_a_release_added(two_companies):

@@ -24,7 +24,6 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from bodegapos.rows import rows_insert, rows_send
 from stores.models import Company, Store
 
 from ..models import DocumentStatus, JobKind, SunatDocument, SunatJob
@@ -102,8 +101,8 @@ def sunat_document_issue(
         _demo_settle(document)
         document.save(force_insert=True)
         return document
-    rows_insert([document])  # a sale's hot path: see bodegapos.rows
-    rows_send([SunatJob(company=company, document=document, kind=JobKind.SEND_DOCUMENT, request_id=request_id[:64])])
+    document.save(force_insert=True)
+    SunatJob.objects.create(company=company, document=document, kind=JobKind.SEND_DOCUMENT, request_id=request_id[:64])
     return document
 
 

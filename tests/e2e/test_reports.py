@@ -12,7 +12,7 @@ import pytest
 
 from sales import money
 from sales.models import Sale, SaleReturn
-from sales.tests.test_reports_api import DAY, chain, day_written, recompute  # noqa: F401 (fixtures)
+from sales.tests.test_reports_api import DAY, chain, day_written, recompute  # noqa: F401 - fixtures
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 

@@ -4,4 +4,4 @@ Other test packages can use them with ``pytest_plugins = ["tests.pgbouncer.plugi
 own conftest, or by moving their PgBouncer-marked tests here.
 """
 
-from tests.pgbouncer.plugin import default_through_pgbouncer, pgbouncer  # noqa: F401
+from tests.pgbouncer.plugin import default_through_pgbouncer, pgbouncer  # noqa: F401 - fixtures

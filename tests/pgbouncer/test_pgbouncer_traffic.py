@@ -12,7 +12,7 @@ import pytest
 from django.db import connection, connections, transaction
 from django.test import Client
 
-from bodegapos.database import database_config
+from bodegapos.settings.database import database_config
 from sales.models import Sale
 from sales.tests.factories import cashier_make, company_make, product_make, store_make
 from sunat.models import SunatJob

@@ -1,4 +1,4 @@
-"""``bodegapos.session_auth``: the session and user reads without a QuerySet give what Django's
+"""``stores.session_auth``: the session and user reads without a QuerySet give what Django's
 ``db`` engine and ``ModelBackend`` give, refusals included."""
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from django.contrib.sessions.models import Session
 from django.test import Client
 from django.utils import timezone
 
-from bodegapos.session_auth import SessionStore, UserBackend
 from sales.tests.factories import cashier_make, company_make, store_make
+from stores.session_auth import SessionStore, UserBackend
 
 pytestmark = pytest.mark.django_db
 
@@ -24,8 +24,8 @@ def _user(username: str = "ana", **fields):
 
 
 def test_the_settings_use_them():
-    assert settings.SESSION_ENGINE == "bodegapos.session_auth"
-    assert settings.AUTHENTICATION_BACKENDS == ["bodegapos.session_auth.UserBackend"]
+    assert settings.SESSION_ENGINE == "stores.session_auth"
+    assert settings.AUTHENTICATION_BACKENDS == ["stores.session_auth.UserBackend"]
 
 
 def test_a_saved_session_loads_its_data():

@@ -1,6 +1,6 @@
 """Django's PostgreSQL backend, with a borrow check for the native pool that costs no round trip.
 
-``ENGINE = "bodegapos.postgresql"`` (set by :func:`bodegapos.database.database_config`). The only
+``ENGINE = "ops.postgresql"`` (set by :func:`bodegapos.settings.database.database_config`). The only
 difference from ``django.db.backends.postgresql``: the pool checks a connection it lends with
 :func:`connection_check`. Django passes psycopg's ``ConnectionPool.check_connection`` when
 ``CONN_HEALTH_CHECKS`` is on (an empty query: one round trip on every borrow, i.e. on every

@@ -20,7 +20,7 @@ where a named prepared statement does not exist, so there Django's default stays
 inlined on the client, nothing prepared.
 
 Every other query parameter (``sslmode``, ``host`` for a Unix socket, ``application_name``)
-passes through to libpq unchanged. The engine is :mod:`bodegapos.postgresql` (Django's, whose pool
+passes through to libpq unchanged. The engine is :mod:`ops.postgresql` (Django's, whose pool
 checks a connection it lends without a round trip).
 """
 
@@ -102,7 +102,7 @@ def database_config(
             "max_lifetime": 1800,
         }
     config.update(
-        ENGINE="bodegapos.postgresql",  # Django's, with a pool check without a round trip
+        ENGINE="ops.postgresql",  # Django's, with a pool check without a round trip
         OPTIONS=options,
         CONN_MAX_AGE=0,
         CONN_HEALTH_CHECKS=False,  # the engine's pool checks each connection it lends

@@ -2,15 +2,14 @@
 building a ``QuerySet`` for each.
 
 Django's ``db`` session engine and ``ModelBackend.get_user`` each build, compile and run a
-``QuerySet.get()`` on every request: ~0.46 ms of CPU apiece on the 2-core bench machine, against
-~0.13 ms for the session's ``SELECT`` through a cursor and ~0.24 ms for the user through
-``raw()`` (which still applies the fields' converters). A checkout pays both, so this is ~0.55 ms
-of its ~7–11 ms (docs/performance.md). Only the reads change: sessions are still created, saved,
+``QuerySet.get()`` on every request; here the session is one cursor ``SELECT`` and the user one
+``raw()`` query (which still applies the fields' converters). What that saves per checkout is
+measured in docs/performance.md ("A lean checkout"). Only the reads change: sessions are still created, saved,
 rotated, flushed and expired by Django's ``db`` engine, and passwords, permissions and the
 session-hash check stay with ``ModelBackend`` and ``django.contrib.auth.get_user``.
 
-Settings: ``SESSION_ENGINE = "bodegapos.session_auth"`` and ``AUTHENTICATION_BACKENDS =
-["bodegapos.session_auth.UserBackend"]`` (alone: a second backend would hash a wrong password
+Settings: ``SESSION_ENGINE = "stores.session_auth"`` and ``AUTHENTICATION_BACKENDS =
+["stores.session_auth.UserBackend"]`` (alone: a second backend would hash a wrong password
 twice). A session signed in through another backend path is not honoured after a switch: its
 cashier signs in again.
 """
