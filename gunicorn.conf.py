@@ -4,11 +4,15 @@
 * ``GUNICORN_THREADS`` threads per worker (gthread), capped at the pool size
   (``connection_limit`` of ``DATABASE_URL``, default 10): a thread without a pooled connection
   would only wait ``pool_timeout`` and answer 503.
-* ``GUNICORN_KEEPALIVE`` (default 0): a gthread worker keeps every kept-alive connection it
-  accepted, and one worker can end up holding most clients (measured: one process at 88 % of a
-  core, the other two idle, 53 checkouts/s against 74 with 0). Closing after each response sends
-  every request back through the shared accept queue to a free worker; the proxy in front keeps
-  the browsers' connections alive.
+* ``GUNICORN_KEEPALIVE`` (default 75 s) and ``GUNICORN_REUSE_PORT`` (default 1): tills and
+  browsers open a connection and leave it idle until the next sale. A gthread worker gives each
+  connection it accepts a thread until its first request arrives (up to 5 s), so connections that
+  are closed after every response and reopened at once hold every thread through the cashiers'
+  pauses; kept alive, an idle connection waits in the worker's poller without a thread. Longer
+  than a load balancer's usual idle timeout (60 s), so the balancer closes first. With
+  ``reuse_port`` each worker listens on its own socket and the kernel spreads new connections
+  over them; on one shared socket the first worker to wake takes most of the kept-alive
+  connections. docs/performance.md ("A lean checkout") has the runs behind both defaults.
 * ``preload_app``: the app loads once in the master; the connection pool opens lazily in each
   worker after fork (nothing touches the database at import time). ``gc.freeze()`` before each
   fork keeps the collector off the preloaded objects.
@@ -36,8 +40,8 @@ threads = max(1, min(int(os.environ.get("GUNICORN_THREADS", "4")), _connection_l
 worker_class = "gthread"
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = 25
-keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "0"))
-reuse_port = os.environ.get("GUNICORN_REUSE_PORT", "0") == "1"
+keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "75"))
+reuse_port = os.environ.get("GUNICORN_REUSE_PORT", "1") == "1"
 max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "2000"))
 max_requests_jitter = 200
 preload_app = True

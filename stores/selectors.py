@@ -93,24 +93,8 @@ def register_access(*, user: User, code: str | None) -> Register:
     to the same answers); what is not exactly one register (none, several, an inactive one named
     by nobody) is settled by the ``QuerySet`` path, which also words the refusal.
     """
-    if user.is_authenticated:
-        store_code, _, register_code = (code or "").rpartition("/")
-        with connection.cursor() as cursor:
-            cursor.execute(
-                _REGISTER_SQL,
-                {
-                    "superuser": bool(user.is_superuser),
-                    "user": user.pk,
-                    "admin": Role.COMPANY_ADMIN,
-                    "any": not code,
-                    "register": register_code,
-                    "store": store_code,
-                },
-            )
-            rows = cursor.fetchall()
-        found = _register_from_row(rows[0]) if len(rows) == 1 else _register_find(user=user, code=code)
-    else:
-        found = _register_find(user=user, code=code)
+    rows = _register_select(user=user, code=code) if user.is_authenticated else []
+    found = rows[0] if len(rows) == 1 else _register_find(user=user, code=code)
     reason = register_inactive_reason(found)
     if reason:
         raise RegisterInactive(reason)
@@ -138,6 +122,26 @@ WHERE (%(superuser)s OR EXISTS (
             ELSE r.code = %(register)s AND (%(store)s = '' OR s.code = %(store)s) END)
 LIMIT 2
 """
+
+
+def _register_select(*, user: User, code: str | None) -> list[Register]:
+    """At most two of the registers ``code`` names among the user's (any, active or not), or of
+    the user's active registers without ``code``: what ``register_list_for_user`` filtered by the
+    code gives, in one cursor query."""
+    store_code, _, register_code = (code or "").rpartition("/")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _REGISTER_SQL,
+            {
+                "superuser": bool(user.is_superuser),
+                "user": user.pk,
+                "admin": Role.COMPANY_ADMIN,
+                "any": not code,
+                "register": register_code,
+                "store": store_code,
+            },
+        )
+        return [_register_from_row(row) for row in cursor.fetchall()]
 
 
 def _register_from_row(row: tuple) -> Register:

@@ -290,7 +290,8 @@ def test_gunicorn_config_threads_not_above_pool():
         [
             sys.executable,
             "-c",
-            "import runpy;c=runpy.run_path('gunicorn.conf.py');print(c['workers'], c['threads'], c['preload_app'])",
+            "import runpy;c=runpy.run_path('gunicorn.conf.py');"
+            "print(c['workers'], c['threads'], c['preload_app'], c['keepalive'], c['reuse_port'])",
         ],
         cwd=ROOT,
         env=_clean_env(DATABASE_URL="postgresql://x@h/db?connection_limit=3", GUNICORN_THREADS="8"),
@@ -299,8 +300,10 @@ def test_gunicorn_config_threads_not_above_pool():
         timeout=30,
     )
     assert result.returncode == 0, result.stderr
-    workers, threads, preload = result.stdout.split()
+    workers, threads, preload, keepalive, reuse_port = result.stdout.split()
     assert int(threads) == 3 and preload == "True"  # threads capped at connection_limit
+    # Idle till connections wait kept alive in the workers' pollers, spread over the workers.
+    assert int(keepalive) == 75 and reuse_port == "True"
     check = subprocess.run(
         [sys.executable, "-m", "gunicorn", "--check-config", "-c", "gunicorn.conf.py", "bodegapos.wsgi"],
         cwd=ROOT,
