@@ -1,23 +1,19 @@
-"""The till reads its register and catalogue with plain queries now (docs/performance.md, "A lean
-checkout"): the statement triggers that bumped ``reference_generation`` on every product and
-store-price write go (stores 0006 drops the table and its function), and the ICBPER table goes
-too: its one home is ``sunat.rules.icbper_rate``.
+"""The ICBPER table leaves the models: its one home is ``sunat.rules.icbper_rate``, and the till no
+longer caches its reference data (docs/performance.md, "A lean checkout").
 
-Going back recreates an empty ICBPER table and no triggers (nothing reads either any more)."""
+Expand, then contract: only Django's state changes here. The table ``sales_icbperrate`` and
+``reference_generation`` (stores 0002, with its function and the bump triggers of stores 0002 and
+sales 0003) stay in the database for this release, because the web processes of the release
+before it still read them while a deploy rolls out (the ``release`` step migrates first). The next
+release drops them (docs/runbook.md, "Deploys"). Going back restores the state; nothing in the
+database moved."""
 
 from django.db import migrations
-
-DROP_TRIGGERS = """
-DROP TRIGGER IF EXISTS reference_generation_bump ON sales_product;
-DROP TRIGGER IF EXISTS reference_generation_bump ON sales_storeproduct;
-DROP TRIGGER IF EXISTS reference_generation_bump_prices ON sales_storeproduct;
-"""
 
 
 class Migration(migrations.Migration):
     dependencies = [("sales", "0006_sale_document_no_reverse_accessor")]
 
     operations = [
-        migrations.RunSQL(DROP_TRIGGERS, migrations.RunSQL.noop),
-        migrations.DeleteModel(name="IcbperRate"),
+        migrations.SeparateDatabaseAndState(state_operations=[migrations.DeleteModel(name="IcbperRate")]),
     ]
