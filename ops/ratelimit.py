@@ -247,6 +247,8 @@ def _checkout_key(request: HttpRequest) -> str:
     from stores.selectors import NotFound, register_access
 
     try:
+        if code is not None and "\x00" in code:
+            raise NotFound(code)  # no such register (PostgreSQL's text cannot hold it); the view says 400
         key = f"register:{register_access(user=user, code=code).pk}"
     except NotFound:
         key = f"user:{user.pk}:{code or '-'}"
@@ -257,7 +259,9 @@ def _checkout_key(request: HttpRequest) -> str:
 
 
 def _csrf_passes(request: HttpRequest) -> bool:
-    # The check sales' api_view makes (a pass is remembered on the request, so it runs once).
+    # The check sales' api_view makes (a pass is remembered on the request, so it runs once). The
+    # body is read first: once CSRF's check has parsed a form out of it, Django refuses the raw body.
+    request.body  # noqa: B018 - read and kept by Django for the view
     return CsrfViewMiddleware(lambda r: HttpResponse()).process_view(request, None, (), {}) is None
 
 

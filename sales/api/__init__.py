@@ -55,6 +55,9 @@ def api_view(methods: tuple[str, ...]) -> Callable:
                 return response
             if not request.user.is_authenticated:
                 return errors_response({"session": [SESSION_REQUIRED]}, 403)
+            # The body is read before CSRF's check parses a form (multipart or urlencoded) out of
+            # it: read afterwards, Django refuses to give the raw body (RawPostDataException).
+            request.body  # noqa: B018 - read and kept by Django for the view
             if request.method not in ("GET", "HEAD", "OPTIONS") and _csrf_response(request) is not None:
                 return errors_response({"csrf": [CSRF_FAILED]}, 403)
             try:

@@ -24,7 +24,9 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from sales.models import PaymentMethod
+from sales.schemas.common import json_object_load
 from sales.services.errors import TillError
+from sunat import rules
 
 MAX_LINES = 999
 MAX_QUANTITY = Decimal("9999")
@@ -80,13 +82,7 @@ class CheckoutInput:
 
 def checkout_body_parse(body: bytes) -> CheckoutInput:
     """Parse the raw JSON body; raise :class:`TillError` (400) with every problem found."""
-    try:
-        data = json.loads(body or b"", parse_float=Decimal)
-    except (ValueError, UnicodeDecodeError):
-        raise TillError.single("body", INVALID_JSON) from None
-    if not isinstance(data, dict):
-        raise TillError.single("body", "Se esperaba un objeto JSON.")
-    return checkout_input_parse(data)
+    return checkout_input_parse(json_object_load(body, parse_float=Decimal))
 
 
 def _decimal(value: Any) -> Decimal | None:
@@ -154,7 +150,11 @@ def checkout_input_parse(data: dict[str, Any]) -> CheckoutInput:
             doc_number = _text(raw_customer.get("doc_number")) or ""
             name = _text(raw_customer.get("name")) or ""
             address = _text(raw_customer.get("address")) or ""
-            anonymous = doc_type in ("", "0") and doc_number in ("", "-") and name in ("", "CLIENTES VARIOS")
+            anonymous = (
+                doc_type in ("", rules.ANONYMOUS_DOC_TYPE)
+                and doc_number in ("", rules.ANONYMOUS_DOC_NUMBER)
+                and name in ("", rules.ANONYMOUS_NAME)
+            )
             if not anonymous:  # the anonymous buyer is the same as leaving the customer out
                 if not doc_type:
                     add("customer.doc_type", "Indique el tipo de documento del cliente.")

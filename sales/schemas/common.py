@@ -24,6 +24,7 @@ from sales.services.errors import TillError
 
 INVALID_JSON = "JSON inválido"
 NOT_AN_OBJECT = "Se esperaba un objeto JSON."
+NUL_REFUSED = "El texto no puede contener el carácter nulo (\\u0000)."
 ITEM_LABELS = {"lines": "Línea", "refunds": "Reembolso", "payments": "Pago"}
 
 # pydantic's own error types, in Spanish (our validators raise their own messages).
@@ -132,15 +133,34 @@ def errors_from(exc: ValidationError) -> dict[str, list[str]]:
     return errors
 
 
-def body_parse(model: type[B], body: bytes) -> B:
-    """Parse a raw JSON body into ``model``; raise :class:`TillError` (400) with every problem."""
+def json_object_load(body: bytes, *, parse_float: Any = None) -> dict[str, Any]:
+    """The JSON object of a request body; raise :class:`TillError` (400, key ``body``) when it is
+    not JSON, not an object, or holds a NUL character anywhere (PostgreSQL's text cannot store
+    it: it would fail as a database error instead of a field error)."""
     try:
-        data = json.loads(body or b"")
+        data = json.loads(body or b"", parse_float=parse_float)
     except (ValueError, UnicodeDecodeError):
         raise TillError.single("body", INVALID_JSON) from None
     if not isinstance(data, dict):
         raise TillError.single("body", NOT_AN_OBJECT)
-    return data_parse(model, data)
+    if b"\\u0000" in body and _holds_nul(data):  # the only way JSON carries a NUL
+        raise TillError.single("body", NUL_REFUSED)
+    return data
+
+
+def _holds_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_holds_nul(v) for v in value)
+    return False
+
+
+def body_parse(model: type[B], body: bytes) -> B:
+    """Parse a raw JSON body into ``model``; raise :class:`TillError` (400) with every problem."""
+    return data_parse(model, json_object_load(body))
 
 
 def data_parse(model: type[B], data: dict[str, Any]) -> B:

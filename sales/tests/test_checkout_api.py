@@ -181,6 +181,28 @@ def test_a_replay_answers_with_its_sale_even_when_the_cart_would_be_refused_now(
     assert counts() == before  # no second sale, the series number not consumed
 
 
+def test_a_replay_after_the_session_closed_answers_with_its_sale(client_for, products):
+    from sales.models import CashSession
+
+    body = body_for((products["gravado"], "1"))
+    first = post(client_for, body)
+    assert first.status_code == 201
+    session = CashSession.objects.get(status="open")
+    report = client_for.get(f"/api/v1/sessions/{session.public_id}/report").json()
+    closed = client_for.post(
+        f"/api/v1/sessions/{session.public_id}/close",
+        json.dumps({"idempotency_key": str(uuid.uuid4()), "counted": report["expected"]}),
+        content_type="application/json",
+    )
+    assert closed.status_code == 200, closed.content
+    before = counts()
+    retry = post(client_for, body)  # the till's retry of a sale whose answer it never saw
+    assert retry.status_code == 200 and retry.json() == first.json()
+    assert counts() == before
+    fresh = post(client_for, body_for((products["gravado"], "1")))
+    assert fresh.status_code == 409 and "session" in fresh.json()["errors"]
+
+
 def test_same_key_different_body_is_409(client_for, products):
     body = body_for((products["gravado"], "1"))
     assert post(client_for, body).status_code == 201
@@ -441,3 +463,35 @@ def test_explicit_anonymous_customer_is_the_same_as_none(client_for, products):
     assert Sale.objects.get().customer_name == "CLIENTES VARIOS"
     over = post(client_for, body_for((products["pricey"], "1"), customer=anonymous))
     assert over.status_code == 400 and "customer" in over.json()["errors"]
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda b: b["lines"][0].update(barcode="775\u0000"),
+        lambda b: b.update(register="CAJA1\u0000"),
+        lambda b: b.update(customer={"doc_type": "1", "doc_number": "10117410", "name": "Ana\u0000"}),
+    ],
+    ids=["barcode", "register", "customer name"],
+)
+def test_a_nul_character_anywhere_is_400_and_sells_nothing(client_for, products, change):
+    body = body_for((products["gravado"], "1"))
+    change(body)
+    response = post(client_for, body)
+    assert response.status_code == 400, response.content
+    assert response.json()["errors"]["body"] == ["El texto no puede contener el carácter nulo (\\u0000)."]
+    assert Sale.objects.count() == 0
+
+
+def test_a_form_posted_with_a_valid_csrf_token_is_400_not_500(cashier, products):
+    """CSRF's check reads a form body; the checkout must still get the raw body and refuse it."""
+    from django.middleware.csrf import _get_new_csrf_string
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(cashier)
+    token = _get_new_csrf_string()
+    client.cookies["csrftoken"] = token
+    response = client.post(URL, {"idempotency_key": str(uuid.uuid4()), "csrfmiddlewaretoken": token})
+    assert response.status_code == 400, response.content
+    assert response.json()["errors"]["body"] == ["JSON inválido"]
+    assert Sale.objects.count() == 0

@@ -105,6 +105,19 @@ def test_a_bad_float_is_400_in_spanish_and_writes_nothing(client, till, opening_
     )
 
 
+def test_a_nul_character_in_a_movement_reason_is_400_and_writes_nothing(client, till):
+    session = post(client, "/api/v1/sessions", {"idempotency_key": key(), "opening_float": "10.00"}).json()
+    before = AuditEvent.objects.count()
+    response = post(
+        client,
+        f"/api/v1/sessions/{session['id']}/movements",
+        {"idempotency_key": key(), "kind": "in", "amount": "1.00", "reason": "cambio\u0000"},
+    )
+    assert response.status_code == 400, response.content
+    assert "body" in response.json()["errors"]
+    assert AuditEvent.objects.count() == before
+
+
 def test_an_unknown_register_is_400(client, till):
     response = post(
         client, "/api/v1/sessions", {"idempotency_key": key(), "opening_float": "1.00", "register": "NOEXISTE"}
