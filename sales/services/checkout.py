@@ -15,7 +15,7 @@ from decimal import Decimal
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Field, Model
+from django.db.models import NOT_PROVIDED, Field, ForeignKey, Model
 from django.utils import timezone
 
 from sales import money
@@ -155,6 +155,13 @@ def sale_checkout(
         if existing is None:  # pragma: no cover - the winner committed before the conflict surfaced
             raise
         return existing, False
+    except TillError:
+        # Refused in the transaction (the register's session has closed since, stock ran out):
+        # a retry of a sale that went through still answers with that sale.
+        existing = _sale_replay(company_id=company.pk, key=idempotency_key, cashier=cashier, fingerprint=fingerprint)
+        if existing is not None:
+            return existing, False
+        raise
     return sale, True
 
 
@@ -495,8 +502,6 @@ def _sale_complete(
         company=company, store=store, snapshot=snapshot, request_id=request_id, demo=demo
     )
     _rows_insert([sale], returning=True)
-    for line in sale_lines:
-        line.sale = sale
     _rows_insert(sale_lines)
     for row in payment_rows:
         row.company, row.store, row.sale = company, store, sale
@@ -506,15 +511,23 @@ def _sale_complete(
 
 
 def _rows_insert(objs: Sequence[Model], *, returning: bool = False) -> None:
-    """Insert ``objs`` (unsaved instances of one model, all foreign keys set) in one ``INSERT``
-    with a statement text built once per model and row count; with ``returning``, their primary
-    keys are read back. Values go through each field's ``pre_save(add=True)`` and
-    ``get_db_prep_save()`` as with ``save()``; errors are Django's, raised here. No signals (the
-    sale's models have none). The objects are then marked saved (``Model._state``)."""
+    """Insert ``objs`` (unsaved instances of one model) in one ``INSERT`` with a statement text
+    built once per model and row count; with ``returning``, their primary keys are read back.
+    A foreign key whose object was saved after it was assigned takes that object's key, and
+    values go through each field's ``pre_save(add=True)`` and ``get_db_prep_save()``, as with
+    ``save()`` (``sales/tests/test_checkout_rows.py`` compares the rows); errors are Django's,
+    raised here. No signals (the sale's models have none). Models with database defaults or
+    generated fields are refused. The objects are then marked saved (``Model._state``)."""
     if not objs:
         return
     model = type(objs[0])
     fields = _inserted_fields(model)
+    for obj in objs:
+        for field in fields:
+            if isinstance(field, ForeignKey) and getattr(obj, field.attname) is None:
+                related = field.get_cached_value(obj, None)
+                if related is not None:
+                    setattr(obj, field.attname, related.pk)
     params = [field.get_db_prep_save(field.pre_save(obj, add=True), connection) for obj in objs for field in fields]
     with connection.cursor() as cursor:
         cursor.execute(_insert_sql(model, len(objs), returning), params)
@@ -528,7 +541,11 @@ def _rows_insert(objs: Sequence[Model], *, returning: bool = False) -> None:
 
 @functools.cache
 def _inserted_fields(model: type[Model]) -> list[Field]:
-    return [f for f in model._meta.concrete_fields if not f.primary_key]
+    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    refused = [f.name for f in fields if f.db_default is not NOT_PROVIDED or f.generated]
+    if refused:
+        raise TypeError(f"_rows_insert: {model.__name__} has database defaults or generated fields: {refused}")
+    return fields
 
 
 @functools.lru_cache(maxsize=256)
