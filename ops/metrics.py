@@ -158,7 +158,7 @@ class DatabaseCollector:
         up = "1 when the scrape could read the database."
         try:
             snap = metrics_snapshot()
-        except Exception:
+        except Exception:  # a scrape must still answer with process metrics
             yield _gauge("bodegapos_database_up", up, 0)
             return
         yield _gauge("bodegapos_database_up", up, 1)

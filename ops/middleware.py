@@ -80,7 +80,7 @@ def _store_label(request: HttpRequest, user_obj: object | None, *, lookup: bool 
 
         codes = list(store_list_for_user(user=user_obj).values_list("code", flat=True)[:2])
         label = codes[0] if len(codes) == 1 else None
-    except Exception:
+    except Exception:  # logging context must never break a request
         label = None
     if len(_STORE_CACHE) > 10_000:
         _STORE_CACHE.clear()

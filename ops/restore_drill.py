@@ -147,7 +147,7 @@ def client_bin_dir(server_major: int, bin_dir: str | None = None) -> Path:
             from pgserver._commands import POSTGRES_BIN_PATH
 
         candidates.append(Path(POSTGRES_BIN_PATH))
-    except Exception:
+    except Exception:  # pgserver is a development dependency only
         pass
     if found := shutil.which("pg_dump"):
         candidates.append(Path(found).resolve().parent)

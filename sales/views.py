@@ -85,6 +85,7 @@ def pos_page(request: HttpRequest) -> HttpResponse:
             "session": session,
             "opened_at": timezone.localtime(session.opened_at) if session else None,
             "pos_config": config,
+            "boleta_id_threshold": str(rules.BOLETA_ANONYMOUS_LIMIT),
         },
     )
 

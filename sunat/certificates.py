@@ -96,7 +96,7 @@ def certificate_load(*, pfx: bytes, password: str, at: dt.datetime | None = None
         if _looks_like_pkcs12(data):
             raise CertificateError("La contraseña del certificado es incorrecta.") from None
         raise CertificateError("El archivo no es un certificado PKCS#12 (.pfx/.p12) válido.") from exc
-    except Exception:
+    except Exception:  # cryptography raises various errors on garbage
         raise CertificateError("El archivo no es un certificado PKCS#12 (.pfx/.p12) válido.") from None
     if key is None:
         raise CertificateError("El archivo .pfx no contiene la clave privada del certificado.")

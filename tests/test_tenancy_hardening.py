@@ -40,7 +40,7 @@ def till(client):
 @pytest.mark.parametrize("what", ["store", "register", "company"])
 def test_a_deactivated_store_register_or_company_sells_nothing_and_says_why(client, till, what):
     company, store, register, item = till
-    assert checkout(client, item).status_code == 201  # warms every per-process cache
+    assert checkout(client, item).status_code == 201  # it sold a moment ago
     target = {"store": store, "register": register, "company": company}[what]
     target.is_active = False
     target.save()  # a save of the model, as the admin does: seen at the next request

@@ -59,7 +59,7 @@ def _rss_bytes() -> int:
         import psutil
 
         return int(psutil.Process().memory_info().rss)
-    except Exception:
+    except Exception:  # memory is a nicety for /metrics, never a reason to stop
         return 0
 
 
@@ -230,7 +230,7 @@ class Runner:
                     self._started.add(current.pk)
                 try:
                     current = self._run_one(current)
-                except Exception:
+                except Exception:  # the slot must outlive any job
                     log.exception("worker.slot.crashed", job_id=current.pk)
                     self.counters.add("lost")
                     self._handover(done=current, next_job=None)
@@ -317,7 +317,7 @@ class Runner:
                 outcome = self.perform(job=job)
                 if not isinstance(outcome, JobOutcome):
                     raise TypeError(f"perform returned {type(outcome).__name__}, not JobOutcome")
-            except Exception as exc:
+            except Exception as exc:  # an unexpected bug must not kill the slot
                 jlog.exception("worker.job.crashed")  # reported to Sentry inside the job's scope
                 if isinstance(exc, DatabaseError):
                     connection.close()

@@ -122,7 +122,7 @@ def test_concurrent_events_of_one_company_form_one_unbroken_chain():
             for i in range(10):
                 with transaction.atomic():
                     audit_event_record(company_id=company.pk, action="test.concurrent", data={"worker": n, "i": i})
-        except BaseException as exc:
+        except BaseException as exc:  # reported below
             errors.append(exc)
         finally:
             connections.close_all()

@@ -754,7 +754,7 @@ class _Handler(BaseHTTPRequestHandler):
     def fake(self) -> FakeSunat:
         return self.server.fake  # type: ignore[attr-defined]
 
-    def log_message(self, format: str, *args) -> None:
+    def log_message(self, format: str, *args) -> None:  # signature from the base class
         logger.debug("fake_sunat %s - %s", self.address_string(), format % args)
 
     def _send(self, status: int, body: bytes, content_type: str = "text/xml; charset=utf-8") -> None:

@@ -315,7 +315,7 @@ def test_concurrent_voids_in_threads_get_distinct_gap_free_correlatives(company)
                 results[index] = document.number
         except Rollback:
             pass
-        except BaseException as exc:
+        except BaseException as exc:  # reported below
             errors.append(exc)
         finally:
             connection.close()

@@ -131,7 +131,8 @@ def document_build(snapshot: DocumentSnapshot) -> bytes:
     signature_block(root, ruc=snapshot.supplier.ruc, legal_name=snapshot.supplier.legal_name)
     _supplier(root, snapshot.supplier)
     _customer(root, snapshot.customer)
-    if kind == "01" or kind in ("07", "08") and snapshot.payment_terms is not None:
+    # A factura always; a note when it adjusts payments (NC 13).
+    if kind == "01" or (kind in ("07", "08") and snapshot.payment_terms is not None):
         _payment_terms(root, snapshot)
     _header_taxes(root, snapshot)
     totals_tag = "RequestedMonetaryTotal" if kind == "08" else "LegalMonetaryTotal"

@@ -42,7 +42,7 @@ def slow_queries() -> dict[str, Any]:
             "SELECT left(query, 200), calls, round(mean_exec_time::numeric, 1) FROM pg_stat_statements "
             "ORDER BY mean_exec_time DESC LIMIT 5"
         )
-    except Exception as exc:
+    except Exception as exc:  # e.g. installed but not preloaded
         return {"available": False, "note": f"pg_stat_statements no responde: {exc}".strip(), "count": None, "top": []}
     return {
         "available": True,
