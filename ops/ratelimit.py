@@ -42,7 +42,8 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.signals import user_logged_in
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.middleware.csrf import CsrfViewMiddleware
+
+from sales.api import csrf_passes
 
 log = structlog.get_logger("ops.ratelimit")
 
@@ -258,13 +259,6 @@ def _checkout_key(request: HttpRequest) -> str:
     return key
 
 
-def _csrf_passes(request: HttpRequest) -> bool:
-    # The check sales' api_view makes (a pass is remembered on the request, so it runs once). The
-    # body is read first: once CSRF's check has parsed a form out of it, Django refuses the raw body.
-    request.body  # noqa: B018 - read and kept by Django for the view
-    return CsrfViewMiddleware(lambda r: HttpResponse()).process_view(request, None, (), {}) is None
-
-
 def checkout_ratelimited(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     """Limit a checkout view to ``RATELIMIT_CHECKOUT`` per register (429 past it).
 
@@ -275,7 +269,7 @@ def checkout_ratelimited(view: Callable[..., HttpResponse]) -> Callable[..., Htt
 
     @functools.wraps(view)
     def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        if request.method == "POST" and request.user.is_authenticated and _csrf_passes(request):
+        if request.method == "POST" and request.user.is_authenticated and csrf_passes(request):
             result = ratelimit_hit(scope="checkout", key=_checkout_key(request), rate=settings.RATELIMIT_CHECKOUT)
             if not result.allowed:
                 return ratelimited_response(result, request)

@@ -38,8 +38,12 @@ def errors_response(errors: dict[str, list[str]], status: int, *, retry_after: i
     return response
 
 
-def _csrf_response(request: HttpRequest) -> HttpResponse | None:
-    return CsrfViewMiddleware(lambda r: HttpResponse()).process_view(request, None, (), {})
+def csrf_passes(request: HttpRequest) -> bool:
+    """Django's CSRF check for an API request (a pass is remembered on the request, so a second
+    call costs nothing). The body is read first: once the check has parsed a form out of it,
+    Django refuses the raw body (``RawPostDataException``) the view then parses."""
+    request.body  # noqa: B018 - read and kept by Django for the view
+    return CsrfViewMiddleware(lambda r: HttpResponse()).process_view(request, None, (), {}) is None
 
 
 def api_view(methods: tuple[str, ...]) -> Callable:
@@ -55,10 +59,7 @@ def api_view(methods: tuple[str, ...]) -> Callable:
                 return response
             if not request.user.is_authenticated:
                 return errors_response({"session": [SESSION_REQUIRED]}, 403)
-            # The body is read before CSRF's check parses a form (multipart or urlencoded) out of
-            # it: read afterwards, Django refuses to give the raw body (RawPostDataException).
-            request.body  # noqa: B018 - read and kept by Django for the view
-            if request.method not in ("GET", "HEAD", "OPTIONS") and _csrf_response(request) is not None:
+            if request.method not in ("GET", "HEAD", "OPTIONS") and not csrf_passes(request):
                 return errors_response({"csrf": [CSRF_FAILED]}, 403)
             try:
                 return view(request, *args, **kwargs)

@@ -116,16 +116,8 @@ def sale_checkout(
         totals = money.document_totals([(p.store_product.product.affectation, p.amounts) for p in priced])
         buyer = _customer_check(document_type=document_type, customer=customer, total=totals.total)
         payment_rows, rounding, change = _payments_settle(payments=payments, total=totals.total)
-    except TillError:
-        # A retry of a sale that went through answers with that sale, even if its cart would not
-        # pass today (a product since deactivated, a price since changed).
-        existing = _sale_replay(company_id=company.pk, key=idempotency_key, cashier=cashier, fingerprint=fingerprint)
-        if existing is not None:
-            return existing, False
-        raise
 
-    # --- complete ------------------------------------------------------------------------------
-    try:
+        # --- complete --------------------------------------------------------------------------
         with transaction.atomic():
             sale = _sale_complete(
                 company=company,
@@ -145,6 +137,13 @@ def sale_checkout(
                 request_id=request_id,
                 demo=demo,
             )
+    except TillError:
+        # A retry of a sale that went through answers with that sale, even if it would be refused
+        # today (a product since deactivated, a price since changed, the session closed since).
+        existing = _sale_replay(company_id=company.pk, key=idempotency_key, cashier=cashier, fingerprint=fingerprint)
+        if existing is not None:
+            return existing, False
+        raise
     except IntegrityError as exc:
         if constraint_violated(exc) != "sale_idempotency_key_unique":
             raise
@@ -155,13 +154,6 @@ def sale_checkout(
         if existing is None:  # pragma: no cover - the winner committed before the conflict surfaced
             raise
         return existing, False
-    except TillError:
-        # Refused in the transaction (the register's session has closed since, stock ran out):
-        # a retry of a sale that went through still answers with that sale.
-        existing = _sale_replay(company_id=company.pk, key=idempotency_key, cashier=cashier, fingerprint=fingerprint)
-        if existing is not None:
-            return existing, False
-        raise
     return sale, True
 
 
