@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from django.contrib.auth.models import User
 from django.db import connection
-from django.db.models import Exists, Model, OuterRef, Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from .models import Company, Membership, Register, Role, Store
+from .rows import columns_select
 
 
 class NotFound(Exception):
@@ -101,14 +102,9 @@ def register_access(*, user: User, code: str | None) -> Register:
     return found
 
 
-def _columns(model: type[Model], alias: str) -> tuple[list[str], str]:
-    fields = [f.attname for f in model._meta.concrete_fields]
-    return fields, ", ".join(f"{alias}.{connection.ops.quote_name(f.column)}" for f in model._meta.concrete_fields)
-
-
-_REGISTER_FIELDS, _REGISTER_COLUMNS = _columns(Register, "r")
-_STORE_FIELDS, _STORE_COLUMNS = _columns(Store, "s")
-_COMPANY_FIELDS, _COMPANY_COLUMNS = _columns(Company, "c")
+_REGISTER_FIELDS, _REGISTER_COLUMNS = columns_select(model=Register, alias="r")
+_STORE_FIELDS, _STORE_COLUMNS = columns_select(model=Store, alias="s")
+_COMPANY_FIELDS, _COMPANY_COLUMNS = columns_select(model=Company, alias="c")
 _REGISTER_SQL = f"""
 SELECT {_REGISTER_COLUMNS}, {_STORE_COLUMNS}, {_COMPANY_COLUMNS}
 FROM {Register._meta.db_table} r

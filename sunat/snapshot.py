@@ -128,7 +128,7 @@ class DocumentSnapshot:
         return f"{self.series}-{self.number}"
 
     def to_json(self) -> dict[str, Any]:
-        return _encode(dataclasses.asdict(self))
+        return _encode(self)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> DocumentSnapshot:
@@ -166,7 +166,17 @@ def _decimals(data: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
     return {k: (Decimal(v) if k in keys else v) for k, v in data.items()}
 
 
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
 def _encode(value: Any) -> Any:
+    """A snapshot as JSON values: dataclasses as dicts of their fields in order (what
+    ``dataclasses.asdict`` gives, without its deep copy), Decimals and dates as strings."""
+    names = _FIELD_NAMES.get(type(value))
+    if names is None and dataclasses.is_dataclass(value):
+        names = _FIELD_NAMES[type(value)] = tuple(f.name for f in dataclasses.fields(value))
+    if names is not None:
+        return {name: _encode(getattr(value, name)) for name in names}
     if isinstance(value, dict):
         return {k: _encode(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -225,7 +235,7 @@ class SummarySnapshot:
         return f"RC-{self.issue_date:%Y%m%d}-{self.sequence}"
 
     def to_json(self) -> dict[str, Any]:
-        return _encode(dataclasses.asdict(self))
+        return _encode(self)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> SummarySnapshot:
@@ -272,7 +282,7 @@ class VoidedSnapshot:
         return f"RA-{self.issue_date:%Y%m%d}-{self.sequence}"
 
     def to_json(self) -> dict[str, Any]:
-        return _encode(dataclasses.asdict(self))
+        return _encode(self)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> VoidedSnapshot:

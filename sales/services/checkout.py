@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-import functools
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -15,7 +14,6 @@ from decimal import Decimal
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import NOT_PROVIDED, Field, ForeignKey, Model
 from django.utils import timezone
 
 from sales import money
@@ -35,6 +33,7 @@ from sales.services.errors import TillError, constraint_violated
 from sales.services.numbering import series_number_take
 from sales.services.snapshots import sale_snapshot_build
 from stores.models import Company, Register, Store
+from stores.rows import columns_select, rows_insert
 from stores.selectors import NotFound, RegisterInactive, register_access, register_key
 from stores.validators import DOC_TYPE_RUC, compact_identity, validate_identity
 from sunat import rules
@@ -190,13 +189,8 @@ def _store_products_fetch(
     return found
 
 
-def _columns(model: type[Model], alias: str) -> tuple[list[str], str]:
-    fields = model._meta.concrete_fields
-    return [f.attname for f in fields], ", ".join(f"{alias}.{connection.ops.quote_name(f.column)}" for f in fields)
-
-
-_STORE_PRODUCT_FIELDS, _STORE_PRODUCT_COLUMNS = _columns(StoreProduct, "sp")
-_PRODUCT_FIELDS, _PRODUCT_COLUMNS = _columns(Product, "p")
+_STORE_PRODUCT_FIELDS, _STORE_PRODUCT_COLUMNS = columns_select(model=StoreProduct, alias="sp")
+_PRODUCT_FIELDS, _PRODUCT_COLUMNS = columns_select(model=Product, alias="p")
 _PRODUCTS_SQL = f"""
 SELECT {_STORE_PRODUCT_COLUMNS}, {_PRODUCT_COLUMNS}
 FROM {StoreProduct._meta.db_table} sp JOIN {Product._meta.db_table} p ON p.id = sp.product_id
@@ -361,7 +355,7 @@ def _stock_decrement(*, sale: Sale, priced: Sequence[_PricedLine]) -> None:
     refused = [i for i in ids if i not in done]
     if refused:
         raise TillError({"lines": [f"Stock insuficiente para «{by_id[i].product.name}»." for i in refused]}, status=409)
-    _rows_insert(
+    rows_insert(
         [
             StockMovement(
                 company_id=sale.company_id,
@@ -493,60 +487,10 @@ def _sale_complete(
     sale.sunat_document = sunat_document_issue(
         company=company, store=store, snapshot=snapshot, request_id=request_id, demo=demo
     )
-    _rows_insert([sale], returning=True)
-    _rows_insert(sale_lines)
+    rows_insert([sale], returning=True)
+    rows_insert(sale_lines)
     for row in payment_rows:
         row.company, row.store, row.sale = company, store, sale
-    _rows_insert(payment_rows)
+    rows_insert(payment_rows)
     _stock_decrement(sale=sale, priced=priced)
     return sale
-
-
-def _rows_insert(objs: Sequence[Model], *, returning: bool = False) -> None:
-    """Insert ``objs`` (unsaved instances of one model) in one ``INSERT`` with a statement text
-    built once per model and row count; with ``returning``, their primary keys are read back.
-    A foreign key whose object was saved after it was assigned takes that object's key, and
-    values go through each field's ``pre_save(add=True)`` and ``get_db_prep_save()``, as with
-    ``save()`` (``sales/tests/test_checkout_rows.py`` compares the rows); errors are Django's,
-    raised here. No signals (the sale's models have none). Models with database defaults or
-    generated fields are refused. The objects are then marked saved (``Model._state``)."""
-    if not objs:
-        return
-    model = type(objs[0])
-    fields = _inserted_fields(model)
-    for obj in objs:
-        for field in fields:
-            if isinstance(field, ForeignKey) and getattr(obj, field.attname) is None:
-                related = field.get_cached_value(obj, None)
-                if related is not None:
-                    setattr(obj, field.attname, related.pk)
-    params = [field.get_db_prep_save(field.pre_save(obj, add=True), connection) for obj in objs for field in fields]
-    with connection.cursor() as cursor:
-        cursor.execute(_insert_sql(model, len(objs), returning), params)
-        keys = [row[0] for row in cursor.fetchall()] if returning else []
-    for n, obj in enumerate(objs):
-        if returning:
-            obj.pk = keys[n]
-        obj._state.adding = False
-        obj._state.db = connection.alias
-
-
-@functools.cache
-def _inserted_fields(model: type[Model]) -> list[Field]:
-    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
-    refused = [f.name for f in fields if f.db_default is not NOT_PROVIDED or f.generated]
-    if refused:
-        raise TypeError(f"_rows_insert: {model.__name__} has database defaults or generated fields: {refused}")
-    return fields
-
-
-@functools.lru_cache(maxsize=256)
-def _insert_sql(model: type[Model], rows: int, returning: bool) -> str:
-    quote = connection.ops.quote_name
-    fields = _inserted_fields(model)
-    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    sql = (
-        f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
-        f"VALUES {', '.join([row] * rows)}"
-    )
-    return sql + f" RETURNING {quote(model._meta.pk.column)}" if returning else sql

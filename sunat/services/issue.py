@@ -25,6 +25,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from stores.models import Company, Store
+from stores.rows import rows_insert
 
 from ..models import DocumentStatus, JobKind, SunatDocument, SunatJob
 from ..rules import fiscal_date
@@ -97,12 +98,19 @@ def sunat_document_issue(
         total=snapshot.totals.total,
         original=original,
     )
+    return _document_record(document=document, kind=JobKind.SEND_DOCUMENT, request_id=request_id, demo=demo)
+
+
+def _document_record(*, document: SunatDocument, kind: str, request_id: str, demo: bool) -> SunatDocument:
+    """Insert the unsaved ``document`` and, unless it is demo history (settled here, no job), its
+    first job of ``kind``: plain ``INSERT``s (:func:`stores.rows.rows_insert`, the checkout's
+    hot path), in the caller's transaction."""
     if demo:
         _demo_settle(document)
-        document.save(force_insert=True)
-        return document
-    document.save(force_insert=True)
-    SunatJob.objects.create(company=company, document=document, kind=JobKind.SEND_DOCUMENT, request_id=request_id[:64])
+    rows_insert([document], returning=True)
+    if not demo:
+        job = SunatJob(company_id=document.company_id, document=document, kind=kind, request_id=request_id[:64])
+        rows_insert([job])
     return document
 
 
@@ -181,14 +189,7 @@ def sunat_summary_issue(
         total=0,
         original=original,
     )
-    if demo:
-        _demo_settle(document)
-    document.save(force_insert=True)
-    if not demo:
-        SunatJob.objects.create(
-            company=company, document=document, kind=JobKind.SEND_SUMMARY, request_id=request_id[:64]
-        )
-    return document
+    return _document_record(document=document, kind=JobKind.SEND_SUMMARY, request_id=request_id, demo=demo)
 
 
 # --------------------------------------------------------------------------- voids

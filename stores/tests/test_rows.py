@@ -1,6 +1,6 @@
-"""The checkout writes its rows with plain ``INSERT``s (``sales.services.checkout._rows_insert``):
-each row must hold exactly what ``save()`` writes from the same instance, and a model the helper
-cannot write like ``save()`` (database defaults, generated fields) is refused."""
+"""The checkout and the SUNAT document it issues write their rows with plain ``INSERT``s
+(``stores.rows.rows_insert``): each row must hold exactly what ``save()`` writes from the same
+instance, database defaults included, and a model with generated fields is refused."""
 
 from __future__ import annotations
 
@@ -9,19 +9,24 @@ import uuid
 from decimal import Decimal
 
 import pytest
+from django.db import models
+from django.db.models import F
 from django.forms.models import model_to_dict
 from django.test import Client
+from django.test.utils import isolate_apps
 
 from sales.models import MovementKind, Payment, PaymentMethod, Sale, SaleLine, StockMovement
-from sales.services.checkout import _rows_insert
-from sales.tests.factories import product_make
-from sunat.models import SunatJob
+from sales.tests.factories import cashier_make, company_make, product_make, store_make
+from stores.rows import rows_insert
+from sunat.models import JobKind, SunatDocument, SunatJob
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def sale(cashier, store):
+def sale(db):
+    store, _ = store_make(company=company_make(), code="0000", n=1)
+    cashier = cashier_make(store=store)
     item = product_make(store=store, price="3.50")
     client = Client()
     client.force_login(cashier)
@@ -37,9 +42,9 @@ def sale(cashier, store):
 
 
 def _pair(make):
-    """The same instance twice: one written by ``_rows_insert``, one by ``save()``; both reread."""
+    """The same instance twice: one written by ``rows_insert``, one by ``save()``; both reread."""
     by_rows, by_save = make(), make()
-    _rows_insert([by_rows], returning=True)
+    rows_insert([by_rows], returning=True)
     by_save.save(force_insert=True)
     assert by_rows.pk and not by_rows._state.adding
     model = type(by_rows)
@@ -115,10 +120,55 @@ def test_a_foreign_key_saved_after_it_was_assigned_takes_its_key(sale):
     unsaved = Sale(pk=None)
     payment.sale = unsaved  # as the checkout builds lines before the sale row exists
     unsaved.pk = sale.pk  # "saved" afterwards
-    _rows_insert([payment])
+    rows_insert([payment])
     assert Payment.objects.filter(sale=sale, method=PaymentMethod.CARD).count() == 1
 
 
-def test_a_model_with_a_database_default_is_refused():
-    with pytest.raises(TypeError, match="database defaults"):
-        _rows_insert([SunatJob()])
+def test_a_document_and_its_job_are_written_as_save_writes_them(sale):
+    sale, _ = sale
+    original = sale.sunat_document
+    numbers = iter((900, 901))
+
+    def document():
+        return SunatDocument(
+            company=sale.company,
+            store=sale.store,
+            document_type="07",
+            series="BC01",
+            number=next(numbers),
+            issued_at=sale.issued_at,
+            snapshot={"total": "1.00", "lines": [{"sku": "A"}]},
+            total=Decimal("1.00"),
+            original=original,
+        )
+
+    by_rows, by_save = _pair(document)
+    _same(by_rows, by_save, ignore=("number",))
+    assert by_rows.created_at and by_rows.updated_at  # auto_now_add / auto_now went through pre_save
+
+    job = SunatJob(company_id=sale.company_id, document=by_rows, kind=JobKind.SEND_DOCUMENT, request_id="r-1")
+    rows_insert([job])
+    assert not job._state.adding
+    # The database's defaults (run_at, created_at, updated_at: now()) are read back, as save() does.
+    stored = SunatJob.objects.get(document=by_rows)
+    assert (job.run_at, job.created_at, job.updated_at) == (stored.run_at, stored.created_at, stored.updated_at)
+    assert stored.run_at is not None and stored.status == "pending" and stored.request_id == "r-1"
+    saved = SunatJob.objects.create(company_id=sale.company_id, document=by_save, kind=JobKind.SEND_DOCUMENT)
+    _same(stored, saved, ignore=("document", "request_id", "run_at", "created_at", "updated_at"))
+
+
+def test_a_model_with_a_generated_field_is_refused():
+    with isolate_apps("stores"):
+
+        class Doubled(models.Model):
+            n = models.IntegerField()
+            twice = models.GeneratedField(expression=F("n") * 2, output_field=models.IntegerField(), db_persist=True)
+
+            class Meta:
+                app_label = "stores"
+
+            def __str__(self) -> str:
+                return str(self.n)
+
+        with pytest.raises(TypeError, match="generated fields"):
+            rows_insert([Doubled(n=1)])
