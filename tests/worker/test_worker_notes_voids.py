@@ -44,6 +44,10 @@ def void(company, original: SunatDocument) -> SunatDocument:
 
 
 def start_worker(procs, fake, *, poll: str = "0.5", **env: str):
+    """The worker, with a 10 s read timeout unless told: the double checks every file with
+    SUNAT's stylesheets, which takes over the fixture's 1 s on a loaded machine. A read timeout
+    there re-sends the document, and SUNAT then answers 1033, not the 0 these tests assert."""
+    env.setdefault("SUNAT_READ_TIMEOUT", "10")
     simulation_tables_create()
     proc = worker(
         "--concurrency",
@@ -77,7 +81,7 @@ def test_a_note_waits_for_its_original_in_flight_and_is_sent_right_after_it(suna
     fake = fake_sunat_process("--latency-ms", "2000", "--timeout-sleep", "5")
     factura = issue(sunat_company, s.sold_factura())
     note = issue(sunat_company, s.note_first_partial(s.sold_factura()), original=factura)
-    proc = start_worker(procs, fake, poll="30", SUNAT_WAIT_FOR_ORIGINAL_SECONDS="60", SUNAT_READ_TIMEOUT="10")
+    proc = start_worker(procs, fake, poll="30", SUNAT_WAIT_FOR_ORIGINAL_SECONDS="60")
     assert wait_for(lambda: settled(factura, note), timeout=25, interval=0.2), rows(
         "SELECT document_id, status, kind, run_at, last_error FROM sunat_jobs"
     )
