@@ -19,10 +19,20 @@ from django.db.models import NOT_PROVIDED, Field, ForeignKey, Model
 
 def columns_select(*, model: type[Model], alias: str) -> tuple[list[str], str]:
     """``model``'s concrete fields' attribute names, in order, and their columns qualified by
-    ``alias`` for a ``SELECT``: a row read in that order is ``model.from_db(alias, names, row)``."""
+    ``alias`` for a ``SELECT``: a row read in that order is ``model.from_db(alias, names, row)``.
+
+    A cursor row skips the converters a ``QuerySet`` applies (``from_db_value``, the backend's),
+    so a model with a field that has one is refused here, when the module reading it loads."""
     fields = model._meta.concrete_fields
+    converted = [f.name for f in fields if f.get_db_converters(connection) or _backend_converters(model, f)]
+    if converted:
+        raise TypeError(f"columns_select: {model.__name__} has fields read through converters: {converted}")
     quote = connection.ops.quote_name
     return [f.attname for f in fields], ", ".join(f"{alias}.{quote(f.column)}" for f in fields)
+
+
+def _backend_converters(model: type[Model], field: Field) -> list:
+    return connection.ops.get_db_converters(field.get_col(model._meta.db_table))
 
 
 def rows_insert(objs: Sequence[Model], *, returning: bool = False) -> None:

@@ -2,8 +2,9 @@
 building a ``QuerySet`` for each.
 
 Django's ``db`` session engine and ``ModelBackend.get_user`` each build, compile and run a
-``QuerySet.get()`` on every request; here the session is one cursor ``SELECT`` and the user one
-``raw()`` query (which still applies the fields' converters). What that saves per checkout is
+``QuerySet.get()`` on every request; here each is one cursor ``SELECT``, the user's read back
+with ``Model.from_db`` (``stores.rows.columns_select``, which refuses a user model whose fields
+need converters). What that saves per checkout is
 measured in docs/performance.md ("A lean checkout"). Only the reads change: sessions are still created, saved,
 rotated, flushed and expired by Django's ``db`` engine, and passwords, permissions and the
 session-hash check stay with ``ModelBackend`` and ``django.contrib.auth.get_user``.
@@ -24,9 +25,11 @@ from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.sessions.backends import db
 from django.core.exceptions import ValidationError
-from django.db import connections, router
+from django.db import connection, connections, router
 from django.db.models import Model
 from django.utils import timezone
+
+from stores.rows import columns_select
 
 
 @cache
@@ -39,10 +42,11 @@ def _session_select(model: type[Model], using: str) -> str:
 
 
 @cache
-def _user_select(model: type[Model], using: str) -> str:
-    quote = connections[using].ops.quote_name
-    columns = ", ".join(quote(f.column) for f in model._meta.concrete_fields)
-    return f"SELECT {columns} FROM {quote(model._meta.db_table)} WHERE {quote(model._meta.pk.column)} = %s"
+def _user_select(model: type[Model]) -> tuple[list[str], str]:
+    names, columns = columns_select(model=model, alias="u")
+    quote = connection.ops.quote_name
+    table, pk = quote(model._meta.db_table), quote(model._meta.pk.column)
+    return names, f"SELECT {columns} FROM {table} u WHERE u.{pk} = %s"
 
 
 class SessionStore(db.SessionStore):
@@ -64,7 +68,7 @@ class SessionStore(db.SessionStore):
 
 
 class UserBackend(ModelBackend):
-    """``ModelBackend`` whose per-request ``get_user()`` reads the row through ``raw()``."""
+    """``ModelBackend`` whose per-request ``get_user()`` reads the row with one cursor ``SELECT``."""
 
     def get_user(self, user_id: Any) -> AbstractBaseUser | None:
         model = get_user_model()
@@ -72,6 +76,14 @@ class UserBackend(ModelBackend):
             pk = model._meta.pk.to_python(user_id)
         except ValidationError:
             return None
+        if pk is None:
+            return None
+        names, sql = _user_select(model)
         using = router.db_for_read(model)
-        user = next(iter(model._default_manager.db_manager(using).raw(_user_select(model, using), [pk])), None)
-        return user if user is not None and self.user_can_authenticate(user) else None
+        with connections[using].cursor() as cursor:
+            cursor.execute(sql, [pk])
+            row = cursor.fetchone()
+        if row is None:
+            return None
+        user = model.from_db(using, names, row)
+        return user if self.user_can_authenticate(user) else None

@@ -1,6 +1,7 @@
 """The checkout and the SUNAT document it issues write their rows with plain ``INSERT``s
 (``stores.rows.rows_insert``): each row must hold exactly what ``save()`` writes from the same
-instance, database defaults included, and a model with generated fields is refused."""
+instance, database defaults included, and a model with generated fields is refused; a cursor
+read (``columns_select``) refuses a model whose fields need converters."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from django.test.utils import isolate_apps
 
 from sales.models import MovementKind, Payment, PaymentMethod, Sale, SaleLine, StockMovement
 from sales.tests.factories import cashier_make, company_make, product_make, store_make
-from stores.rows import rows_insert
+from stores.rows import columns_select, rows_insert
 from sunat.models import JobKind, SunatDocument, SunatJob
 
 pytestmark = pytest.mark.django_db
@@ -172,3 +173,36 @@ def test_a_model_with_a_generated_field_is_refused():
 
         with pytest.raises(TypeError, match="generated fields"):
             rows_insert([Doubled(n=1)])
+
+
+def test_a_model_read_through_converters_is_refused_by_columns_select():
+    """A cursor row is not converted: ``from_db`` would hand ``Wrapped.value`` its raw column."""
+
+    class Upper(models.CharField):
+        def from_db_value(self, value, expression, connection):
+            return value.upper()
+
+    with isolate_apps("stores"):
+
+        class Wrapped(models.Model):
+            value = Upper(max_length=10)
+
+            class Meta:
+                app_label = "stores"
+
+            def __str__(self) -> str:
+                return self.value
+
+        with pytest.raises(TypeError, match=r"converters: \['value'\]"):
+            columns_select(model=Wrapped, alias="w")
+
+
+def test_the_hot_paths_models_need_no_converters():
+    from django.contrib.auth import get_user_model
+
+    from sales.models import Product, StoreProduct
+    from stores.models import Company, Register, Store
+
+    for model in (get_user_model(), Register, Store, Company, StoreProduct, Product):
+        names, columns = columns_select(model=model, alias="x")
+        assert len(names) == columns.count("x.") == len(model._meta.concrete_fields)
