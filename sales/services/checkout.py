@@ -347,10 +347,7 @@ def _stock_decrement(*, sale: Sale, priced: Sequence[_PricedLine]) -> None:
         by_id[sp.pk] = sp
     ids = sorted(wanted)
     with connection.cursor() as cursor:
-        # Lock first, in id order (no deadlock between carts sharing products); the UPDATE, a
-        # statement of its own, then runs with a fresh snapshot and sees every committed decrement.
-        cursor.execute(_STOCK_LOCK_SQL, [ids])
-        cursor.execute(_STOCK_DECREMENT_SQL, [ids, [wanted[i] for i in ids]])
+        cursor.execute(_STOCK_DECREMENT_SQL, [ids, ids, [wanted[i] for i in ids]])
         done = {row[0] for row in cursor.fetchall()}
     refused = [i for i in ids if i not in done]
     if refused:
@@ -372,11 +369,18 @@ def _stock_decrement(*, sale: Sale, priced: Sequence[_PricedLine]) -> None:
     )
 
 
-_STOCK_LOCK_SQL = f"SELECT id FROM {StoreProduct._meta.db_table} WHERE id = ANY(%s) ORDER BY id FOR UPDATE"
+# One statement. The CTE locks the rows first, in id order (no deadlock between carts sharing
+# products): ``LockRows`` sits above the sort, and the UPDATE can only reach a row the CTE has
+# emitted. A row a concurrent sale changed since this statement's snapshot is re-read at its latest
+# version by the UPDATE (READ COMMITTED's recheck), so the guard sees every committed decrement.
 _STOCK_DECREMENT_SQL = f"""
+WITH locked AS MATERIALIZED (
+  SELECT id FROM {StoreProduct._meta.db_table} WHERE id = ANY(%s::bigint[]) ORDER BY id FOR UPDATE
+)
 UPDATE {StoreProduct._meta.db_table} sp SET stock = sp.stock - req.qty
-FROM unnest(%s::bigint[], %s::numeric[]) AS req(id, qty), {Product._meta.db_table} p
-WHERE sp.id = req.id AND p.id = sp.product_id AND (p.allows_negative_stock OR sp.stock >= req.qty)
+FROM locked, unnest(%s::bigint[], %s::numeric[]) AS req(id, qty), {Product._meta.db_table} p
+WHERE sp.id = locked.id AND req.id = locked.id AND p.id = sp.product_id
+  AND (p.allows_negative_stock OR sp.stock >= req.qty)
 RETURNING sp.id
 """
 

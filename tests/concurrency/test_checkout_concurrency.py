@@ -22,8 +22,8 @@ from sales.models import Payment, Sale, SaleLine, StockMovement
 from sales.schemas import CartLine, PaymentIn
 from sales.selectors import stock_ledger_sum
 from sales.services.checkout import TillError, sale_checkout
-from sales.tests.factories import cashier_make, company_make, product_make, store_make
-from stores.models import DocumentSeries
+from sales.tests.factories import cashier_make, company_make, product_make, session_ensure, store_make
+from stores.models import DocumentSeries, Register
 from sunat.models import SunatDocument, SunatJob
 
 THREADS = 30
@@ -169,3 +169,31 @@ def test_a_checkout_refused_mid_way_leaves_no_row_behind(shop):
     assert DocumentSeries.objects.get(register=register, document_type="03").last_number == 0
     sale, created = sell(cashier, register, lines[:1])
     assert created and sale.number == 1
+
+
+def test_carts_sharing_products_on_six_registers_neither_deadlock_nor_oversell(shop):
+    """Six registers of one store sell the same two scarce products at once, half of the carts
+    listing them in the other order: no series lock serializes them, so only the stock statement
+    (rows locked in id order, the guard rechecked on each row's latest version) keeps stock
+    exact. A deadlock would surface as an error that is not a TillError."""
+    store, register, cashier = shop
+    registers = [register]
+    for k in range(2, 7):
+        extra = Register.objects.create(company=store.company, store=store, code=f"CAJA{k}")
+        DocumentSeries.objects.create(
+            company=store.company, store=store, register=extra, document_type="03", series=f"B9{k:02d}"
+        )
+        session_ensure(register=extra, user=cashier)
+        registers.append(extra)
+    milk = product_make(store=store, price="4.50", stock="12", name="Leche")
+    rice = product_make(store=store, price="3.80", stock="12", name="Arroz")
+    forward = [CartLine(kind="barcode", code=sp.product.barcode, quantity=Decimal("1")) for sp in (milk, rice)]
+    results = run_threads(THREADS, lambda i: sell(cashier, registers[i % 6], forward if i % 2 else forward[::-1]))
+    unexpected = [r for r in results if isinstance(r, BaseException) and not isinstance(r, TillError)]
+    assert not unexpected, unexpected
+    refused = [r for r in results if isinstance(r, TillError)]
+    assert len(refused) == THREADS - 12 and all(r.status == 409 for r in refused)
+    assert Sale.objects.count() == 12
+    for sp in (milk, rice):
+        sp.refresh_from_db()
+        assert sp.stock == Decimal("0") == stock_ledger_sum(store_product=sp)
