@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.models import NOT_PROVIDED, Field, ForeignKey, Model
 
 
@@ -56,8 +56,11 @@ def rows_insert(objs: Sequence[Model], *, returning: bool = False) -> None:
                 related = field.get_cached_value(obj, None)
                 if related is not None:
                     setattr(obj, field.attname, related.pk)
-    params = [field.get_db_prep_save(field.pre_save(obj, add=True), connection) for obj in objs for field in fields]
-    with connection.cursor() as cursor:
+    # The connection itself, not the ``django.db.connection`` proxy: each field's preparation
+    # reads ``connection.ops``, and through the proxy every read is a thread-local lookup.
+    db = connections[DEFAULT_DB_ALIAS]
+    params = [field.get_db_prep_save(field.pre_save(obj, add=True), db) for obj in objs for field in fields]
+    with db.cursor() as cursor:
         cursor.execute(_insert_sql(model, len(objs), returning), params)
         rows = cursor.fetchall() if back else []
     for n, obj in enumerate(objs):
@@ -65,7 +68,7 @@ def rows_insert(objs: Sequence[Model], *, returning: bool = False) -> None:
             for field, value in zip(back, rows[n], strict=True):
                 setattr(obj, field.attname, value)
         obj._state.adding = False
-        obj._state.db = connection.alias
+        obj._state.db = db.alias
 
 
 @functools.cache
