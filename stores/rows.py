@@ -51,8 +51,8 @@ def rows_insert(objs: Sequence[Model], *, returning: bool = False) -> None:
     model = type(objs[0])
     fields, back = _insert_fields(model), _returned_fields(model, returning)
     for obj in objs:
-        for field in fields:
-            if isinstance(field, ForeignKey) and getattr(obj, field.attname) is None:
+        for field in _foreign_keys(model):
+            if getattr(obj, field.attname) is None:
                 related = field.get_cached_value(obj, None)
                 if related is not None:
                     setattr(obj, field.attname, related.pk)
@@ -78,6 +78,11 @@ def _insert_fields(model: type[Model]) -> list[Field]:
     if generated:
         raise TypeError(f"rows_insert: {model.__name__} has generated fields: {generated}")
     return [f for f in fields if f.db_default is NOT_PROVIDED]
+
+
+@functools.cache
+def _foreign_keys(model: type[Model]) -> list[ForeignKey]:
+    return [f for f in _insert_fields(model) if isinstance(f, ForeignKey)]
 
 
 @functools.cache

@@ -167,12 +167,18 @@ def _decimals(data: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
 
 
 _FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+_JSON_SCALARS = frozenset({str, int, float, bool, type(None)})
 
 
 def _encode(value: Any) -> Any:
     """A snapshot as JSON values: dataclasses as dicts of their fields in order (what
     ``dataclasses.asdict`` gives, without its deep copy), Decimals and dates as strings."""
-    names = _FIELD_NAMES.get(type(value))
+    kind = type(value)
+    if kind in _JSON_SCALARS:
+        return value
+    if kind is Decimal:
+        return str(value)
+    names = _FIELD_NAMES.get(kind)
     if names is None and dataclasses.is_dataclass(value):
         names = _FIELD_NAMES[type(value)] = tuple(f.name for f in dataclasses.fields(value))
     if names is not None:

@@ -245,6 +245,25 @@ def test_snapshots_round_trip_through_json():
     assert isinstance(VoidedSnapshot.from_json(voided.to_json()).issue_date, date)
 
 
+def test_to_json_is_asdict_with_decimals_and_dates_as_strings():
+    """The encoder walks the dataclasses itself (no deep copy); it must give what ``asdict`` does."""
+
+    def plain(value):
+        if isinstance(value, dict):
+            return {k: plain(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [plain(v) for v in value]
+        if isinstance(value, Decimal):
+            return str(value)
+        if isinstance(value, (datetime, date)):
+            return value.isoformat()
+        return value
+
+    for name in ("boleta-gratuito", "factura-credito-2-cuotas", "nc-boleta", "rc-condiciones-1-2-3", "ra-facturas"):
+        snapshot = scenario(name)
+        assert snapshot.to_json() == plain(dataclasses.asdict(snapshot)), name
+
+
 def test_text_is_escaped_not_injected():
     snapshot = _boleta(40, [spec('GALLETA <SODA> & "CIA"', "1.00")])
     root = parse(snapshot)
