@@ -22,7 +22,7 @@ def columns_select(*, model: type[Model], alias: str) -> tuple[list[str], str]:
     ``alias`` for a ``SELECT``: a row read in that order is ``model.from_db(alias, names, row)``.
 
     A cursor row skips the converters a ``QuerySet`` applies (``from_db_value``, the backend's),
-    so a model with a field that has one is refused here, when the module reading it loads."""
+    so a model with a field that has one is refused here, where the reader builds its SQL."""
     fields = model._meta.concrete_fields
     converted = [f.name for f in fields if f.get_db_converters(connection) or _backend_converters(model, f)]
     if converted:

@@ -4,10 +4,10 @@ building a ``QuerySet`` for each.
 Django's ``db`` session engine and ``ModelBackend.get_user`` each build, compile and run a
 ``QuerySet.get()`` on every request; here each is one cursor ``SELECT``, the user's read back
 with ``Model.from_db`` (``stores.rows.columns_select``, which refuses a user model whose fields
-need converters). What that saves per checkout is
-measured in docs/performance.md ("A lean checkout"). Only the reads change: sessions are still created, saved,
-rotated, flushed and expired by Django's ``db`` engine, and passwords, permissions and the
-session-hash check stay with ``ModelBackend`` and ``django.contrib.auth.get_user``.
+need converters). What that saves per checkout is measured in docs/performance.md ("A lean
+checkout"). Only the reads change: sessions are still created, saved, rotated, flushed and
+expired by Django's ``db`` engine, and passwords, permissions and the session-hash check stay
+with ``ModelBackend`` and ``django.contrib.auth.get_user``.
 
 Settings: ``SESSION_ENGINE = "stores.session_auth"`` and ``AUTHENTICATION_BACKENDS =
 ["stores.session_auth.UserBackend"]`` (alone: a second backend would hash a wrong password
