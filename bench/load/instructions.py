@@ -1,0 +1,111 @@
+"""Instructions per checkout, in process, counted by callgrind: the same count for the same code
+and data whatever else the machine is doing, where wall-clock runs on a shared machine drift by
+more than a change is worth.
+
+.venv/bin/python -m bench.load.instructions [--short 10] [--long 60] [--skip-prepare]
+
+Runs ``bench.load.overhead``'s loop (Django test client, ``cajero9`` with an open register, two
+lines paid in cash, INFO request logs) under ``valgrind --tool=callgrind`` twice, for ``--short``
+and ``--long`` checkouts after ten warm-up sales, with ``PYTHONHASHSEED=0``, and prints
+``(Ir(long) - Ir(short)) / (long - short)``: start-up, imports and warm-up cancel out. Compare two
+trees on the same bench database (a detached ``git worktree`` for the other side). Needs Debian's
+``valgrind``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import uuid
+from pathlib import Path
+
+from bench.load.database import ROOT, app_env, bench_url, prepare
+
+
+def _loop(n: int) -> None:
+    """The measured process: ten warm-up checkouts, then ``n`` more."""
+    import django
+
+    django.setup()
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    from sales.models import StoreProduct
+
+    user = get_user_model().objects.get(username="cajero9")
+    store_id = user.memberships.first().store_id
+    codes = list(
+        StoreProduct.objects.filter(
+            store_id=store_id, product__is_plastic_bag=False, product__unit_code="NIU", stock__gt=100
+        ).values_list("product__barcode", flat=True)[:2]
+    )
+    bodies = [
+        json.dumps(
+            {
+                "idempotency_key": str(uuid.uuid4()),
+                "document_type": "03",
+                "lines": [{"barcode": c, "quantity": "1"} for c in codes],
+                "payments": [{"method": "cash", "amount": "200"}],
+            }
+        )
+        for _ in range(10 + n)
+    ]
+    client = Client(HTTP_HOST="127.0.0.1")
+    client.force_login(user)
+    opened = json.dumps({"idempotency_key": str(uuid.uuid4()), "opening_float": "0.00"})
+    status = client.post("/api/v1/sessions", opened, content_type="application/json").status_code
+    assert status in (201, 409), status  # opened now, or still open from an earlier run
+    for body in bodies:
+        response = client.post("/api/v1/checkout", body, content_type="application/json")
+        assert response.status_code == 201, response.content
+
+
+def _instructions(n: int, env: dict[str, str]) -> int:
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "callgrind.out"
+        proc = subprocess.run(
+            ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", sys.executable]
+            + ["-m", "bench.load.instructions", "--child", str(n)],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        found = re.search(r"Collected : (\d+)", proc.stderr)
+        if proc.returncode != 0 or found is None:
+            raise SystemExit(f"callgrind run of {n} checkouts failed: {proc.stderr.strip().splitlines()[-1:]}")
+        return int(found.group(1))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--short", type=int, default=10)
+    parser.add_argument("--long", type=int, default=60)
+    parser.add_argument("--skip-prepare", action="store_true", help="do not migrate, seed and top up stock first")
+    parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child is not None:
+        _loop(args.child)
+        return
+    if shutil.which("valgrind") is None:
+        raise SystemExit("valgrind no está instalado (apt-get install valgrind)")
+    if args.long <= args.short:
+        raise SystemExit("--long debe ser mayor que --short")
+    if not args.skip_prepare:
+        prepare(url=bench_url(), stores=50, products=20)
+    env = app_env(bench_url() + "&connection_limit=4", LOG_LEVEL="INFO", PYTHONHASHSEED="0")
+    short, long = _instructions(args.short, env), _instructions(args.long, env)
+    per = (long - short) / (args.long - args.short)
+    print(json.dumps({"instructions_per_checkout": round(per), "short": short, "long": long}))
+    print(f"{per / 1e6:.2f} M instructions per checkout ({args.short} and {args.long} checkouts)")
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONHASHSEED", "0")
+    main()
