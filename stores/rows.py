@@ -49,15 +49,15 @@ def rows_insert(objs: Sequence[Model], *, returning: bool = False) -> None:
     if not objs:
         return
     model = type(objs[0])
-    fields, back = _insert_fields(model), _returned_fields(model, returning)
+    fields, back, keys = _insert_fields(model), _returned_fields(model, returning), _foreign_keys(model)
     for obj in objs:
-        for field in _foreign_keys(model):
+        for field in keys:
             if getattr(obj, field.attname) is None:
                 related = field.get_cached_value(obj, None)
                 if related is not None:
                     setattr(obj, field.attname, related.pk)
-    # The connection itself, not the ``django.db.connection`` proxy: each field's preparation
-    # reads ``connection.ops``, and through the proxy every read is a thread-local lookup.
+    # The connection itself, not the ``django.db.connection`` proxy: the preparation of decimals,
+    # dates, keys and JSON reads ``connection.ops``, through the proxy a thread-local lookup each.
     db = connections[DEFAULT_DB_ALIAS]
     params = [field.get_db_prep_save(field.pre_save(obj, add=True), db) for obj in objs for field in fields]
     with db.cursor() as cursor:

@@ -61,7 +61,7 @@ def stock_movements_record_bulk(
     """Record many unguarded movements (seed data, stock counts, returns and voids of ``sale``)
     in two statements.
 
-    One ``UPDATE … FROM unnest(…)`` applies every delta (rows updated in id order), one
+    One ``UPDATE … FROM unnest(…)`` applies every delta (its rows locked first, in id order), one
     ``bulk_create`` writes the ledger. Returns the number of movements.
     """
     if kind not in MovementKind.values or kind == MovementKind.SALE:

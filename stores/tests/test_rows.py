@@ -198,6 +198,8 @@ def test_a_model_read_through_converters_is_refused_by_columns_select():
 
 
 def test_the_hot_paths_models_need_no_converters():
+    """The models the till reads with a cursor: the user, the register with its store and
+    company, the store products with their products."""
     from django.contrib.auth import get_user_model
 
     from sales.models import Product, StoreProduct
