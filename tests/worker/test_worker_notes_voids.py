@@ -78,7 +78,7 @@ def test_a_note_waits_for_its_original_in_flight_and_is_sent_right_after_it(suna
     """SUNAT answers after 2 s; the note, claimed with its factura, waits (60 s by setting) and
     is woken by the factura's acceptance: NOTIFY, not the 30 s poll, brings it back."""
     s = _scenarios()
-    fake = fake_sunat_process("--latency-ms", "2000", "--timeout-sleep", "5")
+    fake = fake_sunat_process("--latency-ms", "2000")
     factura = issue(sunat_company, s.sold_factura())
     note = issue(sunat_company, s.note_first_partial(s.sold_factura()), original=factura)
     proc = start_worker(procs, fake, poll="30", SUNAT_WAIT_FOR_ORIGINAL_SECONDS="60")
@@ -106,7 +106,7 @@ def test_a_note_waits_for_its_original_in_flight_and_is_sent_right_after_it(suna
 
 def test_a_note_of_a_factura_sunat_rejected_ends_fix_and_is_never_sent(sunat_company, procs, fake_sunat_process):
     s = _scenarios()
-    fake = fake_sunat_process("--timeout-sleep", "5")
+    fake = fake_sunat_process()
     factura = issue(sunat_company, s.sold_factura())
     s.signed_bytes_sunat_rejects(factura)  # SUNAT's rules reject it in a CDR (2800)
     note = issue(sunat_company, s.note_first_partial(s.sold_factura()), original=factura)
@@ -126,7 +126,7 @@ def test_a_boleta_void_and_a_factura_void_wait_for_their_originals_and_end_accep
     sunat_company, procs, fake_sunat_process
 ):
     s = _scenarios()
-    fake = fake_sunat_process("--timeout-sleep", "5", "--ticket-polls", "2")
+    fake = fake_sunat_process("--ticket-polls", "2")
     boleta = issue(sunat_company, s.sold_boleta())
     factura = issue(sunat_company, s.sold_factura())
     rc, ra = void(sunat_company, boleta), void(sunat_company, factura)  # issued before SUNAT holds them
@@ -155,7 +155,7 @@ def test_a_void_sunat_rejects_ends_rejected_with_sunats_code_and_message(sunat_c
     """The factura was voided in SUNAT SOL meanwhile (an RA sent outside BodegaPOS): SUNAT
     rejects ours (2106). The void ends rejected, for a person; the sale stays voiding."""
     s = _scenarios()
-    fake = fake_sunat_process("--timeout-sleep", "5")
+    fake = fake_sunat_process()
     factura = issue(sunat_company, s.sold_factura())
     proc = start_worker(procs, fake)
     assert wait_for(lambda: settled(factura), timeout=30, interval=0.2)
