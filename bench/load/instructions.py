@@ -22,10 +22,10 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import uuid
 from pathlib import Path
 
 from bench.load.database import ROOT, app_env, bench_url, prepare
+from bench.load.overhead import checkout_body_maker, till_client
 
 
 def _loop(n: int) -> None:
@@ -34,37 +34,13 @@ def _loop(n: int) -> None:
 
     django.setup()
     from django.contrib.auth import get_user_model
-    from django.test import Client
-
-    from sales.models import StoreProduct
 
     user = get_user_model().objects.get(username="cajero9")
-    store_id = user.memberships.first().store_id
-    codes = list(
-        StoreProduct.objects.filter(
-            store_id=store_id, product__is_plastic_bag=False, product__unit_code="NIU", stock__gt=100
-        )
-        .order_by("product_id")
-        .values_list("product__barcode", flat=True)[:2]
-    )
-    bodies = [
-        json.dumps(
-            {
-                "idempotency_key": str(uuid.uuid4()),
-                "document_type": "03",
-                "lines": [{"barcode": c, "quantity": "1"} for c in codes],
-                "payments": [{"method": "cash", "amount": "200"}],
-            }
-        )
-        for _ in range(10 + n)
-    ]
-    client = Client(HTTP_HOST="127.0.0.1")
-    client.force_login(user)
-    opened = json.dumps({"idempotency_key": str(uuid.uuid4()), "opening_float": "0.00"})
-    status = client.post("/api/v1/sessions", opened, content_type="application/json").status_code
-    assert status in (201, 409), status  # opened now, or still open from an earlier run
-    for body in bodies:
-        response = client.post("/api/v1/checkout", body, content_type="application/json")
+    body = checkout_body_maker(user=user)
+    bodies = [body() for _ in range(10 + n)]
+    client = till_client(user=user)
+    for text in bodies:
+        response = client.post("/api/v1/checkout", text, content_type="application/json")
         assert response.status_code == 201, response.content
 
 

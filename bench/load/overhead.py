@@ -14,8 +14,50 @@ import json
 import os
 import time
 import uuid
+from collections.abc import Callable
 
 from bench.load.database import app_env, bench_url, prepare
+
+
+def checkout_body_maker(*, user) -> Callable[[], str]:
+    """Bodies for ``POST /api/v1/checkout`` as ``user`` (a cashier of one store): two of the
+    store's products (the same two, by id), one unit each, paid in cash, a fresh key each time.
+    Needs ``django.setup()``."""
+    from sales.models import StoreProduct
+
+    store_id = user.memberships.first().store_id
+    codes = list(
+        StoreProduct.objects.filter(
+            store_id=store_id, product__is_plastic_bag=False, product__unit_code="NIU", stock__gt=100
+        )
+        .order_by("product_id")
+        .values_list("product__barcode", flat=True)[:2]
+    )
+
+    def body() -> str:
+        return json.dumps(
+            {
+                "idempotency_key": str(uuid.uuid4()),
+                "document_type": "03",
+                "lines": [{"barcode": c, "quantity": "1"} for c in codes],
+                "payments": [{"method": "cash", "amount": "200"}],
+            }
+        )
+
+    return body
+
+
+def till_client(*, user):
+    """A Django test client signed in as ``user`` whose register is open (a checkout needs an
+    open cash session): opened now, or still open from an earlier run."""
+    from django.test import Client
+
+    client = Client(HTTP_HOST="127.0.0.1")
+    client.force_login(user)
+    opened = json.dumps({"idempotency_key": str(uuid.uuid4()), "opening_float": "0.00"})
+    status = client.post("/api/v1/sessions", opened, content_type="application/json").status_code
+    assert status in (201, 409), status
+    return client
 
 
 def main() -> None:
@@ -31,35 +73,15 @@ def main() -> None:
     django.setup()
     from django.conf import settings
     from django.contrib.auth import get_user_model
-    from django.test import Client, override_settings
+    from django.test import override_settings
 
     import ops.ratelimit as rl
-    from sales.models import StoreProduct
 
     user = get_user_model().objects.get(username="cajero7")
-    store_id = user.memberships.first().store_id
-    codes = list(
-        StoreProduct.objects.filter(
-            store_id=store_id, product__is_plastic_bag=False, product__unit_code="NIU", stock__gt=100
-        ).values_list("product__barcode", flat=True)[:2]
-    )
-
-    def body() -> str:
-        return json.dumps(
-            {
-                "idempotency_key": str(uuid.uuid4()),
-                "document_type": "03",
-                "lines": [{"barcode": c, "quantity": "1"} for c in codes],
-                "payments": [{"method": "cash", "amount": "200"}],
-            }
-        )
+    body = checkout_body_maker(user=user)
 
     def bench(label: str) -> None:
-        client = Client(HTTP_HOST="127.0.0.1")
-        client.force_login(user)
-        opened = json.dumps({"idempotency_key": str(uuid.uuid4()), "opening_float": "0.00"})
-        status = client.post("/api/v1/sessions", opened, content_type="application/json").status_code
-        assert status in (201, 409), status  # opened now, or still open from an earlier run
+        client = till_client(user=user)
         for _ in range(10):
             client.post("/api/v1/checkout", body(), content_type="application/json")
         cpu, wall = time.process_time(), time.perf_counter()
