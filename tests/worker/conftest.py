@@ -66,11 +66,16 @@ class FakeSunatProcess:
         return f"{self.url}/ol-ti-itcpfegem/billService"
 
     def env(self, **extra: str) -> dict[str, str]:
+        """A worker's environment pointed at this double. The read timeout is 10 s: the double
+        checks every file with SUNAT's stylesheets, which takes over a second on a loaded machine,
+        and an answer that times out is re-sent (1033 for a document, 0402 and no ticket for a
+        summary), not the outcome a test of anything else asserts. A test that forces timeouts
+        (``--timeout-sleep``) sets a shorter one."""
         values = {
             "SUNAT_ENV": "fake",
             "SUNAT_ENDPOINT": self.bill_url,
             "SUNAT_CONSULT_ENDPOINT": f"{self.url}/ol-it-wsconscpegem/billConsultService",
-            "SUNAT_READ_TIMEOUT": "1",
+            "SUNAT_READ_TIMEOUT": "10",
             "SUNAT_CONNECT_TIMEOUT": "1",
             "SUNAT_TICKET_POLL_SECONDS": "0",
         }

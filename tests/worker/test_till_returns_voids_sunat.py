@@ -38,18 +38,14 @@ def post(client, url, body):
 
 def burst(fake) -> None:
     """Run ``sunat_worker --burst`` until no job is pending or running: a burst ends when nothing
-    is due, and a note waiting for its original may only be due a few seconds later.
-
-    The read timeout is 10 s, not the fixture's 1 s: the double checks every file with SUNAT's
-    stylesheets, slower than 1 s on a loaded machine, and a summary whose answer timed out is
-    one SUNAT holds without a ticket for us (0402 on the re-send), which ends for a person."""
+    is due, and a note waiting for its original may only be due a few seconds later."""
     for _ in range(20):
         proc = manage(
             "sunat_worker",
             "--burst",
             "--poll-interval",
             "0.2",
-            env=fake.env(SUNAT_RETRY_DELAYS="1,1,1,1", SUNAT_WAIT_FOR_ORIGINAL_SECONDS="0.5", SUNAT_READ_TIMEOUT="10"),
+            env=fake.env(SUNAT_RETRY_DELAYS="1,1,1,1", SUNAT_WAIT_FOR_ORIGINAL_SECONDS="0.5"),
         )
         out, err = proc.communicate(timeout=180)
         assert proc.returncode == 0, err[-2000:]

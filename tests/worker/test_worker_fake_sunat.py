@@ -61,7 +61,8 @@ def test_500_sales_two_workers_fault_rate_30_percent_all_accepted_each_once(suna
     # timeout every attempt is a verify (getStatusCdr, then sendBill for a factura: two requests,
     # each failing 30 % of the time, ≈ 0.5 per attempt). 20 attempts: ≈ 1e-6 per document
     # (with 10, one run in a few lost a document to "dead" by pure chance).
-    env = fake.env(SUNAT_RETRY_DELAYS=",".join(["0.2"] * 20), SUNAT_LEASE_SECONDS="60")
+    # The double sleeps 1.5 s on a simulated timeout: the worker gives up after 1 s.
+    env = fake.env(SUNAT_RETRY_DELAYS=",".join(["0.2"] * 20), SUNAT_LEASE_SECONDS="60", SUNAT_READ_TIMEOUT="1")
     workers = [
         worker("--concurrency", "3", "--poll-interval", "0.5", perform="worker.testing.checked_sunat_perform", env=env)
         for _ in range(2)
@@ -81,6 +82,7 @@ def test_500_sales_two_workers_fault_rate_30_percent_all_accepted_each_once(suna
     assert_registered_exactly_once(fake, docs)
     assert_no_job_ran_twice_at_once()
     assert scalar("SELECT count(*) FROM sunat_jobs WHERE jsonb_array_length(errors) > 0") > 50  # faults happened
+    assert scalar("SELECT count(*) FROM sunat_jobs WHERE errors::text LIKE '%%read-timeout%%'") > 0  # timeouts too
     assert scalar("SELECT count(DISTINCT owner) FROM wt_attempts") == 2
     beats = rows("SELECT jobs_done FROM worker_workerheartbeat")
     assert len(beats) == 2 and all(done > 0 for (done,) in beats)  # both workers did work
@@ -107,9 +109,7 @@ def test_kill_9_mid_send_then_another_worker_registers_nothing_twice(sunat_compa
     a.wait(10)
     time.sleep(3.5)  # the double finishes what it was doing; the dead worker's leases expire
     assert scalar("SELECT count(*) FROM sunat_jobs WHERE status = 'running'") == 4
-    b = worker(
-        "--burst", "--concurrency", "2", perform="", env=fake.env(SUNAT_LEASE_SECONDS="30", SUNAT_READ_TIMEOUT="10")
-    )
+    b = worker("--burst", "--concurrency", "2", perform="", env=fake.env(SUNAT_LEASE_SECONDS="30"))
     procs.append(b)
     _, err = b.communicate(timeout=180)
     assert b.returncode == 0, err

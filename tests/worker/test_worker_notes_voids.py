@@ -44,10 +44,6 @@ def void(company, original: SunatDocument) -> SunatDocument:
 
 
 def start_worker(procs, fake, *, poll: str = "0.5", **env: str):
-    """The worker, with a 10 s read timeout unless told: the double checks every file with
-    SUNAT's stylesheets, which takes over the fixture's 1 s on a loaded machine. A read timeout
-    there re-sends the document, and SUNAT then answers 1033, not the 0 these tests assert."""
-    env.setdefault("SUNAT_READ_TIMEOUT", "10")
     simulation_tables_create()
     proc = worker(
         "--concurrency",
