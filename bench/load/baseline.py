@@ -23,10 +23,13 @@ def _q2(value: Decimal) -> Decimal:
     return value.quantize(TWO, rounding=ROUND_HALF_UP)  # baseline only; the app rounds in sales.money
 
 
-def sale_write(conn, *, cashier: dict, barcodes: list[str], rng: random.Random) -> None:
-    chosen = rng.sample(barcodes, k=min(2, len(barcodes)))
-    quantities = {code: Decimal(rng.randint(1, 2)) for code in chosen}
-    key = uuid.uuid4()
+def sale_write(conn, *, cashier: dict, quantities: dict[str, Decimal], key: uuid.UUID) -> tuple[str, Decimal]:
+    """One sale of ``quantities`` (barcode → units) at ``cashier``'s register (a dict of
+    ``company_id``, ``store_id``, ``register_id``, ``user_id``), in one transaction on the psycopg
+    connection ``conn``; returns the document's number and the total. Raises ``RuntimeError`` when
+    a product's stock is short (the transaction rolls back). Shared with the lean Django view
+    (``bench.load.lean``), so both references make the same writes."""
+    chosen = list(quantities)
     with conn.transaction():
         cur = conn.cursor()
         cur.execute(
@@ -146,6 +149,7 @@ def sale_write(conn, *, cashier: dict, barcodes: list[str], rng: random.Random) 
             "created_by_id, note) VALUES (%s, %s, %s, 'sale', %s, %s, now(), %s, '')",
             [(cashier["company_id"], cashier["store_id"], ln[0], -ln[6], sale_id, cashier["user_id"]) for ln in lines],
         )
+    return f"{series}-{number}", total
 
 
 def process_run(
@@ -166,8 +170,10 @@ def process_run(
             began = time.perf_counter()
             status = 201
             try:
+                chosen = rng.sample(cashier["barcodes"], k=min(2, len(cashier["barcodes"])))
+                quantities = {code: Decimal(rng.randint(1, 2)) for code in chosen}
                 with pool.connection() as conn:
-                    sale_write(conn, cashier=cashier, barcodes=cashier["barcodes"], rng=rng)
+                    sale_write(conn, cashier=cashier, quantities=quantities, key=uuid.uuid4())
             except Exception:
                 status = 0
             out.append((time.perf_counter() - began, status))

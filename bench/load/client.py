@@ -114,6 +114,7 @@ def cashier_run(
     seed: int,
     think: float = 0.0,
     preconnect: bool = False,
+    path: str = "/api/v1/checkout",
 ) -> None:
     rng = random.Random(seed)
     cashier = Cashier(base, preconnect=preconnect)
@@ -126,7 +127,7 @@ def cashier_run(
         if status not in (201, 409):
             raise RuntimeError(f"open the register {username}: HTTP {status} {body[:200]!r}")
         # one unmeasured warm-up sale per cashier
-        cashier.request("POST", "/api/v1/checkout", checkout_body(barcodes, rng), headers)
+        cashier.request("POST", path, checkout_body(barcodes, rng), headers)
     except Exception as exc:
         start.abort()
         out.append(("login_error", str(exc)))
@@ -141,7 +142,7 @@ def cashier_run(
         body = checkout_body(barcodes, rng)
         began = time.perf_counter()
         try:
-            status, _ = cashier.request("POST", "/api/v1/checkout", body, headers)
+            status, _ = cashier.request("POST", path, body, headers)
         except (OSError, http.client.HTTPException):
             status = 0
             cashier.conn.close()
@@ -159,14 +160,16 @@ def process_run(
     seed: int,
     think: float = 0.0,
     preconnect: bool = False,
+    path: str = "/api/v1/checkout",
 ) -> dict:
-    """One client process: a thread per cashier; returns latencies (s), statuses, wall and CPU time."""
+    """One client process: a thread per cashier posting checkouts to ``path``; returns latencies
+    (s), statuses, wall and CPU time."""
     out: list = []
     barrier = threading.Barrier(len(cashiers) + 1)
     threads = [
         threading.Thread(
             target=cashier_run,
-            args=(base, user, password, codes, per_cashier, barrier, out, seed + i, think, preconnect),
+            args=(base, user, password, codes, per_cashier, barrier, out, seed + i, think, preconnect, path),
         )
         for i, (user, codes) in enumerate(cashiers)
     ]

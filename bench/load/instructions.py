@@ -2,15 +2,16 @@
 for the same code and data whatever else the machine is doing, where wall-clock runs on a shared
 machine drift by more than a change is worth.
 
-.venv/bin/python -m bench.load.instructions [--short 10] [--long 60] [--skip-prepare]
+.venv/bin/python -m bench.load.instructions [--short 10] [--long 60] [--skip-prepare] [--path P]
 
 Runs ``bench.load.overhead``'s loop (Django test client, ``cajero9`` with its register opened by
 a first run outside callgrind, the same two products, paid in cash, INFO request logs) under
 ``valgrind --tool=callgrind`` twice, for ``--short`` and ``--long`` checkouts after ten warm-up
 sales, with ``PYTHONHASHSEED=0``, and prints
 ``(Ir(long) - Ir(short)) / (long - short)``: start-up, imports and warm-up cancel out. Compare two
-trees on the same bench database (a detached ``git worktree`` for the other side). Needs Debian's
-``valgrind``.
+trees on the same bench database (a detached ``git worktree`` for the other side), or the
+checkout with the lean reference view of the same tree (``--path /bench/lean-checkout``). Needs
+Debian's ``valgrind``.
 """
 
 from __future__ import annotations
@@ -28,8 +29,8 @@ from bench.load.database import ROOT, app_env, bench_url, prepare
 from bench.load.overhead import checkout_body_maker, till_client
 
 
-def _loop(n: int) -> None:
-    """The measured process: ten warm-up checkouts, then ``n`` more."""
+def _loop(n: int, path: str) -> None:
+    """The measured process: ten warm-up checkouts posted to ``path``, then ``n`` more."""
     import django
 
     django.setup()
@@ -40,25 +41,26 @@ def _loop(n: int) -> None:
     bodies = [body() for _ in range(10 + n)]
     client = till_client(user=user)
     for text in bodies:
-        response = client.post("/api/v1/checkout", text, content_type="application/json")
+        response = client.post(path, text, content_type="application/json")
         assert response.status_code == 201, response.content
 
 
-def _warm_up(env: dict[str, str]) -> None:
+def _child(n: int, path: str) -> list[str]:
+    return [sys.executable, "-m", "bench.load.instructions", "--child", str(n), "--path", path]
+
+
+def _warm_up(env: dict[str, str], path: str) -> None:
     """One run outside callgrind, so that both measured runs find the register already open."""
-    proc = subprocess.run(
-        [sys.executable, "-m", "bench.load.instructions", "--child", "0"], cwd=ROOT, env=env, capture_output=True
-    )
+    proc = subprocess.run(_child(0, path), cwd=ROOT, env=env, capture_output=True)
     if proc.returncode != 0:
         raise SystemExit("la venta de calentamiento falló: " + proc.stderr.decode(errors="replace").strip()[-300:])
 
 
-def _instructions(n: int, env: dict[str, str]) -> int:
+def _instructions(n: int, env: dict[str, str], path: str) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "callgrind.out"
         proc = subprocess.run(
-            ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", sys.executable]
-            + ["-m", "bench.load.instructions", "--child", str(n)],
+            ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", *_child(n, path)],
             cwd=ROOT,
             env=env,
             capture_output=True,
@@ -76,10 +78,15 @@ def main() -> None:
     parser.add_argument("--short", type=int, default=10)
     parser.add_argument("--long", type=int, default=60)
     parser.add_argument("--skip-prepare", action="store_true", help="do not migrate, seed and top up stock first")
+    parser.add_argument(
+        "--path",
+        default="/api/v1/checkout",
+        help="where to post the checkouts: /bench/lean-checkout counts the lean reference view (bench.load.lean)",
+    )
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child is not None:
-        _loop(args.child)
+        _loop(args.child, args.path)
         return
     if shutil.which("valgrind") is None:
         raise SystemExit("valgrind no está instalado (apt-get install valgrind)")
@@ -88,11 +95,11 @@ def main() -> None:
     if not args.skip_prepare:
         prepare(url=bench_url(), stores=50, products=20)
     env = app_env(bench_url() + "&connection_limit=4", LOG_LEVEL="INFO", PYTHONHASHSEED="0")
-    _warm_up(env)
-    short, long = _instructions(args.short, env), _instructions(args.long, env)
+    _warm_up(env, args.path)
+    short, long = _instructions(args.short, env, args.path), _instructions(args.long, env, args.path)
     per = (long - short) / (args.long - args.short)
-    print(json.dumps({"instructions_per_checkout": round(per), "short": short, "long": long}))
-    print(f"{per / 1e6:.2f} M instructions per checkout ({args.short} and {args.long} checkouts)")
+    print(json.dumps({"path": args.path, "instructions_per_checkout": round(per), "short": short, "long": long}))
+    print(f"{per / 1e6:.2f} M instructions per checkout on {args.path} ({args.short} and {args.long} checkouts)")
 
 
 if __name__ == "__main__":

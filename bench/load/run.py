@@ -3,6 +3,10 @@ PgBouncer, with throughput, p50/p95/p99, error rate, peak DB connections and wor
 
     .venv/bin/python -m bench.load.run --cashiers 50 --checkouts 10000 --via direct pgbouncer
 
+With ``--lean``, each Django run is followed by the same run against the lean reference view
+(``bench.load.lean``: the same middleware, session and rate limit, the baseline's writes as plain
+statements), and the summary gives checkout ÷ lean view.
+
 Runs on the embedded PostgreSQL (database ``bench_load``; BENCH_DATABASE_URL overrides). Prints a
 JSON summary and a Markdown table (for docs/performance.md); ``--out FILE`` saves the JSON.
 """
@@ -189,6 +193,7 @@ def run_http(
     think: float = 0.0,
     preconnect: bool = False,
     server_env: dict[str, str] | None = None,
+    path: str = "/api/v1/checkout",
 ) -> dict:
     port = free_port()
     # GUNICORN_MAX_REQUESTS=0: no worker recycling, so the RSS read after the run is that of
@@ -237,7 +242,10 @@ def run_http(
         with multiprocessing.get_context("fork").Pool(len(chunks)) as pool:
             parts = pool.starmap(
                 client.process_run,
-                [(base, chunk, PASSWORD, per_cashier, 1000 * i, think, preconnect) for i, chunk in enumerate(chunks)],
+                [
+                    (base, chunk, PASSWORD, per_cashier, 1000 * i, think, preconnect, path)
+                    for i, chunk in enumerate(chunks)
+                ],
             )
         machine = psutil.cpu_times()
         for thread in (sampler, cpu):
@@ -265,6 +273,7 @@ def run_http(
                 "think_s": think,
                 "preconnect": preconnect,
                 "server_env": server_env or {},
+                "path": path,
                 "load_average": os.getloadavg(),
                 "web_cpu_ms_per_request": round((web_user + web_system) * 1000 / measured, 2) if measured else None,
                 "web_system_cpu_ms_per_request": round(web_system * 1000 / measured, 2) if measured else None,
@@ -333,6 +342,11 @@ def main() -> int:
         metavar="NAME=VALUE",
         help="environment for gunicorn (e.g. GUNICORN_KEEPALIVE=5); repeatable",
     )
+    parser.add_argument(
+        "--lean",
+        action="store_true",
+        help="after each Django run, the same run against the lean reference view (bench.load.lean)",
+    )
     parser.add_argument("--skip-baseline", action="store_true")
     parser.add_argument("--skip-prepare", action="store_true")
     parser.add_argument("--out", type=Path)
@@ -365,23 +379,26 @@ def main() -> int:
                     f"?pgbouncer=true&connection_limit={pool_size}&pool_timeout=10"
                 )
                 conninfo = f"host=127.0.0.1 port={bouncer.port} dbname={kwargs['dbname']} user=postgres"
-            label = f"django-{via}" + (f"-think{int(args.think_ms)}ms" if args.think_ms else "")
-            results.append(
-                run_http(
-                    name=label,
-                    app_url=app_url,
-                    db_kwargs=kwargs,
-                    cashiers=cashiers,
-                    total=args.checkouts,
-                    procs=args.client_procs,
-                    web_workers=args.web_workers,
-                    threads=args.threads,
-                    think=args.think_ms / 1000,
-                    preconnect=args.preconnect,
-                    server_env=dict(item.split("=", 1) for item in args.server_env),
+            think = f"-think{int(args.think_ms)}ms" if args.think_ms else ""
+            paths = [("django", "/api/v1/checkout")] + ([("lean", "/bench/lean-checkout")] if args.lean else [])
+            for kind, path in paths:
+                results.append(
+                    run_http(
+                        name=f"{kind}-{via}{think}",
+                        app_url=app_url,
+                        db_kwargs=kwargs,
+                        cashiers=cashiers,
+                        total=args.checkouts,
+                        procs=args.client_procs,
+                        web_workers=args.web_workers,
+                        threads=args.threads,
+                        think=args.think_ms / 1000,
+                        preconnect=args.preconnect,
+                        server_env=dict(item.split("=", 1) for item in args.server_env),
+                        path=path,
+                    )
                 )
-            )
-            print(json.dumps(results[-1]), flush=True)
+                print(json.dumps(results[-1]), flush=True)
             if not args.skip_baseline:
                 results.append(
                     run_baseline(
@@ -414,6 +431,9 @@ def main() -> int:
         b = next((r for r in results if r["run"] == f"raw-sql-{via}"), None)
         if d and b and b["throughput_per_s"]:
             summary[f"ratio_{via}"] = round(d["throughput_per_s"] / b["throughput_per_s"], 3)
+        lean = next((r for r in results if r["run"] == f"lean-{via}"), None)
+        if d and lean and lean["throughput_per_s"]:
+            summary[f"lean_ratio_{via}"] = round(d["throughput_per_s"] / lean["throughput_per_s"], 3)
     if args.out:
         args.out.write_text(json.dumps(summary, indent=2))
     print(f"\n{summary['cpu_count']} × {summary['cpu_model']}")
@@ -431,6 +451,8 @@ def main() -> int:
     for via in args.via:
         if f"ratio_{via}" in summary:
             print(f"Django / raw SQL ({via}): {summary[f'ratio_{via}']:.1%}")
+        if f"lean_ratio_{via}" in summary:
+            print(f"checkout / lean view ({via}): {summary[f'lean_ratio_{via}']:.1%}")
     return 0
 
 
