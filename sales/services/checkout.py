@@ -87,11 +87,11 @@ def sale_checkout(
     for the sale and its Z includes it); a new buyer is added to the company's customers; the
     SUNAT document and its job are issued; the sale is inserted already pointing at its document
     (an idempotency conflict surfaces here, before any stock is touched); lines and payments are
-    bulk-inserted; stock rows are locked in id order and decremented with one guarded ``UPDATE``
+    bulk-inserted; stock rows are locked in id order, decremented with a guarded ``UPDATE``
     (``stock >= q`` unless the product allows negative stock; a refused row is a 409) and their
-    movements bulk-inserted. Prices come from ``StoreProduct`` only. No network I/O. The number
-    of SQL statements does not depend on the number of lines. Raises :class:`TillError`; when it
-    does, nothing has been written.
+    movements inserted, all in one statement. Prices come from ``StoreProduct`` only. No network
+    I/O. The number of SQL statements does not depend on the number of lines. Raises
+    :class:`TillError`; when it does, nothing has been written.
 
     ``demo`` (``seed_demo --history-days`` only): the sale's document is demo history, settled
     as accepted and never queued (``sunat_document_issue(demo=True)``).
@@ -333,11 +333,12 @@ def _payments_settle(*, payments: Sequence[PaymentIn], total: Decimal) -> tuple[
 
 
 def _stock_decrement(*, sale: Sale, priced: Sequence[_PricedLine]) -> None:
-    """Lock the cart's stock rows in id order, apply every guarded decrement in one ``UPDATE`` and
-    record the movements, in the sale's ``atomic()``.
+    """Lock the cart's stock rows in id order, apply every guarded decrement and record each
+    decrement's movement, in one statement, in the sale's ``atomic()``.
 
-    A row whose stock would go below zero for a product that blocks negative stock is not
-    updated; any such row raises a 409 (the caller's ``atomic()`` rolls the sale back).
+    A row whose stock would go below zero for a product that blocks negative stock is neither
+    updated nor recorded; any such row raises a 409 (the caller's ``atomic()`` rolls back the
+    sale and the other rows' decrements and movements with it).
     """
     wanted: dict[int, Decimal] = {}
     by_id: dict[int, StoreProduct] = {}
@@ -347,41 +348,46 @@ def _stock_decrement(*, sale: Sale, priced: Sequence[_PricedLine]) -> None:
         by_id[sp.pk] = sp
     ids = sorted(wanted)
     with connection.cursor() as cursor:
-        cursor.execute(_STOCK_DECREMENT_SQL, [ids, ids, [wanted[i] for i in ids]])
+        cursor.execute(
+            _STOCK_DECREMENT_SQL,
+            {
+                "ids": ids,
+                "quantities": [wanted[i] for i in ids],
+                "company": sale.company_id,
+                "store": sale.store_id,
+                "kind": MovementKind.SALE,
+                "sale": sale.pk,
+                "created_at": timezone.now(),
+                "cashier": sale.cashier_id,
+                "note": sale.full_number,
+            },
+        )
         done = {row[0] for row in cursor.fetchall()}
     refused = [i for i in ids if i not in done]
     if refused:
         raise TillError({"lines": [f"Stock insuficiente para «{by_id[i].product.name}»." for i in refused]}, status=409)
-    rows_insert(
-        [
-            StockMovement(
-                company_id=sale.company_id,
-                store_id=sale.store_id,
-                store_product_id=i,
-                kind=MovementKind.SALE,
-                quantity=-wanted[i],
-                sale=sale,
-                created_by_id=sale.cashier_id,
-                note=sale.full_number,
-            )
-            for i in ids
-        ]
-    )
 
 
-# One statement. The CTE locks the rows first, in id order (no deadlock between carts sharing
+# One statement. The first CTE locks the rows, in id order (no deadlock between carts sharing
 # products): ``LockRows`` sits above the sort, and the UPDATE can only reach a row the CTE has
 # emitted. A row a concurrent sale changed since this statement's snapshot is re-read at its latest
 # version by the UPDATE (READ COMMITTED's recheck), so the guard sees every committed decrement.
+# Only the rows the UPDATE changed get a movement (``StockMovement``'s columns, all of them).
 _STOCK_DECREMENT_SQL = f"""
 WITH locked AS MATERIALIZED (
-  SELECT id FROM {StoreProduct._meta.db_table} WHERE id = ANY(%s::bigint[]) ORDER BY id FOR UPDATE
+  SELECT id FROM {StoreProduct._meta.db_table} WHERE id = ANY(%(ids)s::bigint[]) ORDER BY id FOR UPDATE
+), decremented AS (
+  UPDATE {StoreProduct._meta.db_table} sp SET stock = sp.stock - req.qty
+  FROM locked, unnest(%(ids)s::bigint[], %(quantities)s::numeric[]) AS req(id, qty), {Product._meta.db_table} p
+  WHERE sp.id = locked.id AND req.id = locked.id AND p.id = sp.product_id
+    AND (p.allows_negative_stock OR sp.stock >= req.qty)
+  RETURNING sp.id, req.qty
 )
-UPDATE {StoreProduct._meta.db_table} sp SET stock = sp.stock - req.qty
-FROM locked, unnest(%s::bigint[], %s::numeric[]) AS req(id, qty), {Product._meta.db_table} p
-WHERE sp.id = locked.id AND req.id = locked.id AND p.id = sp.product_id
-  AND (p.allows_negative_stock OR sp.stock >= req.qty)
-RETURNING sp.id
+INSERT INTO {StockMovement._meta.db_table}
+  (company_id, store_id, store_product_id, kind, quantity, sale_id, created_at, created_by_id, note)
+SELECT %(company)s, %(store)s, d.id, %(kind)s, -d.qty, %(sale)s, %(created_at)s, %(cashier)s, %(note)s
+FROM decremented d
+RETURNING store_product_id
 """
 
 
@@ -410,7 +416,7 @@ def _sale_complete(
     gap-free), then the SUNAT document and job (built from the unsaved sale and lines, so the sale
     row is inserted once, already carrying its document), then the sale row (a concurrent
     duplicate key fails here, before stock is touched), then lines and payments, then stock in id
-    order and its movements.
+    order with its movements.
     """
     taken = series_number_take(register=register, document_type=document_type)
 

@@ -8,8 +8,9 @@ from decimal import Decimal
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
-from sales.models import Customer, Payment, Sale, SaleLine, StockMovement, StoreProduct
+from sales.models import Customer, MovementKind, Payment, Sale, SaleLine, StockMovement, StoreProduct
 from sales.selectors import stock_ledger_sum
 from sales.tests.factories import cashier_make, company_make, product_make, store_make
 from stores.models import DocumentSeries
@@ -127,6 +128,37 @@ def test_checkout_creates_sale_with_contract_body(client_for, products, store):
         assert sp.stock == stock_ledger_sum(store_product=sp)
     p["kilo"].refresh_from_db()
     assert p["kilo"].stock == Decimal("98.745")
+
+
+def test_each_decrement_is_recorded_as_the_sales_movement(client_for, products, cashier):
+    """The stock statement writes the movements itself: every column as the model means it."""
+    p = products
+    before = timezone.now()
+    # the same product twice: one decrement and one movement of the sum
+    body = body_for((p["gravado"], "2"), (p["kilo"], "1.5"), (p["gravado"], "1"), (p["bread"], "4"))
+    response = post(client_for, body)
+    assert response.status_code == 201, response.content
+    sale = Sale.objects.get(public_id=response.json()["id"])
+    rows = {m.store_product_id: m for m in StockMovement.objects.filter(sale=sale)}
+    assert sorted(rows) == sorted(sp.pk for sp in (p["gravado"], p["kilo"], p["bread"]))
+    assert {pk: m.quantity for pk, m in rows.items()} == {
+        p["gravado"].pk: Decimal("-3"),
+        p["kilo"].pk: Decimal("-1.5"),
+        p["bread"].pk: Decimal("-4"),  # a product that allows negative stock goes below zero
+    }
+    for m in rows.values():
+        assert (m.company_id, m.store_id, m.kind, m.created_by_id, m.note) == (
+            sale.company_id,
+            sale.store_id,
+            MovementKind.SALE,
+            cashier.pk,
+            sale.full_number,
+        )
+        assert before <= m.created_at <= timezone.now()
+    for sp in (p["gravado"], p["kilo"], p["bread"]):
+        sp.refresh_from_db()
+        assert sp.stock == stock_ledger_sum(store_product=sp)
+    assert p["bread"].stock == Decimal("-4")
 
 
 def test_factura_with_ruc_gets_contado_terms_and_customer(client_for, products):

@@ -24,9 +24,9 @@ from sales.tests.factories import product_make
 pytestmark = pytest.mark.django_db(transaction=True)  # BEGIN and COMMIT as in production
 
 # session, user, rate-limit counter, register, products; then the sale's transaction: BEGIN,
-# series, document, job, sale, lines, payments, stock (lock and UPDATE, one statement), movements,
+# series, document, job, sale, lines, payments, stock (lock, UPDATE and movements, one statement),
 # COMMIT. Each statement is waited for (plain statements: docs/performance.md, "A lean checkout").
-WARM_CHECKOUT_WAITS = 15
+WARM_CHECKOUT_WAITS = 14
 
 
 def _waits(trace: str) -> list[str]:
