@@ -426,12 +426,13 @@ def main() -> int:
         "load_average_after": os.getloadavg(),
         "results": results,
     }
+    think = f"-think{int(args.think_ms)}ms" if args.think_ms else ""
     for via in args.via:
-        d = next((r for r in results if r["run"] == f"django-{via}"), None)
+        d = next((r for r in results if r["run"] == f"django-{via}{think}"), None)
         b = next((r for r in results if r["run"] == f"raw-sql-{via}"), None)
         if d and b and b["throughput_per_s"]:
             summary[f"ratio_{via}"] = round(d["throughput_per_s"] / b["throughput_per_s"], 3)
-        lean = next((r for r in results if r["run"] == f"lean-{via}"), None)
+        lean = next((r for r in results if r["run"] == f"lean-{via}{think}"), None)
         if d and lean and lean["throughput_per_s"]:
             summary[f"lean_ratio_{via}"] = round(d["throughput_per_s"] / lean["throughput_per_s"], 3)
     if args.out:
