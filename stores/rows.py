@@ -35,40 +35,75 @@ def _backend_converters(model: type[Model], field: Field) -> list:
     return connection.ops.get_db_converters(field.get_col(model._meta.db_table))
 
 
-def rows_insert(objs: Sequence[Model], *, returning: bool = False) -> None:
+def rows_insert(objs: Sequence[Model], *, returning: bool = False, children: Sequence[Model] = ()) -> None:
     """Insert ``objs`` (unsaved instances of one model) with one ``INSERT``, in the caller's
     transaction, waited for: a database error is Django's and is raised here.
 
-    The statement's text is built once per model, row count and ``returning``. Values go through
-    each field's ``pre_save(add=True)`` and ``get_db_prep_save()``, as with ``save()``; a foreign
-    key whose object was saved after it was assigned takes that object's key. Columns with a
-    database default (``db_default``) are left to the database and read back onto the objects,
-    as ``save()`` does; with ``returning``, so are the primary keys. No signals are sent (the
-    models written here have no receivers). Generated fields are refused. The objects are then
-    marked saved (``Model._state``)."""
+    ``children`` (unsaved rows of other models, each with exactly one foreign key to ``objs``'s
+    model) go in the same statement, under one parent (``objs`` is then one row): ``WITH parent
+    AS (INSERT … RETURNING) INSERT … VALUES (…, (SELECT pk FROM parent), …)``. Each child gets the
+    parent's new key and its own (keys are drawn in row order, read back sorted). psycopg parses
+    a statement of more than 50 parameters again on every run, so children suit a parent with few
+    of them (docs/performance.md, "One statement for a parent and its children").
+
+    The statement's text is built once per shape (models, row counts, ``returning``).
+    Values go through each field's ``pre_save(add=True)`` and ``get_db_prep_save()``, as with
+    ``save()``; a foreign key whose object was saved after it was assigned takes that object's
+    key. Columns with a database default (``db_default``) are left to the database; the parent's
+    are read back onto it, as ``save()`` does, and with ``returning`` (or children) its primary
+    key too; a child's are not read back but left deferred, loaded from its row when first read.
+    No signals are sent (the models written here have no receivers). Generated fields are
+    refused. All the objects are then marked saved (``Model._state``)."""
     if not objs:
         return
     model = type(objs[0])
-    fields, back, keys = _insert_fields(model), _returned_fields(model, returning), _foreign_keys(model)
+    if children and len(objs) != 1:
+        raise ValueError("rows_insert: children need exactly one parent row")
+    groups: dict[type[Model], list[Model]] = {}
+    for child in children:
+        groups.setdefault(type(child), []).append(child)
+    returning = returning or bool(groups)  # the children's key is the parent's new primary key
+    back = _returned_fields(model, returning)
+    # The connection itself, not the ``django.db.connection`` proxy: the preparation of decimals,
+    # dates, keys and JSON reads ``connection.ops``, through the proxy a thread-local lookup each.
+    db = connections[DEFAULT_DB_ALIAS]
+    _keys_fill(objs)
+    params = [
+        field.get_db_prep_save(field.pre_save(obj, add=True), db) for obj in objs for field in _insert_fields(model)
+    ]
+    for child_model, rows in groups.items():
+        _keys_fill(rows)
+        fields = _child_fields(child_model, model)
+        params += [field.get_db_prep_save(field.pre_save(row, add=True), db) for row in rows for field in fields]
+    shape = tuple((child_model, len(rows)) for child_model, rows in groups.items())
+    with db.cursor() as cursor:
+        cursor.execute(_insert_sql(model, len(objs), returning, shape), params)
+        returned = cursor.fetchall() if back else []
+    for n, obj in enumerate(objs):
+        if back:
+            for field, value in zip(back, returned[n][: len(back)], strict=True):
+                setattr(obj, field.attname, value)
+        obj._state.adding = False
+        obj._state.db = db.alias
+    for (child_model, rows), keys in zip(groups.items(), returned[0][len(back) :] if groups else (), strict=True):
+        key, deferred = _parent_key(child_model, model), _db_defaults(child_model)
+        for row, pk in zip(rows, keys, strict=True):
+            row.pk = pk
+            setattr(row, key.attname, objs[0].pk)
+            for field in deferred:
+                row.__dict__.pop(field.attname, None)
+            row._state.adding = False
+            row._state.db = db.alias
+
+
+def _keys_fill(objs: Sequence[Model]) -> None:
+    """A foreign key whose object was saved after it was assigned takes that object's key."""
     for obj in objs:
-        for field in keys:
+        for field in _foreign_keys(type(obj)):
             if getattr(obj, field.attname) is None:
                 related = field.get_cached_value(obj, None)
                 if related is not None:
                     setattr(obj, field.attname, related.pk)
-    # The connection itself, not the ``django.db.connection`` proxy: the preparation of decimals,
-    # dates, keys and JSON reads ``connection.ops``, through the proxy a thread-local lookup each.
-    db = connections[DEFAULT_DB_ALIAS]
-    params = [field.get_db_prep_save(field.pre_save(obj, add=True), db) for obj in objs for field in fields]
-    with db.cursor() as cursor:
-        cursor.execute(_insert_sql(model, len(objs), returning), params)
-        rows = cursor.fetchall() if back else []
-    for n, obj in enumerate(objs):
-        if back:
-            for field, value in zip(back, rows[n], strict=True):
-                setattr(obj, field.attname, value)
-        obj._state.adding = False
-        obj._state.db = db.alias
 
 
 @functools.cache
@@ -86,19 +121,53 @@ def _foreign_keys(model: type[Model]) -> list[ForeignKey]:
 
 
 @functools.cache
+def _parent_key(model: type[Model], parent: type[Model]) -> ForeignKey:
+    keys = [f for f in _foreign_keys(model) if f.related_model is parent]
+    if len(keys) != 1:
+        raise TypeError(f"rows_insert: {model.__name__} needs exactly one key to {parent.__name__}, has {len(keys)}")
+    return keys[0]
+
+
+@functools.cache
+def _child_fields(model: type[Model], parent: type[Model]) -> list[Field]:
+    """A child's parameters: its insert fields but the key to the parent (read in the statement)."""
+    key = _parent_key(model, parent)
+    return [f for f in _insert_fields(model) if f is not key]
+
+
+@functools.cache
+def _db_defaults(model: type[Model]) -> list[Field]:
+    return [f for f in model._meta.concrete_fields if f.db_default is not NOT_PROVIDED and not f.primary_key]
+
+
+@functools.cache
 def _returned_fields(model: type[Model], returning: bool) -> list[Field]:
-    defaults = [f for f in model._meta.concrete_fields if f.db_default is not NOT_PROVIDED and not f.primary_key]
-    return [model._meta.pk, *defaults] if returning else defaults
+    return [model._meta.pk, *_db_defaults(model)] if returning else _db_defaults(model)
 
 
 @functools.lru_cache(maxsize=256)
-def _insert_sql(model: type[Model], rows: int, returning: bool) -> str:
+def _insert_sql(
+    model: type[Model], rows: int, returning: bool, children: tuple[tuple[type[Model], int], ...] = ()
+) -> str:
+    quote = connection.ops.quote_name
+    back = ", ".join(quote(f.column) for f in _returned_fields(model, returning))
+    sql = _values_insert(model, rows)
+    if not children:
+        return f"{sql} RETURNING {back}" if back else sql
+    parts, keys = [f"WITH parent AS ({sql} RETURNING {back})"], []
+    for n, (child_model, count) in enumerate(children):
+        child_pk = quote(child_model._meta.pk.column)
+        insert = _values_insert(child_model, count, key=_parent_key(child_model, model))
+        parts.append(f"child{n} AS ({insert} RETURNING {child_pk})")
+        keys.append(f"(SELECT array_agg({child_pk} ORDER BY {child_pk}) FROM child{n})")
+    return ", ".join(parts) + f" SELECT {back}, {', '.join(keys)} FROM parent"
+
+
+def _values_insert(model: type[Model], rows: int, *, key: ForeignKey | None = None) -> str:
+    """``INSERT … VALUES`` of ``rows`` rows; ``key``'s value is the new primary key of ``parent``."""
     quote = connection.ops.quote_name
     fields = _insert_fields(model)
-    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    sql = (
-        f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
-        f"VALUES {', '.join([row] * rows)}"
-    )
-    back = _returned_fields(model, returning)
-    return sql + f" RETURNING {', '.join(quote(f.column) for f in back)}" if back else sql
+    parent = f"(SELECT {quote(key.target_field.column)} FROM parent)" if key is not None else ""
+    row = "(" + ", ".join(parent if f is key else "%s" for f in fields) + ")"
+    columns = ", ".join(quote(f.column) for f in fields)
+    return f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES {', '.join([row] * rows)}"

@@ -19,9 +19,9 @@ from collections.abc import Callable
 from bench.load.database import app_env, bench_url, prepare
 
 
-def checkout_body_maker(*, user) -> Callable[[], str]:
-    """Bodies for ``POST /api/v1/checkout`` as ``user`` (a cashier of one store): two of the
-    store's products (the same two, by id), one unit each, paid in cash, a fresh key each time.
+def checkout_body_maker(*, user, lines: int = 2) -> Callable[[], str]:
+    """Bodies for ``POST /api/v1/checkout`` as ``user`` (a cashier of one store): ``lines`` of the
+    store's products (the same ones, by id), one unit each, paid in cash, a fresh key each time.
     Needs ``django.setup()``."""
     from sales.models import StoreProduct
 
@@ -31,8 +31,10 @@ def checkout_body_maker(*, user) -> Callable[[], str]:
             store_id=store_id, product__is_plastic_bag=False, product__unit_code="NIU", stock__gt=100
         )
         .order_by("product_id")
-        .values_list("product__barcode", flat=True)[:2]
+        .values_list("product__barcode", flat=True)[:lines]
     )
+
+    assert len(codes) == lines, f"the store sells only {len(codes)} such products"
 
     def body() -> str:
         return json.dumps(

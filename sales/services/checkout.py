@@ -85,11 +85,11 @@ def sale_checkout(
     RETURNING`` (:func:`sales.services.numbering.series_number_take`: no open session is a 409;
     the row lock serializes the register's sales and keeps correlatives gap-free; a close waits
     for the sale and its Z includes it); a new buyer is added to the company's customers; the
-    SUNAT document and its job are issued; the sale is inserted already pointing at its document
-    (an idempotency conflict surfaces here, before any stock is touched); lines and payments are
-    bulk-inserted; stock rows are locked in id order, decremented with a guarded ``UPDATE``
-    (``stock >= q`` unless the product allows negative stock; a refused row is a 409) and their
-    movements inserted, all in one statement. Prices come from ``StoreProduct`` only. No network
+    SUNAT document and its job are issued (one statement); the sale, already pointing at its
+    document, is inserted with its payments in one statement (an idempotency conflict surfaces
+    here, before any stock is touched), then its lines; stock rows are locked in id order, decremented
+    with a guarded ``UPDATE`` (``stock >= q`` unless the product allows negative stock; a refused
+    row is a 409) and their movements inserted, all in one statement. Prices come from ``StoreProduct`` only. No network
     I/O. The number of SQL statements does not depend on the number of lines. Raises
     :class:`TillError`; when it does, nothing has been written.
 
@@ -414,9 +414,9 @@ def _sale_complete(
 
     Order matters: the session and the series first (the session is held, the correlative is
     gap-free), then the SUNAT document and job (built from the unsaved sale and lines, so the sale
-    row is inserted once, already carrying its document), then the sale row (a concurrent
-    duplicate key fails here, before stock is touched), then lines and payments, then stock in id
-    order with its movements.
+    row is inserted once, already carrying its document), then the sale row with its payments (a
+    concurrent duplicate key fails here, before stock is touched), then its lines, then stock in
+    id order with its movements.
     """
     taken = series_number_take(register=register, document_type=document_type)
 
@@ -497,10 +497,9 @@ def _sale_complete(
     sale.sunat_document = sunat_document_issue(
         company=company, store=store, snapshot=snapshot, request_id=request_id, demo=demo
     )
-    rows_insert([sale], returning=True)
-    rows_insert(sale_lines)
     for row in payment_rows:
         row.company, row.store, row.sale = company, store, sale
-    rows_insert(payment_rows)
+    rows_insert([sale], children=payment_rows)
+    rows_insert(sale_lines)
     _stock_decrement(sale=sale, priced=priced)
     return sale

@@ -158,6 +158,115 @@ def test_a_document_and_its_job_are_written_as_save_writes_them(sale):
     _same(stored, saved, ignore=("document", "request_id", "run_at", "created_at", "updated_at"))
 
 
+def test_children_are_written_in_their_parents_statement_as_save_writes_them(sale):
+    """A sale with two lines and a payment in one statement, beside the same rows by ``save()``."""
+    sale, item = sale
+    keys = iter((uuid.uuid4(), uuid.uuid4()))
+    numbers = iter((800, 801))
+
+    def family():
+        parent = Sale(
+            company=sale.company,
+            store=sale.store,
+            register=sale.register,
+            cashier=sale.cashier,
+            document_series_id=sale.document_series_id,
+            session_id=sale.session_id,
+            document_type="03",
+            series=sale.series,
+            number=next(numbers),
+            idempotency_key=next(keys),
+            fingerprint="f",
+            customer_doc_type="0",
+            customer_doc_number="-",
+            customer_name="CLIENTES VARIOS",
+            gravadas=Decimal("5.93"),
+            exoneradas=Decimal("0.00"),
+            inafectas=Decimal("0.00"),
+            igv=Decimal("1.07"),
+            icbper=Decimal("0.00"),
+            total=Decimal("7.00"),
+            issued_at=sale.issued_at,
+        )
+        lines = [
+            SaleLine(
+                company=sale.company,
+                store=sale.store,
+                sale=parent,
+                line_no=n,
+                product=item.product,
+                store_product=item,
+                sku=item.product.sku,
+                barcode=item.product.barcode,
+                description=item.product.name,
+                unit_code="NIU",
+                quantity=Decimal("1.000"),
+                unit_price=Decimal("3.50"),
+                unit_value=Decimal("2.966102"),
+                base=Decimal("2.97"),
+                igv=Decimal("0.53"),
+                icbper=Decimal("0.00"),
+                icbper_rate=Decimal("0.00"),
+                amount=Decimal("3.50"),
+                affectation="10",
+            )
+            for n in (1, 2)
+        ]
+        payment = Payment(company=sale.company, store=sale.store, sale=parent, method="cash", amount=Decimal("7.00"))
+        return parent, [*lines, payment]
+
+    parent, children = family()
+    rows_insert([parent], children=children)
+    assert parent.pk and not parent._state.adding
+    assert all(c.sale_id == parent.pk and c.pk and not c._state.adding for c in children)
+    assert [c.pk for c in children[:2]] == list(
+        SaleLine.objects.filter(sale=parent).order_by("line_no").values_list("pk", flat=True)
+    )
+    assert children[2].pk == Payment.objects.get(sale=parent).pk
+    twin, twin_children = family()
+    twin.save(force_insert=True)
+    for child in twin_children:
+        child.sale = twin
+        child.save(force_insert=True)
+    _same(Sale.objects.get(pk=parent.pk), twin, ignore=("public_id", "idempotency_key", "number"))
+    for mine, theirs in zip(
+        [*SaleLine.objects.filter(sale=parent).order_by("line_no"), Payment.objects.get(sale=parent)],
+        [*SaleLine.objects.filter(sale=twin).order_by("line_no"), Payment.objects.get(sale=twin)],
+        strict=True,
+    ):
+        _same(mine, theirs, ignore=("sale",))
+
+
+def test_a_childs_database_defaults_are_left_to_load_when_read(sale):
+    """The job, the document's child: its ``now()`` defaults are not read back by the statement;
+    read, they load from the row (the stored values, not ``DatabaseDefault`` placeholders)."""
+    sale, _ = sale
+    document = SunatDocument(
+        company=sale.company,
+        store=sale.store,
+        document_type="03",
+        series="B999",
+        number=1,
+        issued_at=sale.issued_at,
+        snapshot={},
+        total=Decimal("1.00"),
+    )
+    job = SunatJob(company_id=sale.company_id, document=document, kind=JobKind.SEND_DOCUMENT, request_id="r-2")
+    rows_insert([document], children=[job])
+    assert job.get_deferred_fields() == {"run_at", "created_at", "updated_at"}
+    stored = SunatJob.objects.get(document_id=document.pk)
+    assert (job.run_at, job.created_at, job.updated_at) == (stored.run_at, stored.created_at, stored.updated_at)
+    assert stored.run_at is not None and stored.request_id == "r-2"
+
+
+def test_a_child_without_one_key_to_its_parent_is_refused(sale):
+    sale, _ = sale
+    with pytest.raises(TypeError, match="exactly one key to Sale, has 0"):
+        rows_insert([Sale()], children=[SunatJob(kind=JobKind.SEND_DOCUMENT)])
+    with pytest.raises(ValueError, match="exactly one parent row"):
+        rows_insert([Sale(), Sale()], children=[Payment()])
+
+
 def test_a_model_with_a_generated_field_is_refused():
     with isolate_apps("stores"):
 

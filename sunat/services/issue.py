@@ -103,14 +103,14 @@ def sunat_document_issue(
 
 def _document_record(*, document: SunatDocument, kind: str, request_id: str, demo: bool) -> SunatDocument:
     """Insert the unsaved ``document`` and, unless it is demo history (settled here, no job), its
-    first job of ``kind``: plain ``INSERT``s (:func:`stores.rows.rows_insert`, the checkout's
-    hot path), in the caller's transaction."""
+    first job of ``kind``, in one statement (:func:`stores.rows.rows_insert` with the job as its
+    child, the checkout's hot path), in the caller's transaction."""
     if demo:
         _demo_settle(document)
-    rows_insert([document], returning=True)
-    if not demo:
-        job = SunatJob(company_id=document.company_id, document=document, kind=kind, request_id=request_id[:64])
-        rows_insert([job])
+        rows_insert([document], returning=True)
+        return document
+    job = SunatJob(company_id=document.company_id, document=document, kind=kind, request_id=request_id[:64])
+    rows_insert([document], children=[job])
     return document
 
 
