@@ -1,5 +1,6 @@
 """Plain SQL for model rows on the till's hot path: the column list of a cursor ``SELECT`` read back
-with ``Model.from_db``, and one ``INSERT … VALUES`` for unsaved instances of one model.
+with ``Model.from_db``, and one ``INSERT`` statement for unsaved instances of one model, with the
+rows that hang from it if there is one parent.
 
 They live in ``stores``, the lowest app, because every app may import it: the register read
 (``stores.selectors``), the sale's rows (``sales.services.checkout``) and the SUNAT document and
@@ -15,6 +16,7 @@ from collections.abc import Sequence
 
 from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.models import NOT_PROVIDED, Field, ForeignKey, Model
+from django.db.models.fields import AutoFieldMixin
 
 
 def columns_select(*, model: type[Model], alias: str) -> tuple[list[str], str]:
@@ -40,9 +42,11 @@ def rows_insert(objs: Sequence[Model], *, returning: bool = False, children: Seq
     transaction, waited for: a database error is Django's and is raised here.
 
     ``children`` (unsaved rows of other models, each with exactly one foreign key to ``objs``'s
-    model) go in the same statement, under one parent (``objs`` is then one row): ``WITH parent
-    AS (INSERT … RETURNING) INSERT … VALUES (…, (SELECT pk FROM parent), …)``. Each child gets the
-    parent's new key and its own (keys are drawn in row order, read back sorted). psycopg parses
+    model's primary key and an auto-incremented key of their own) go in the same statement, under
+    one parent (``objs`` is then one row): ``WITH parent AS (INSERT … RETURNING), child0 AS
+    (INSERT … VALUES (…, (SELECT pk FROM parent), …) RETURNING pk), … SELECT … FROM parent``. Each
+    child gets the parent (as ``save()`` leaves it) and its own new key: a sequence draws keys in
+    row order, so they are read back sorted. psycopg parses
     a statement of more than 50 parameters again on every run, so children suit a parent with few
     of them (docs/performance.md, "One statement for a parent and its children").
 
@@ -54,14 +58,15 @@ def rows_insert(objs: Sequence[Model], *, returning: bool = False, children: Seq
     key too; a child's are not read back but left deferred, loaded from its row when first read.
     No signals are sent (the models written here have no receivers). Generated fields are
     refused. All the objects are then marked saved (``Model._state``)."""
+    if children and len(objs) != 1:
+        raise ValueError("rows_insert: children need exactly one parent row")
     if not objs:
         return
     model = type(objs[0])
-    if children and len(objs) != 1:
-        raise ValueError("rows_insert: children need exactly one parent row")
     groups: dict[type[Model], list[Model]] = {}
     for child in children:
         groups.setdefault(type(child), []).append(child)
+    child_fields = {child_model: _child_fields(child_model, model) for child_model in groups}  # refuses first
     returning = returning or bool(groups)  # the children's key is the parent's new primary key
     back = _returned_fields(model, returning)
     # The connection itself, not the ``django.db.connection`` proxy: the preparation of decimals,
@@ -73,7 +78,7 @@ def rows_insert(objs: Sequence[Model], *, returning: bool = False, children: Seq
     ]
     for child_model, rows in groups.items():
         _keys_fill(rows)
-        fields = _child_fields(child_model, model)
+        fields = child_fields[child_model]
         params += [field.get_db_prep_save(field.pre_save(row, add=True), db) for row in rows for field in fields]
     shape = tuple((child_model, len(rows)) for child_model, rows in groups.items())
     with db.cursor() as cursor:
@@ -89,7 +94,7 @@ def rows_insert(objs: Sequence[Model], *, returning: bool = False, children: Seq
         key, deferred = _parent_key(child_model, model), _db_defaults(child_model)
         for row, pk in zip(rows, keys, strict=True):
             row.pk = pk
-            setattr(row, key.attname, objs[0].pk)
+            setattr(row, key.name, objs[0])
             for field in deferred:
                 row.__dict__.pop(field.attname, None)
             row._state.adding = False
@@ -125,6 +130,10 @@ def _parent_key(model: type[Model], parent: type[Model]) -> ForeignKey:
     keys = [f for f in _foreign_keys(model) if f.related_model is parent]
     if len(keys) != 1:
         raise TypeError(f"rows_insert: {model.__name__} needs exactly one key to {parent.__name__}, has {len(keys)}")
+    if keys[0].target_field is not parent._meta.pk:
+        raise TypeError(f"rows_insert: {model.__name__}.{keys[0].name} must point at {parent.__name__}'s primary key")
+    if not isinstance(model._meta.pk, AutoFieldMixin):
+        raise TypeError(f"rows_insert: {model.__name__}'s primary key must come from a sequence (an AutoField)")
     return keys[0]
 
 

@@ -499,7 +499,7 @@ def _sale_complete(
     )
     for row in payment_rows:
         row.company, row.store, row.sale = company, store, sale
-    rows_insert([sale], children=payment_rows)
+    rows_insert([sale], returning=True, children=payment_rows)
     rows_insert(sale_lines)
     _stock_decrement(sale=sale, priced=priced)
     return sale

@@ -1,5 +1,5 @@
-"""The checkout and the SUNAT document it issues write their rows with plain ``INSERT``s
-(``stores.rows.rows_insert``): each row must hold exactly what ``save()`` writes from the same
+"""The checkout and the SUNAT document it issues write their rows with plain ``INSERT`` statements
+(``stores.rows.rows_insert``, a parent with its children in one): each row must hold exactly what ``save()`` writes from the same
 instance, database defaults included, and a model with generated fields is refused; a cursor
 read (``columns_select``) refuses a model whose fields need converters."""
 
@@ -158,7 +158,7 @@ def test_a_document_and_its_job_are_written_as_save_writes_them(sale):
     _same(stored, saved, ignore=("document", "request_id", "run_at", "created_at", "updated_at"))
 
 
-def test_children_are_written_in_their_parents_statement_as_save_writes_them(sale):
+def test_children_are_written_in_their_parents_statement_as_save_writes_them(sale, django_assert_num_queries):
     """A sale with two lines and a payment in one statement, beside the same rows by ``save()``."""
     sale, item = sale
     keys = iter((uuid.uuid4(), uuid.uuid4()))
@@ -216,7 +216,9 @@ def test_children_are_written_in_their_parents_statement_as_save_writes_them(sal
         return parent, [*lines, payment]
 
     parent, children = family()
-    rows_insert([parent], children=children)
+    with django_assert_num_queries(1):
+        rows_insert([parent], children=children)
+        assert all(c.sale is parent for c in children)  # the parent stays cached, as save() leaves it
     assert parent.pk and not parent._state.adding
     assert all(c.sale_id == parent.pk and c.pk and not c._state.adding for c in children)
     assert [c.pk for c in children[:2]] == list(
