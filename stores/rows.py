@@ -46,14 +46,13 @@ def rows_insert(objs: Sequence[Model], *, returning: bool = False, children: Seq
     one parent (``objs`` is then one row): ``WITH parent AS (INSERT … RETURNING), child0 AS
     (INSERT … VALUES (…, (SELECT pk FROM parent), …) RETURNING pk), … SELECT … FROM parent``. Each
     child gets the parent (as ``save()`` leaves it) and its own new key: a sequence draws keys in
-    row order, so they are read back sorted. psycopg parses
-    a statement of more than 50 parameters again on every run, so children suit a parent with few
-    of them (docs/performance.md, "One statement for a parent and its children").
+    row order, so they are read back sorted. psycopg parses a statement of more than 50
+    parameters again on every run, so children suit a parent with few of them
+    (docs/performance.md, "One statement for a parent and its children").
 
-    The statement's text is built once per shape (models, row counts, ``returning``).
-    Values go through each field's ``pre_save(add=True)`` and ``get_db_prep_save()``, as with
-    ``save()``; a foreign key whose object was saved after it was assigned takes that object's
-    key. Columns with a database default (``db_default``) are left to the database; the parent's
+    The statement's text is built once per shape (models, row counts, ``returning``). Values go
+    through each field's ``pre_save(add=True)`` and ``get_db_prep_save()``, as with ``save()``; a
+    foreign key whose object was saved after it was assigned takes that object's key. Columns with a database default (``db_default``) are left to the database; the parent's
     are read back onto it, as ``save()`` does, and with ``returning`` (or children) its primary
     key too; a child's are not read back but left deferred, loaded from its row when first read.
     No signals are sent (the models written here have no receivers). Generated fields are

@@ -87,10 +87,10 @@ def sale_checkout(
     for the sale and its Z includes it); a new buyer is added to the company's customers; the
     SUNAT document and its job are issued (one statement); the sale, already pointing at its
     document, is inserted with its payments in one statement (an idempotency conflict surfaces
-    here, before any stock is touched), then its lines; stock rows are locked in id order, decremented
-    with a guarded ``UPDATE`` (``stock >= q`` unless the product allows negative stock; a refused
-    row is a 409) and their movements inserted, all in one statement. Prices come from ``StoreProduct`` only. No network
-    I/O. The number of SQL statements does not depend on the number of lines. Raises
+    here, before any stock is touched), then its lines; stock rows are locked in id order,
+    decremented with a guarded ``UPDATE`` (``stock >= q`` unless the product allows negative
+    stock; a refused row is a 409) and their movements inserted, all in one statement. Prices
+    come from ``StoreProduct`` only. No network I/O. The number of SQL statements does not depend on the number of lines. Raises
     :class:`TillError`; when it does, nothing has been written.
 
     ``demo`` (``seed_demo --history-days`` only): the sale's document is demo history, settled
