@@ -90,8 +90,9 @@ def sale_checkout(
     here, before any stock is touched), then its lines; stock rows are locked in id order,
     decremented with a guarded ``UPDATE`` (``stock >= q`` unless the product allows negative
     stock; a refused row is a 409) and their movements inserted, all in one statement. Prices
-    come from ``StoreProduct`` only. No network I/O. The number of SQL statements does not depend on the number of lines. Raises
-    :class:`TillError`; when it does, nothing has been written.
+    come from ``StoreProduct`` only. No network I/O. The number of SQL statements does not
+    depend on the number of lines. Raises :class:`TillError`; when it does, nothing has been
+    written.
 
     ``demo`` (``seed_demo --history-days`` only): the sale's document is demo history, settled
     as accepted and never queued (``sunat_document_issue(demo=True)``).
