@@ -91,6 +91,8 @@ def main() -> None:
         return
     if shutil.which("valgrind") is None:
         raise SystemExit("valgrind no está instalado (apt-get install valgrind)")
+    if args.lines < 1:
+        raise SystemExit("--lines debe ser al menos 1")
     if args.long <= args.short:
         raise SystemExit("--long debe ser mayor que --short")
     if not args.skip_prepare:

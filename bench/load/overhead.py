@@ -34,7 +34,8 @@ def checkout_body_maker(*, user, lines: int = 2) -> Callable[[], str]:
         .values_list("product__barcode", flat=True)[:lines]
     )
 
-    assert len(codes) == lines, f"the store sells only {len(codes)} such products"
+    if len(codes) != lines:
+        raise SystemExit(f"--lines {lines}: la tienda solo vende {len(codes)} productos con stock para el carrito")
 
     def body() -> str:
         return json.dumps(
