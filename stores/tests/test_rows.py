@@ -52,6 +52,31 @@ def _pair(make):
     return model.objects.get(pk=by_rows.pk), model.objects.get(pk=by_save.pk)
 
 
+def _line(*, sale: Sale, item, line_no: int) -> SaleLine:
+    """One unit of ``item`` (a store product at S/ 3.50, taxed) as line ``line_no`` of ``sale``."""
+    return SaleLine(
+        company=sale.company,
+        store=sale.store,
+        sale=sale,
+        line_no=line_no,
+        product=item.product,
+        store_product=item,
+        sku=item.product.sku,
+        barcode=item.product.barcode,
+        description=item.product.name,
+        unit_code="NIU",
+        quantity=Decimal("1.000"),
+        unit_price=Decimal("3.50"),
+        unit_value=Decimal("2.966102"),
+        base=Decimal("2.97"),
+        igv=Decimal("0.53"),
+        icbper=Decimal("0.00"),
+        icbper_rate=Decimal("0.00"),
+        amount=Decimal("3.50"),
+        affectation="10",
+    )
+
+
 def _same(a, b, *, ignore=()):
     left, right = model_to_dict(a), model_to_dict(b)
     for name in ("id", *ignore):
@@ -75,29 +100,7 @@ def test_a_payment_a_line_and_a_movement_are_written_as_save_writes_them(sale):
     )
     _same(*payment)
     numbers = iter((50, 51))
-    line = _pair(
-        lambda: SaleLine(
-            company=sale.company,
-            store=sale.store,
-            sale=sale,
-            line_no=next(numbers),
-            product=item.product,
-            store_product=item,
-            sku=item.product.sku,
-            barcode=item.product.barcode,
-            description=item.product.name,
-            unit_code="NIU",
-            quantity=Decimal("1.000"),
-            unit_price=Decimal("3.50"),
-            unit_value=Decimal("2.966102"),
-            base=Decimal("2.97"),
-            igv=Decimal("0.53"),
-            icbper=Decimal("0.00"),
-            icbper_rate=Decimal("0.00"),
-            amount=Decimal("3.50"),
-            affectation="10",
-        )
-    )
+    line = _pair(lambda: _line(sale=sale, item=item, line_no=next(numbers)))
     _same(*line, ignore=("line_no",))
     movement = _pair(
         lambda: StockMovement(
@@ -188,30 +191,7 @@ def test_children_are_written_in_their_parents_statement_as_save_writes_them(sal
             total=Decimal("7.00"),
             issued_at=sale.issued_at,
         )
-        lines = [
-            SaleLine(
-                company=sale.company,
-                store=sale.store,
-                sale=parent,
-                line_no=n,
-                product=item.product,
-                store_product=item,
-                sku=item.product.sku,
-                barcode=item.product.barcode,
-                description=item.product.name,
-                unit_code="NIU",
-                quantity=Decimal("1.000"),
-                unit_price=Decimal("3.50"),
-                unit_value=Decimal("2.966102"),
-                base=Decimal("2.97"),
-                igv=Decimal("0.53"),
-                icbper=Decimal("0.00"),
-                icbper_rate=Decimal("0.00"),
-                amount=Decimal("3.50"),
-                affectation="10",
-            )
-            for n in (1, 2)
-        ]
+        lines = [_line(sale=parent, item=item, line_no=n) for n in (1, 2)]
         payment = Payment(company=sale.company, store=sale.store, sale=parent, method="cash", amount=Decimal("7.00"))
         return parent, [*lines, payment]
 
@@ -230,7 +210,9 @@ def test_children_are_written_in_their_parents_statement_as_save_writes_them(sal
     for child in twin_children:
         child.sale = twin
         child.save(force_insert=True)
-    _same(Sale.objects.get(pk=parent.pk), twin, ignore=("public_id", "idempotency_key", "number"))
+    _same(
+        Sale.objects.get(pk=parent.pk), Sale.objects.get(pk=twin.pk), ignore=("public_id", "idempotency_key", "number")
+    )
     for mine, theirs in zip(
         [*SaleLine.objects.filter(sale=parent).order_by("line_no"), Payment.objects.get(sale=parent)],
         [*SaleLine.objects.filter(sale=twin).order_by("line_no"), Payment.objects.get(sale=twin)],
