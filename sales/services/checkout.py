@@ -71,7 +71,8 @@ def sale_checkout(
     """Sell ``lines`` from the cashier's ``register`` (a code, None when the cashier has exactly one,
     or a ``Register`` instance — which must still be one of the cashier's registers).
 
-    Returns ``(sale, created)``. Idempotent per (company, ``idempotency_key``): the same cashier
+    Returns ``(sale, created)``: a new sale carries its SUNAT document; its company, store,
+    register, cashier and customer are set by key, not cached on it. Idempotent per (company, ``idempotency_key``): the same cashier
     with the same ``fingerprint`` gets the first sale back (``created=False``); a different
     cashier or body is a 409. A retry is not looked up beforehand: it runs like a new sale until
     the sale row's unique key refuses it (before any stock is touched), which also settles two
@@ -443,10 +444,10 @@ def _sale_complete(
         )[0]
 
     sale = Sale(
-        company=company,
-        store=store,
-        register=register,
-        cashier=cashier,
+        company_id=company.pk,
+        store_id=store.pk,
+        register_id=register.pk,
+        cashier_id=cashier.pk,
         document_series_id=taken.series_id,
         document_type=document_type,
         series=taken.series,
@@ -454,7 +455,7 @@ def _sale_complete(
         session_id=taken.session_id,
         idempotency_key=idempotency_key,
         fingerprint=fingerprint,
-        customer=customer_row,
+        customer_id=customer_row.pk if customer_row is not None else None,
         customer_doc_type=buyer.doc_type,
         customer_doc_number=buyer.doc_number,
         customer_name=buyer.name,
@@ -472,12 +473,12 @@ def _sale_complete(
     )
     sale_lines = [
         SaleLine(
-            company=company,
-            store=store,
+            company_id=company.pk,
+            store_id=store.pk,
             sale=sale,
             line_no=p.line_no,
-            product=p.store_product.product,
-            store_product=p.store_product,
+            product_id=p.store_product.product_id,
+            store_product_id=p.store_product.pk,
             sku=p.store_product.product.sku,
             barcode=p.store_product.product.barcode or "",
             description=p.store_product.product.name,
@@ -499,7 +500,7 @@ def _sale_complete(
         company=company, store=store, snapshot=snapshot, request_id=request_id, demo=demo
     )
     for row in payment_rows:
-        row.company, row.store, row.sale = company, store, sale
+        row.company_id, row.store_id = company.pk, store.pk
     rows_insert([sale], returning=True, children=payment_rows)
     rows_insert(sale_lines)
     _stock_decrement(sale=sale, priced=priced)

@@ -88,8 +88,8 @@ def sunat_document_issue(
         _check_original(company=company, snapshot=snapshot, original=original)
         _check_demo(original=original, demo=demo)
     document = SunatDocument(
-        company=company,
-        store=store,
+        company_id=company.pk,
+        store_id=store.pk if store is not None else None,
         document_type=snapshot.document_type,
         series=snapshot.series,
         number=snapshot.number,
