@@ -96,7 +96,7 @@ def sunat_document_issue(
         issued_at=snapshot.issued_at,
         snapshot=snapshot.to_json(),
         total=snapshot.totals.total,
-        original=original,
+        original_id=original.pk if original is not None else None,
     )
     return _document_record(document=document, kind=JobKind.SEND_DOCUMENT, request_id=request_id, demo=demo)
 
@@ -109,8 +109,8 @@ def _document_record(*, document: SunatDocument, kind: str, request_id: str, dem
         _demo_settle(document)
         rows_insert([document], returning=True)
         return document
-    job = SunatJob(company_id=document.company_id, document=document, kind=kind, request_id=request_id[:64])
-    rows_insert([document], children=[job])
+    job = SunatJob(company_id=document.company_id, kind=kind, request_id=request_id[:64])
+    rows_insert([document], children=[job])  # sets job.document
     return document
 
 
