@@ -74,9 +74,10 @@ def sale_checkout(
     Returns ``(sale, created)``. The sale, new or replayed, carries its SUNAT document; its
     company, store, register, cashier and customer are set by key, not cached on it. Idempotent
     per (company, ``idempotency_key``): the same cashier with the same ``fingerprint`` gets the
-    first sale back (``created=False``); a different cashier or body is a 409. A retry is not looked up beforehand: it runs like a new sale until
-    the sale row's unique key refuses it (before any stock is touched), which also settles two
-    requests racing with one key; a retry whose cart is refused today is looked up then.
+    first sale back (``created=False``); a different cashier or body is a 409. A retry is not
+    looked up beforehand: it runs like a new sale until the sale row's unique key refuses it
+    (before any stock is touched), which also settles two requests racing with one key; a retry
+    whose cart is refused today is looked up then.
 
     Before the transaction: the register (with store and company, within the cashier's stores:
     one query) and the cart's products (one query).

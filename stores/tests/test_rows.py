@@ -192,7 +192,7 @@ def test_children_are_written_in_their_parents_statement_as_save_writes_them(sal
             issued_at=sale.issued_at,
         )
         lines = [_line(sale=parent, item=item, line_no=n) for n in (1, 2)]
-        # No parent assigned: the statement gives the payment its key and its parent, as the checkout relies on.
+        # No parent assigned: the statement gives the payment its parent (the checkout relies on it).
         payment = Payment(company_id=sale.company_id, store_id=sale.store_id, method="cash", amount=Decimal("7.00"))
         return parent, [*lines, payment]
 

@@ -82,6 +82,8 @@ def sunat_document_issue(
     With ``demo``, the document is demo history: settled as accepted, no job (module docstring);
     its ``original``, if any, must be demo history too. A real note of a demo document raises
     ``ValueError``.
+
+    The returned document has its company, store and original set by key, not cached on it.
     """
     _assert_in_transaction("sunat_document_issue")
     if original is not None:
