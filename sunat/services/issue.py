@@ -2,7 +2,9 @@
 
 Every function here writes a ``SunatDocument`` and its first ``SunatJob`` in the caller's
 ``transaction.atomic()`` (asserted) and makes no network call; the job's insert trigger
-(``sunat_jobs_notify``) wakes the workers at commit, and a rollback leaves nothing behind.
+(``sunat_jobs_notify``) wakes the workers at commit, and a rollback leaves nothing behind. The
+document is built with its company, store and original by key: the one returned does not carry
+them cached (the checkout's hot path saves the related-object descriptors' work).
 
 Demo history (``demo=True``, for ``seed_demo --history-days``): the document is recorded already
 settled as accepted (``is_demo``, response code ``demo``) and gets no job: nothing is built,
@@ -82,8 +84,6 @@ def sunat_document_issue(
     With ``demo``, the document is demo history: settled as accepted, no job (module docstring);
     its ``original``, if any, must be demo history too. A real note of a demo document raises
     ``ValueError``.
-
-    The returned document has its company, store and original set by key, not cached on it.
     """
     _assert_in_transaction("sunat_document_issue")
     if original is not None:
@@ -181,15 +181,15 @@ def sunat_summary_issue(
     if issued_at is not None and not demo:
         raise ValueError("solo el historial de demostración se registra con fecha pasada")
     document = SunatDocument(
-        company=company,
-        store=store,
+        company_id=company.pk,
+        store_id=store.pk if store is not None else None,
         document_type=snapshot.document_type,
         series=f"{snapshot.document_type}-{snapshot.issue_date:%Y%m%d}",
         number=snapshot.sequence,
         issued_at=issued_at or timezone.now(),
         snapshot=snapshot.to_json(),
         total=0,
-        original=original,
+        original_id=original.pk if original is not None else None,
     )
     return _document_record(document=document, kind=JobKind.SEND_SUMMARY, request_id=request_id, demo=demo)
 
