@@ -93,7 +93,7 @@ def rows_insert(objs: Sequence[Model], *, returning: bool = False, children: Seq
         key, deferred = _parent_key(child_model, model), _db_defaults(child_model)
         for row, pk in zip(rows, keys, strict=True):
             row.pk = pk
-            setattr(row, key.name, objs[0])
+            _parent_set(row, key, objs[0])
             for field in deferred:
                 row.__dict__.pop(field.attname, None)
             row._state.adding = False
@@ -101,13 +101,26 @@ def rows_insert(objs: Sequence[Model], *, returning: bool = False, children: Seq
 
 
 def _keys_fill(objs: Sequence[Model]) -> None:
-    """A foreign key whose object was saved after it was assigned takes that object's key."""
+    """A foreign key whose object was saved after it was assigned takes that object's key.
+
+    Read from the instance's related-object cache as a dict: ``get_cached_value(obj, None)``
+    raises and catches a ``KeyError`` for every key built by id, which most are on the till."""
     for obj in objs:
+        cached = obj._state.fields_cache
+        if not cached:
+            continue
         for field in _foreign_keys(type(obj)):
-            if getattr(obj, field.attname) is None:
-                related = field.get_cached_value(obj, None)
-                if related is not None:
-                    setattr(obj, field.attname, related.pk)
+            related = cached.get(field.cache_name)
+            if related is not None and getattr(obj, field.attname) is None:
+                setattr(obj, field.attname, related.pk)
+
+
+def _parent_set(row: Model, key: ForeignKey, parent: Model) -> None:
+    """``row.<key> = parent`` for a parent just inserted on the row's own connection, as the
+    descriptor leaves it (the key and the cached object) without its checks: the type is
+    ``_parent_key``'s and both rows are written to the same database."""
+    setattr(row, key.attname, parent.pk)
+    key.set_cached_value(row, parent)
 
 
 @functools.cache
