@@ -2,7 +2,9 @@
 
 Tenancy: every row carries its ``company``, and its ``store`` where it belongs to one, so data
 can be distributed by company and nothing needs rows of two companies. Listing indexes start
-with ``store``.
+with ``store``. A foreign key that leads a composite index or a unique constraint has no index of
+its own (``db_index=False``): every insert would pay for what the other index gives
+(``tests/test_schema_indexes.py`` holds the whole schema to it).
 
 Stock: ``StoreProduct.stock`` is a cache of the ``StockMovement`` ledger. It is changed only by
 ``sales.services.stock`` and ``sales.services.checkout``, always together with a movement row in
@@ -48,7 +50,7 @@ def validate_barcode(value: str) -> None:
 class Product(models.Model):
     """A catalogue item of a company; price and stock live per store in :class:`StoreProduct`."""
 
-    company = models.ForeignKey(Company, on_delete=models.PROTECT, related_name="+")
+    company = models.ForeignKey(Company, on_delete=models.PROTECT, related_name="+", db_index=False)
     sku = models.CharField("SKU", max_length=40)
     # NULL, not "", for products without a barcode: the barcode is unique per company and NULLs
     # never collide (an empty string would).
@@ -96,7 +98,7 @@ class StoreProduct(CounterGuardedModel):
     """A product as sold in one store: its price (IGV included) and cached stock."""
 
     company = models.ForeignKey(Company, on_delete=models.PROTECT, related_name="+")
-    store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="+")
+    store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="+", db_index=False)
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="store_products")
     price = models.DecimalField("precio (con IGV)", **AMOUNT)
     # Cache of the sum of StockMovement.quantity; change only through sales.services.
@@ -134,11 +136,11 @@ class StockMovement(models.Model):
     """The stock ledger: signed quantities whose sum is ``StoreProduct.stock``. Append-only."""
 
     company = models.ForeignKey(Company, on_delete=models.PROTECT, related_name="+")
-    store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="+")
+    store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="+", db_index=False)
     store_product = models.ForeignKey(StoreProduct, on_delete=models.PROTECT, related_name="movements")
     kind = models.CharField("tipo", max_length=10, choices=MovementKind.choices)
     quantity = models.DecimalField("cantidad", **QUANTITY)
-    sale = models.ForeignKey("Sale", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    sale = models.ForeignKey("Sale", on_delete=models.PROTECT, null=True, blank=True, related_name="+", db_index=False)
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
@@ -160,7 +162,7 @@ class StockMovement(models.Model):
 class Customer(models.Model):
     """A buyer known to a company (catalog-06 identity)."""
 
-    company = models.ForeignKey(Company, on_delete=models.PROTECT, related_name="+")
+    company = models.ForeignKey(Company, on_delete=models.PROTECT, related_name="+", db_index=False)
     doc_type = models.CharField("tipo de documento", max_length=1, choices=DOC_TYPE_CHOICES)
     doc_number = models.CharField("número de documento", max_length=15)
     name = models.CharField("nombre o razón social", max_length=200)
@@ -189,8 +191,8 @@ class Sale(models.Model):
     """A completed sale; it exists with its lines, payments, movements and SUNAT document or not at all."""
 
     public_id = models.UUIDField("id público", default=uuid.uuid4, unique=True, editable=False)
-    company = models.ForeignKey(Company, on_delete=models.PROTECT, related_name="+")
-    store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="+")
+    company = models.ForeignKey(Company, on_delete=models.PROTECT, related_name="+", db_index=False)
+    store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="+", db_index=False)
     register = models.ForeignKey(Register, on_delete=models.PROTECT, related_name="+")
     cashier = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     document_series = models.ForeignKey(
@@ -223,7 +225,13 @@ class Sale(models.Model):
     # The register's open cash session the sale was rung up in. NOT NULL for every sale since
     # sessions exist (a NOT VALID check constraint, sales 0004); older rows have none.
     session = models.ForeignKey(
-        "CashSession", on_delete=models.PROTECT, null=True, blank=True, related_name="sales", verbose_name="turno"
+        "CashSession",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="sales",
+        verbose_name="turno",
+        db_index=False,
     )
     request_id = models.CharField(max_length=64, blank=True)
 
@@ -250,9 +258,9 @@ class Sale(models.Model):
 
 
 class SaleLine(models.Model):
-    company = models.ForeignKey(Company, on_delete=models.PROTECT, related_name="+")
-    store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="+")
-    sale = models.ForeignKey(Sale, on_delete=models.PROTECT, related_name="lines")
+    company = models.ForeignKey(Company, on_delete=models.PROTECT, related_name="+", db_index=False)
+    store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="+", db_index=False)
+    sale = models.ForeignKey(Sale, on_delete=models.PROTECT, related_name="lines", db_index=False)
     line_no = models.PositiveSmallIntegerField("ítem")
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+")
     store_product = models.ForeignKey(StoreProduct, on_delete=models.PROTECT, related_name="+")
@@ -300,7 +308,7 @@ class PaymentMethod(models.TextChoices):
 
 class Payment(models.Model):
     company = models.ForeignKey(Company, on_delete=models.PROTECT, related_name="+")
-    store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="+")
+    store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="+", db_index=False)
     sale = models.ForeignKey(Sale, on_delete=models.PROTECT, related_name="payments")
     method = models.CharField("medio", max_length=4, choices=PaymentMethod.choices)
     # What this payment settles of the fiscal total.
@@ -335,8 +343,8 @@ class CashSession(models.Model):
     """
 
     public_id = models.UUIDField("id público", default=uuid.uuid4, unique=True, editable=False)
-    company = models.ForeignKey(Company, on_delete=models.PROTECT, related_name="+")
-    store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="+", verbose_name="tienda")
+    company = models.ForeignKey(Company, on_delete=models.PROTECT, related_name="+", db_index=False)
+    store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="+", verbose_name="tienda", db_index=False)
     register = models.ForeignKey(Register, on_delete=models.PROTECT, related_name="+", verbose_name="caja")
     status = models.CharField("estado", max_length=6, choices=SessionStatus.choices, default=SessionStatus.OPEN)
     opened_at = models.DateTimeField("abierta")
@@ -409,7 +417,9 @@ class CashMovement(models.Model):
     company = models.ForeignKey(Company, on_delete=models.PROTECT, related_name="+")
     store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="+")
     register = models.ForeignKey(Register, on_delete=models.PROTECT, related_name="+")
-    session = models.ForeignKey(CashSession, on_delete=models.PROTECT, related_name="movements", verbose_name="turno")
+    session = models.ForeignKey(
+        CashSession, on_delete=models.PROTECT, related_name="movements", verbose_name="turno", db_index=False
+    )
     kind = models.CharField("tipo", max_length=3, choices=CashMovementKind.choices)
     amount = models.DecimalField("monto", **AMOUNT)
     reason = models.CharField("motivo", max_length=200)
@@ -443,7 +453,7 @@ class IdempotentRequest(models.Model):
     ``status_code`` and ``response`` again; another user or body gets a 409.
     """
 
-    company = models.ForeignKey(Company, on_delete=models.PROTECT, related_name="+")
+    company = models.ForeignKey(Company, on_delete=models.PROTECT, related_name="+", db_index=False)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     key = models.UUIDField()
     endpoint = models.CharField(max_length=40)
@@ -476,10 +486,12 @@ class SaleReturn(models.Model):
     the register used."""
 
     public_id = models.UUIDField("id público", default=uuid.uuid4, unique=True, editable=False)
-    company = models.ForeignKey(Company, on_delete=models.PROTECT, related_name="+")
-    store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="+", verbose_name="tienda")
+    company = models.ForeignKey(Company, on_delete=models.PROTECT, related_name="+", db_index=False)
+    store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="+", verbose_name="tienda", db_index=False)
     register = models.ForeignKey(Register, on_delete=models.PROTECT, related_name="+", verbose_name="caja")
-    session = models.ForeignKey(CashSession, on_delete=models.PROTECT, related_name="returns", verbose_name="turno")
+    session = models.ForeignKey(
+        CashSession, on_delete=models.PROTECT, related_name="returns", verbose_name="turno", db_index=False
+    )
     sale = models.ForeignKey(Sale, on_delete=models.PROTECT, related_name="returns", verbose_name="venta")
     cashier = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name="usuario"
@@ -534,7 +546,7 @@ class SaleReturnLine(models.Model):
 
     company = models.ForeignKey(Company, on_delete=models.PROTECT, related_name="+")
     store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="+")
-    sale_return = models.ForeignKey(SaleReturn, on_delete=models.PROTECT, related_name="lines")
+    sale_return = models.ForeignKey(SaleReturn, on_delete=models.PROTECT, related_name="lines", db_index=False)
     sale_line = models.ForeignKey(SaleLine, on_delete=models.PROTECT, related_name="returned_in")
     line_no = models.PositiveSmallIntegerField("ítem de la nota")
     quantity = models.DecimalField("cantidad", **QUANTITY)
@@ -563,10 +575,12 @@ class SaleVoid(models.Model):
     accepts that document (read through a ``sunat`` selector), then ``voided``."""
 
     public_id = models.UUIDField("id público", default=uuid.uuid4, unique=True, editable=False)
-    company = models.ForeignKey(Company, on_delete=models.PROTECT, related_name="+")
-    store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="+", verbose_name="tienda")
+    company = models.ForeignKey(Company, on_delete=models.PROTECT, related_name="+", db_index=False)
+    store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="+", verbose_name="tienda", db_index=False)
     register = models.ForeignKey(Register, on_delete=models.PROTECT, related_name="+", verbose_name="caja")
-    session = models.ForeignKey(CashSession, on_delete=models.PROTECT, related_name="voids", verbose_name="turno")
+    session = models.ForeignKey(
+        CashSession, on_delete=models.PROTECT, related_name="voids", verbose_name="turno", db_index=False
+    )
     sale = models.OneToOneField(Sale, on_delete=models.PROTECT, related_name="void", verbose_name="venta")
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name="solicitó"
@@ -612,8 +626,8 @@ class Refund(models.Model):
 
     company = models.ForeignKey(Company, on_delete=models.PROTECT, related_name="+")
     store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="+")
-    session = models.ForeignKey(CashSession, on_delete=models.PROTECT, related_name="refunds")
-    sale = models.ForeignKey(Sale, on_delete=models.PROTECT, related_name="refunds")
+    session = models.ForeignKey(CashSession, on_delete=models.PROTECT, related_name="refunds", db_index=False)
+    sale = models.ForeignKey(Sale, on_delete=models.PROTECT, related_name="refunds", db_index=False)
     kind = models.CharField("tipo", max_length=6, choices=RefundKind.choices)
     sale_return = models.ForeignKey(SaleReturn, on_delete=models.PROTECT, null=True, blank=True, related_name="refunds")
     sale_void = models.ForeignKey(SaleVoid, on_delete=models.PROTECT, null=True, blank=True, related_name="refunds")

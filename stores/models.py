@@ -63,7 +63,7 @@ class Company(models.Model):
 
 
 class Store(models.Model):
-    company = models.ForeignKey(Company, on_delete=models.PROTECT, related_name="stores")
+    company = models.ForeignKey(Company, on_delete=models.PROTECT, related_name="stores", db_index=False)
     code = models.CharField(
         "código de establecimiento",
         max_length=4,
@@ -91,8 +91,8 @@ class Store(models.Model):
 class Register(models.Model):
     """A cash register (caja) of one store; it owns its document series."""
 
-    company = models.ForeignKey(Company, on_delete=models.PROTECT, related_name="+")
-    store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="registers")
+    company = models.ForeignKey(Company, on_delete=models.PROTECT, related_name="+", db_index=False)
+    store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="registers", db_index=False)
     code = models.CharField("código", max_length=20)
     name = models.CharField("nombre", max_length=60, blank=True)
     is_active = models.BooleanField("activa", default=True)
@@ -147,7 +147,7 @@ class DocumentSeries(CounterGuardedModel):
     ``SELECT … FOR UPDATE`` and increments ``last_number`` in the sale's transaction.
     """
 
-    company = models.ForeignKey(Company, on_delete=models.PROTECT, related_name="+")
+    company = models.ForeignKey(Company, on_delete=models.PROTECT, related_name="+", db_index=False)
     store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="+")
     register = models.ForeignKey(Register, on_delete=models.PROTECT, related_name="series")
     document_type = models.CharField("tipo", max_length=2, choices=DocumentType.choices)
@@ -196,7 +196,9 @@ class Role(models.TextChoices):
 class Membership(models.Model):
     """A user's role in a company; ``store`` is empty for company-wide roles (company admin)."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships", db_index=False
+    )
     company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="memberships")
     store = models.ForeignKey(Store, on_delete=models.CASCADE, null=True, blank=True, related_name="memberships")
     role = models.CharField("rol", max_length=10, choices=Role.choices)
@@ -229,7 +231,7 @@ class ApproverPin(models.Model):
     the company), not by this row: a PIN alone grants nothing.
     """
 
-    company = models.ForeignKey(Company, on_delete=models.PROTECT, related_name="+")
+    company = models.ForeignKey(Company, on_delete=models.PROTECT, related_name="+", db_index=False)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="approver_pins")
     pin_hash = models.CharField("PIN (hash)", max_length=128)
     updated_at = models.DateTimeField("actualizado", auto_now=True)
@@ -247,7 +249,7 @@ class ApprovalFailure(models.Model):
     """One refused approval (wrong PIN, unknown manager, not a manager of the store): the counter
     behind the per-manager limit. Rows older than the limit's window are deleted as new ones come."""
 
-    company = models.ForeignKey(Company, on_delete=models.PROTECT, related_name="+")
+    company = models.ForeignKey(Company, on_delete=models.PROTECT, related_name="+", db_index=False)
     username = models.CharField(max_length=150)
     created_at = models.DateTimeField(db_index=False)
 
@@ -282,7 +284,7 @@ class AuditEvent(models.Model):
     (trigger ``audit_event_append_only``).
     """
 
-    company = models.ForeignKey(Company, on_delete=models.PROTECT, related_name="+")
+    company = models.ForeignKey(Company, on_delete=models.PROTECT, related_name="+", db_index=False)
     seq = models.BigIntegerField("n.º")
     store = models.ForeignKey(Store, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     actor = models.ForeignKey(

@@ -58,7 +58,7 @@ class DocumentStatus(models.TextChoices):
 
 
 class SunatDocument(models.Model):
-    company = models.ForeignKey(Company, on_delete=models.PROTECT, related_name="+")
+    company = models.ForeignKey(Company, on_delete=models.PROTECT, related_name="+", db_index=False)
     store = models.ForeignKey(Store, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     document_type = models.CharField("tipo", max_length=2)  # 01 03 07 08 RC RA
     series = models.CharField("serie", max_length=12)  # B001, or RC-20261127 for summaries
@@ -119,7 +119,7 @@ class SunatAttempt(models.Model):
     in admin. ``job_id`` is kept as a plain number because finished jobs are purged."""
 
     company = models.ForeignKey(Company, on_delete=models.PROTECT, related_name="+")
-    document = models.ForeignKey(SunatDocument, on_delete=models.CASCADE, related_name="attempts")
+    document = models.ForeignKey(SunatDocument, on_delete=models.CASCADE, related_name="attempts", db_index=False)
     job_id = models.BigIntegerField(null=True, blank=True)
     operation = models.CharField("operación", max_length=20)  # sign, sendBill, sendSummary, getStatus, getStatusCdr
     started_at = models.DateTimeField("inicio")
@@ -209,7 +209,7 @@ class SummarySequence(models.Model):
     back (gap-free). One row per company, kind and day: no global row every company writes.
     """
 
-    company = models.ForeignKey(Company, on_delete=models.PROTECT, related_name="+")
+    company = models.ForeignKey(Company, on_delete=models.PROTECT, related_name="+", db_index=False)
     kind = models.CharField("tipo", max_length=2)  # RC or RA
     issue_date = models.DateField("fecha de generación")
     last = models.PositiveIntegerField("último correlativo")

@@ -1,0 +1,68 @@
+"""Foreign keys that lead a composite index or a unique constraint lose their own index
+(``db_index=False``; tests/test_schema_indexes.py): every insert of the row paid for an index
+the other one already gives. Only the indexes are dropped, ``CONCURRENTLY`` (no table lock
+held while tills sell); the state's ``AlterField`` would also drop and re-validate each
+foreign key constraint, scanning the table under lock."""
+
+import django.db.models.deletion
+from django.db import migrations, models
+
+
+class Migration(migrations.Migration):
+    atomic = False  # DROP INDEX CONCURRENTLY runs outside a transaction
+
+    dependencies = [
+        ("stores", "0006_redundant_indexes_dropped"),
+        ("sunat", "0008_document_is_demo"),
+    ]
+
+    operations = [
+        migrations.SeparateDatabaseAndState(
+            state_operations=[
+                migrations.AlterField(
+                    model_name="summarysequence",
+                    name="company",
+                    field=models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="stores.company",
+                    ),
+                ),
+                migrations.AlterField(
+                    model_name="sunatattempt",
+                    name="document",
+                    field=models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="attempts",
+                        to="sunat.sunatdocument",
+                    ),
+                ),
+                migrations.AlterField(
+                    model_name="sunatdocument",
+                    name="company",
+                    field=models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="stores.company",
+                    ),
+                ),
+            ],
+            database_operations=[
+                migrations.RunSQL(
+                    sql='DROP INDEX CONCURRENTLY IF EXISTS "sunat_summary_sequences_company_id_7bc8e70c"',
+                    reverse_sql='CREATE INDEX CONCURRENTLY IF NOT EXISTS "sunat_summary_sequences_company_id_7bc8e70c" ON "sunat_summary_sequences" ("company_id")',
+                ),
+                migrations.RunSQL(
+                    sql='DROP INDEX CONCURRENTLY IF EXISTS "sunat_sunatattempt_document_id_f0f1b00f"',
+                    reverse_sql='CREATE INDEX CONCURRENTLY IF NOT EXISTS "sunat_sunatattempt_document_id_f0f1b00f" ON "sunat_sunatattempt" ("document_id")',
+                ),
+                migrations.RunSQL(
+                    sql='DROP INDEX CONCURRENTLY IF EXISTS "sunat_sunatdocument_company_id_cb1dd11e"',
+                    reverse_sql='CREATE INDEX CONCURRENTLY IF NOT EXISTS "sunat_sunatdocument_company_id_cb1dd11e" ON "sunat_sunatdocument" ("company_id")',
+                ),
+            ],
+        )
+    ]
