@@ -1,8 +1,5 @@
-"""Foreign keys that lead a composite index or a unique constraint lose their own index
-(``db_index=False``; tests/test_schema_indexes.py): every insert of the row paid for an index
-the other one already gives. Only the indexes are dropped, ``CONCURRENTLY`` (no table lock
-held while tills sell); the state's ``AlterField`` would also drop and re-validate each
-foreign key constraint, scanning the table under lock."""
+"""Foreign-key indexes that another index already leads with, dropped CONCURRENTLY: the why and
+the how are in sales/migrations/0008_redundant_indexes_dropped.py."""
 
 import django.db.models.deletion
 from django.db import migrations, models
