@@ -2,9 +2,9 @@
 
 Tenancy: every row carries its ``company``, and its ``store`` where it belongs to one, so data
 can be distributed by company and nothing needs rows of two companies. Listing indexes start
-with ``store``. A foreign key that leads a composite index or a unique constraint has no index of
-its own (``db_index=False``): every insert would pay for what the other index gives
-(``tests/test_schema_indexes.py`` holds the whole schema to it).
+with ``store``. A foreign key that another index already leads with (a composite index, a unique
+constraint, a named index) has no index of its own (``db_index=False``): every insert would pay
+for what the other index gives (``tests/test_schema_indexes.py`` holds the whole schema to it).
 
 Stock: ``StoreProduct.stock`` is a cache of the ``StockMovement`` ledger. It is changed only by
 ``sales.services.stock`` and ``sales.services.checkout``, always together with a movement row in

@@ -101,10 +101,9 @@ def rows_insert(objs: Sequence[Model], *, returning: bool = False, children: Seq
 
 
 def _keys_fill(objs: Sequence[Model]) -> None:
-    """A foreign key whose object was saved after it was assigned takes that object's key.
-
-    Read from the instance's related-object cache as a dict: ``get_cached_value(obj, None)``
-    raises and catches a ``KeyError`` for every key built by id, which most are on the till."""
+    """A foreign key whose object was saved after it was assigned takes that object's key: the
+    object cached on the instance under the field's ``cache_name`` (``FieldCacheMixin``'s key),
+    read with ``dict.get``, so a key built by id, with nothing cached, costs no exception."""
     for obj in objs:
         cached = obj._state.fields_cache
         if not cached:
@@ -117,8 +116,8 @@ def _keys_fill(objs: Sequence[Model]) -> None:
 
 def _parent_set(row: Model, key: ForeignKey, parent: Model) -> None:
     """``row.<key> = parent`` for a parent just inserted on the row's own connection, as the
-    descriptor leaves it (the key and the cached object) without its checks: the type is
-    ``_parent_key``'s and both rows are written to the same database."""
+    many-to-one descriptor leaves it (the key and the cached object) without its checks: the
+    type and the kind of key are ``_parent_key``'s, and both rows are written to one database."""
     setattr(row, key.attname, parent.pk)
     key.set_cached_value(row, parent)
 
@@ -142,6 +141,8 @@ def _parent_key(model: type[Model], parent: type[Model]) -> ForeignKey:
     keys = [f for f in _foreign_keys(model) if f.related_model is parent]
     if len(keys) != 1:
         raise TypeError(f"rows_insert: {model.__name__} needs exactly one key to {parent.__name__}, has {len(keys)}")
+    if keys[0].one_to_one:
+        raise TypeError(f"rows_insert: {model.__name__}.{keys[0].name} is one-to-one; children hang many to a parent")
     if keys[0].target_field is not parent._meta.pk:
         raise TypeError(f"rows_insert: {model.__name__}.{keys[0].name} must point at {parent.__name__}'s primary key")
     if not isinstance(model._meta.pk, AutoFieldMixin):

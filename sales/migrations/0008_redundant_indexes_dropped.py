@@ -1,6 +1,6 @@
-"""Foreign keys that lead a composite index or a unique constraint lose their own index
-(``db_index=False``; tests/test_schema_indexes.py): every insert of the row paid for an index
-the other one already gives. Only the indexes are dropped, ``CONCURRENTLY`` (no table lock
+"""Foreign keys that another index already leads with (a composite index, a unique constraint, a
+named index) lose their own index (``db_index=False``; tests/test_schema_indexes.py): every
+insert of the row paid for an index the other one already gives. Only the indexes are dropped, ``CONCURRENTLY`` (no table lock
 held while tills sell); the state's ``AlterField`` would also drop and re-validate each
 foreign key constraint, scanning the table under lock."""
 
@@ -13,7 +13,6 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ("sales", "0007_reference_caches_removed"),
-        ("stores", "0006_redundant_indexes_dropped"),
     ]
 
     operations = [

@@ -16,7 +16,7 @@ from django.forms.models import model_to_dict
 from django.test import Client
 from django.test.utils import isolate_apps
 
-from sales.models import MovementKind, Payment, PaymentMethod, Sale, SaleLine, StockMovement
+from sales.models import MovementKind, Payment, PaymentMethod, Sale, SaleLine, SaleVoid, StockMovement
 from sales.tests.factories import cashier_make, company_make, product_make, store_make
 from stores.rows import columns_select, rows_insert
 from sunat.models import JobKind, SunatDocument, SunatJob
@@ -250,6 +250,8 @@ def test_a_child_without_one_key_to_its_parent_is_refused(sale):
         rows_insert([Sale()], children=[SunatJob(kind=JobKind.SEND_DOCUMENT)])
     with pytest.raises(ValueError, match="exactly one parent row"):
         rows_insert([Sale(), Sale()], children=[Payment()])
+    with pytest.raises(TypeError, match="SaleVoid.sale is one-to-one"):
+        rows_insert([Sale()], children=[SaleVoid()])
 
 
 def test_a_model_with_a_generated_field_is_refused():

@@ -9,7 +9,6 @@ class Migration(migrations.Migration):
     atomic = False  # DROP INDEX CONCURRENTLY runs outside a transaction
 
     dependencies = [
-        ("stores", "0006_redundant_indexes_dropped"),
         ("sunat", "0008_document_is_demo"),
     ]
 
