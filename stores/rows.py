@@ -41,8 +41,8 @@ def rows_insert(objs: Sequence[Model], *, returning: bool = False, children: Seq
     """Insert ``objs`` (unsaved instances of one model) with one ``INSERT``, in the caller's
     transaction, waited for: a database error is Django's and is raised here.
 
-    ``children`` (unsaved rows of other models, each with exactly one foreign key to ``objs``'s
-    model's primary key and an auto-incremented key of their own) go in the same statement, under
+    ``children`` (unsaved rows of other models, each with exactly one foreign key, not one-to-one,
+    to ``objs``'s model's primary key and an auto-incremented key of their own) go in the same statement, under
     one parent (``objs`` is then one row): ``WITH parent AS (INSERT … RETURNING), child0 AS
     (INSERT … VALUES (…, (SELECT pk FROM parent), …) RETURNING pk), … SELECT … FROM parent``. Each
     child gets the parent (as ``save()`` leaves it) and its own new key: a sequence draws keys in
