@@ -6,6 +6,19 @@ from django.conf import settings
 from django.db import migrations, models
 
 
+# (table, foreign key column, the key's own index) of each index dropped.
+DROPPED = (
+    ("stores_approvalfailure", "company_id", "stores_approvalfailure_company_id_2bfce34a"),
+    ("stores_approverpin", "company_id", "stores_approverpin_company_id_23486f1f"),
+    ("stores_auditevent", "company_id", "stores_auditevent_company_id_94bd12fc"),
+    ("stores_documentseries", "company_id", "stores_documentseries_company_id_c18bc08c"),
+    ("stores_membership", "user_id", "stores_membership_user_id_f47d8a67"),
+    ("stores_register", "company_id", "stores_register_company_id_7220448c"),
+    ("stores_register", "store_id", "stores_register_store_id_96a049b5"),
+    ("stores_store", "company_id", "stores_store_company_id_1024b879"),
+)
+
+
 class Migration(migrations.Migration):
     atomic = False  # DROP INDEX CONCURRENTLY runs outside a transaction
 
@@ -100,37 +113,10 @@ class Migration(migrations.Migration):
             ],
             database_operations=[
                 migrations.RunSQL(
-                    sql='DROP INDEX CONCURRENTLY IF EXISTS "stores_approvalfailure_company_id_2bfce34a"',
-                    reverse_sql='CREATE INDEX CONCURRENTLY IF NOT EXISTS "stores_approvalfailure_company_id_2bfce34a" ON "stores_approvalfailure" ("company_id")',
-                ),
-                migrations.RunSQL(
-                    sql='DROP INDEX CONCURRENTLY IF EXISTS "stores_approverpin_company_id_23486f1f"',
-                    reverse_sql='CREATE INDEX CONCURRENTLY IF NOT EXISTS "stores_approverpin_company_id_23486f1f" ON "stores_approverpin" ("company_id")',
-                ),
-                migrations.RunSQL(
-                    sql='DROP INDEX CONCURRENTLY IF EXISTS "stores_auditevent_company_id_94bd12fc"',
-                    reverse_sql='CREATE INDEX CONCURRENTLY IF NOT EXISTS "stores_auditevent_company_id_94bd12fc" ON "stores_auditevent" ("company_id")',
-                ),
-                migrations.RunSQL(
-                    sql='DROP INDEX CONCURRENTLY IF EXISTS "stores_documentseries_company_id_c18bc08c"',
-                    reverse_sql='CREATE INDEX CONCURRENTLY IF NOT EXISTS "stores_documentseries_company_id_c18bc08c" ON "stores_documentseries" ("company_id")',
-                ),
-                migrations.RunSQL(
-                    sql='DROP INDEX CONCURRENTLY IF EXISTS "stores_membership_user_id_f47d8a67"',
-                    reverse_sql='CREATE INDEX CONCURRENTLY IF NOT EXISTS "stores_membership_user_id_f47d8a67" ON "stores_membership" ("user_id")',
-                ),
-                migrations.RunSQL(
-                    sql='DROP INDEX CONCURRENTLY IF EXISTS "stores_register_company_id_7220448c"',
-                    reverse_sql='CREATE INDEX CONCURRENTLY IF NOT EXISTS "stores_register_company_id_7220448c" ON "stores_register" ("company_id")',
-                ),
-                migrations.RunSQL(
-                    sql='DROP INDEX CONCURRENTLY IF EXISTS "stores_register_store_id_96a049b5"',
-                    reverse_sql='CREATE INDEX CONCURRENTLY IF NOT EXISTS "stores_register_store_id_96a049b5" ON "stores_register" ("store_id")',
-                ),
-                migrations.RunSQL(
-                    sql='DROP INDEX CONCURRENTLY IF EXISTS "stores_store_company_id_1024b879"',
-                    reverse_sql='CREATE INDEX CONCURRENTLY IF NOT EXISTS "stores_store_company_id_1024b879" ON "stores_store" ("company_id")',
-                ),
+                    sql=f'DROP INDEX CONCURRENTLY IF EXISTS "{index}"',
+                    reverse_sql=f'CREATE INDEX CONCURRENTLY IF NOT EXISTS "{index}" ON "{table}" ("{column}")',
+                )
+                for table, column, index in DROPPED
             ],
         )
     ]

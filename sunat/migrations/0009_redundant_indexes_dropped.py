@@ -5,6 +5,14 @@ import django.db.models.deletion
 from django.db import migrations, models
 
 
+# (table, foreign key column, the key's own index) of each index dropped.
+DROPPED = (
+    ("sunat_summary_sequences", "company_id", "sunat_summary_sequences_company_id_7bc8e70c"),
+    ("sunat_sunatattempt", "document_id", "sunat_sunatattempt_document_id_f0f1b00f"),
+    ("sunat_sunatdocument", "company_id", "sunat_sunatdocument_company_id_cb1dd11e"),
+)
+
+
 class Migration(migrations.Migration):
     atomic = False  # DROP INDEX CONCURRENTLY runs outside a transaction
 
@@ -48,17 +56,10 @@ class Migration(migrations.Migration):
             ],
             database_operations=[
                 migrations.RunSQL(
-                    sql='DROP INDEX CONCURRENTLY IF EXISTS "sunat_summary_sequences_company_id_7bc8e70c"',
-                    reverse_sql='CREATE INDEX CONCURRENTLY IF NOT EXISTS "sunat_summary_sequences_company_id_7bc8e70c" ON "sunat_summary_sequences" ("company_id")',
-                ),
-                migrations.RunSQL(
-                    sql='DROP INDEX CONCURRENTLY IF EXISTS "sunat_sunatattempt_document_id_f0f1b00f"',
-                    reverse_sql='CREATE INDEX CONCURRENTLY IF NOT EXISTS "sunat_sunatattempt_document_id_f0f1b00f" ON "sunat_sunatattempt" ("document_id")',
-                ),
-                migrations.RunSQL(
-                    sql='DROP INDEX CONCURRENTLY IF EXISTS "sunat_sunatdocument_company_id_cb1dd11e"',
-                    reverse_sql='CREATE INDEX CONCURRENTLY IF NOT EXISTS "sunat_sunatdocument_company_id_cb1dd11e" ON "sunat_sunatdocument" ("company_id")',
-                ),
+                    sql=f'DROP INDEX CONCURRENTLY IF EXISTS "{index}"',
+                    reverse_sql=f'CREATE INDEX CONCURRENTLY IF NOT EXISTS "{index}" ON "{table}" ("{column}")',
+                )
+                for table, column, index in DROPPED
             ],
         )
     ]
