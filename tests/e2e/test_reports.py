@@ -23,6 +23,8 @@ def sign_in(page, base: str, path: str) -> None:
     page.fill("#id_password", "x")
     page.click("#login-submit")
     page.wait_for_selector("svg.pygal-chart")
+    # The first chart appears while the page is still being parsed; the others follow it.
+    page.wait_for_load_state("load")
 
 
 def test_the_owner_sees_the_charts_and_downloads_the_register(live_server, page, screenshot, chain, day_written):
