@@ -118,9 +118,11 @@ def approval_parse(value: Any) -> ApprovalIn | None:
     if not isinstance(value, dict):
         raise ApprovalError(APPROVAL_INVALID)
     username, pin = value.get("username"), value.get("pin")
-    if not isinstance(username, str) or not isinstance(pin, str) or not username.strip() or not pin:
+    if not isinstance(username, str) or not isinstance(pin, str) or not username.strip():
         raise ApprovalError(APPROVAL_INVALID)
-    return ApprovalIn(username=username.strip()[:150], pin=pin[:32])
+    if not PIN_RE.match(pin):
+        raise ApprovalError(PIN_FORMAT)  # no PIN of another shape exists: nothing to check or count
+    return ApprovalIn(username=username.strip()[:150], pin=pin)
 
 
 def _failures_recent(*, company_id: int, username: str) -> list:
@@ -159,9 +161,26 @@ def approval_verify(*, store: Store, actor: User, approval: ApprovalIn | None, a
     :class:`ApprovalError` (403). After ``PIN_MAX_FAILURES`` failures for one username within
     ``PIN_FAILURE_WINDOW`` it raises 429 (the attempt is audited but not counted, so the lock
     ends with the window). A missing approval raises 403 and records nothing.
+
+    One transaction per attempt, holding a transaction-level advisory lock on (company, username)
+    from the count of recent failures to the commit of this attempt's own: attempts with one
+    username run one after another, so no more than ``PIN_MAX_FAILURES`` PINs are ever checked in
+    a window, however many arrive at once.
     """
     if approval is None:
         raise ApprovalError(APPROVAL_REQUIRED)
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", [store.company_id, approval.username])
+        outcome = _approval_check(store=store, actor=actor, approval=approval, action=action)
+    if isinstance(outcome, ApprovalError):
+        raise outcome
+    return outcome
+
+
+def _approval_check(*, store: Store, actor: User, approval: ApprovalIn, action: str) -> User | ApprovalError:
+    """``approval_verify``'s check, under its lock: the manager, or the refusal (recorded) to raise
+    once the transaction has committed it."""
     failures = _failures_recent(company_id=store.company_id, username=approval.username)
     if len(failures) >= PIN_MAX_FAILURES:
         retry_after = int((failures[-PIN_MAX_FAILURES] + PIN_FAILURE_WINDOW - timezone.now()).total_seconds()) + 1
@@ -169,7 +188,7 @@ def approval_verify(*, store: Store, actor: User, approval: ApprovalIn | None, a
             store=store, actor=actor, username=approval.username, action=action, reason="locked", count=False
         )
         minutes = max(1, (retry_after + 59) // 60)
-        raise ApprovalError(APPROVAL_LOCKED.format(minutes=minutes), status=429, retry_after=max(1, retry_after))
+        return ApprovalError(APPROVAL_LOCKED.format(minutes=minutes), status=429, retry_after=max(1, retry_after))
     user = get_user_model().objects.filter(username=approval.username, is_active=True).first()
     pin_hash = None
     if user is not None and store_user_is_manager(user=user, store=store):
@@ -186,7 +205,7 @@ def approval_verify(*, store: Store, actor: User, approval: ApprovalIn | None, a
     else:
         reason = "wrong_pin"
     _refusal_record(store=store, actor=actor, username=approval.username, action=action, reason=reason, count=True)
-    raise ApprovalError(APPROVAL_REFUSED)
+    return ApprovalError(APPROVAL_REFUSED)
 
 
 def approval_pin_set(*, company: Company, user: User, pin: str, changed_by: User | None) -> None:

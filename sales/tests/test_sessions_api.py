@@ -221,6 +221,25 @@ def test_a_refused_approval_is_403_and_writes_only_its_audit_event_and_its_count
     assert ApprovalFailure.objects.filter(username=approval["username"]).count() == 1
 
 
+@pytest.mark.parametrize(
+    ("approval", "message"),
+    [
+        ({"username": " ", "pin": "2468"}, "Indique el usuario y el PIN del supervisor."),
+        ({"username": "gerente1", "pin": 2468}, "Indique el usuario y el PIN del supervisor."),
+        ({"username": "gerente1", "pin": "24x8"}, "El PIN debe tener de 4 a 8 dígitos."),
+        ({"username": "gerente1", "pin": "123456789"}, "El PIN debe tener de 4 a 8 dígitos."),
+    ],
+)
+def test_a_malformed_approval_is_403_in_spanish_and_records_nothing(client, till, store, approval, message):
+    manager_make(store=store, username="gerente1", pin="2468")
+    session = open_session(client, "50.00")
+    before = AuditEvent.objects.count()
+    refused = movement(client, session["id"], kind="out", amount="5.00", reason="x", approval=approval)
+    assert refused.status_code == 403 and refused.json() == {"errors": {"approval": [message]}}
+    assert AuditEvent.objects.count() == before and not ApprovalFailure.objects.exists()
+    assert not CashMovement.objects.exists()
+
+
 def test_five_wrong_pins_lock_the_manager_for_fifteen_minutes(client, till, store):
     manager = manager_make(store=store, pin="2468")
     session = open_session(client, "50.00")
