@@ -121,7 +121,7 @@ def return_quote(request: HttpRequest, sale_id: str) -> JsonResponse:
         ]
     except (ValueError, InvalidOperation):
         raise TillError.single("lines", "Indique pares line=N&quantity=Q válidos.") from None
-    if not lines or any(line.quantity <= 0 for line in lines):
+    if not lines or any(not line.quantity.is_finite() or line.quantity <= 0 for line in lines):
         raise TillError.single("lines", "Indique al menos una línea con cantidad mayor que cero.")
     quote = sale_return_quote(
         sale_lines={line.line_no: line for line in SaleLine.objects.filter(company_id=sale.company_id, sale=sale)},

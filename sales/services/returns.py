@@ -188,12 +188,21 @@ def _refunds_plan(*, sale: Sale, total: Decimal, refunds: Sequence[RefundIn]) ->
 
 
 def sale_return_validate(*, sale: Sale, lines: Sequence[ReturnLineIn], refunds: Sequence[RefundIn]) -> ReturnQuote:
-    """The 400 checks of a return, without locks (before an approval is asked for): the same
-    quote and refund checks :func:`sale_return_create` repeats under its locks."""
+    """The checks of a return, without locks (before an approval is asked for): the sale's state
+    (409), then the quote and refund checks (400); :func:`sale_return_create` repeats them under
+    its locks. The state comes first: a voided sale has refunded every payment, and its refunds'
+    400 would hide why."""
+    _sale_state_check(sale=sale, demo=False)
     sale_lines = {line.line_no: line for line in SaleLine.objects.filter(company_id=sale.company_id, sale=sale)}
     quote = sale_return_quote(sale_lines=sale_lines, lines=lines)
     _refunds_plan(sale=sale, total=quote.totals.total, refunds=refunds)
     return quote
+
+
+def _sale_state_check(*, sale: Sale, demo: bool) -> None:
+    state = sale_state(sale=sale, demo_allowed=demo)
+    if state in SALE_STATE:
+        raise TillError.single("sale", SALE_STATE[state], status=409)
 
 
 def _sale_lock(sale: Sale) -> Sale:
@@ -218,8 +227,8 @@ def sale_return_create(
     A cashier needs ``approver`` (403). The caller runs the 400 checks first
     (:func:`sale_return_validate`: unknown line, units, SUNAT 3111, refunds that do not add up or
     exceed what a method paid); under the locks a quantity over what is left is a 409 (two
-    returns racing), then the same 400s again, then the 409s of state (a sale SUNAT rejected,
-    voiding or voided; no open session on ``register``). Writes the return and its lines, the refunds, the lines' returned quantities, the
+    returns racing) and the 409s of state (a sale SUNAT rejected, voiding or voided) come first,
+    then the same 400s again, then no open session on ``register`` (409). Writes the return and its lines, the refunds, the lines' returned quantities, the
     restocked lines' ``return`` stock movements, the credit note's ``SunatDocument`` (sent once
     SUNAT holds the sale's) and the audit event. Locks: see the module's docstring.
 
@@ -239,15 +248,14 @@ def sale_return_create(
             .filter(company_id=sale.company_id, sale=locked)
             .order_by("line_no")
         }
+        # Under the locks, the sale's state and what is left to return come first: a return that
+        # raced a void, or another return for the same quantities, is a 409 (the caller ran every
+        # 400 check before it started).
+        _sale_state_check(sale=locked, demo=demo)
         quote = sale_return_quote(sale_lines=sale_lines, lines=lines)
-        # Under the locks, what is left to return comes first: a return that raced another one
-        # for the same quantities is a 409 (the caller ran every 400 check before it started).
         if quote.over_left:
             raise TillError({"lines": list(quote.over_left)}, 409)
         plan = _refunds_plan(sale=locked, total=quote.totals.total, refunds=refunds)
-        state = sale_state(sale=locked, demo_allowed=demo)
-        if state in SALE_STATE:
-            raise TillError.single("sale", SALE_STATE[state], status=409)
 
         taken = series_number_take(register=register, document_type="07", family=locked.series[0])
         now = timezone.now()
