@@ -11,7 +11,11 @@
   answers that did not set their own, so no CDN or browser keeps a till page or a sale;
 * turns a view's "no pooled connection within pool_timeout" or "the database went away" into a
   503 with ``Retry-After`` instead of a 500 (``ops.errors``; ``ops.views.server_error`` does the
-  same for errors raised elsewhere).
+  same for errors raised elsewhere);
+* refuses, before any view runs, a query string that carries a NUL character (``%00``) with a
+  400 naming the parameter: PostgreSQL's text cannot hold it, so a view passing it to a query
+  would fail with a database error instead of a field error. (Form and JSON bodies are checked
+  by Django's form fields and ``sales.schemas.common.json_object_load``.)
 """
 
 from __future__ import annotations
@@ -22,12 +26,14 @@ import uuid
 from collections.abc import Callable
 
 import structlog
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.template.loader import render_to_string
 from django.utils.cache import add_never_cache_headers
 from django.utils.functional import empty
 
 from ops import metrics
 from ops.errors import unavailable_response
+from sales.schemas.common import NUL_REFUSED
 
 log = structlog.get_logger("ops.request")
 
@@ -133,7 +139,11 @@ class RequestContextMiddleware:
             user_obj = wrapped
         structlog.contextvars.bind_contextvars(user=label, store=_store_label(request, user_obj, lookup=lookup))
 
-    def process_view(self, request: HttpRequest, view_func, view_args, view_kwargs) -> None:
+    def process_view(self, request: HttpRequest, view_func, view_args, view_kwargs) -> HttpResponse | None:
+        if "%00" in request.META.get("QUERY_STRING", ""):
+            refused = _nul_query_response(request)
+            if refused is not None:
+                return refused
         if not request.path.startswith(_QUIET_PREFIXES):
             # Resolve the session user now so every line the view logs carries it.
             user = getattr(request, "user", None)
@@ -144,3 +154,16 @@ class RequestContextMiddleware:
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         return unavailable_response(request, exception)
+
+
+def _nul_query_response(request: HttpRequest) -> HttpResponse | None:
+    """The 400 for a query string holding a NUL character (in a name or a value), else None."""
+    fields = sorted({name or "query" for name, values in request.GET.lists() if "\x00" in name + "".join(values)})
+    if not fields:
+        return None
+    if request.path.startswith("/api/") or "application/json" in request.headers.get("Accept", ""):
+        return JsonResponse(
+            {"errors": {name: [NUL_REFUSED] for name in fields}}, status=400, json_dumps_params={"ensure_ascii": False}
+        )
+    body = render_to_string("400.html", {"message": NUL_REFUSED})
+    return HttpResponse(body, status=400, content_type="text/html; charset=utf-8")

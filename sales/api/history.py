@@ -13,16 +13,23 @@ from . import api_view, json_response
 from .sessions import register_for
 
 BAD_DATE = "Fecha inválida: use AAAA-MM-DD."
+# Dates a till or a report may ask for: the lists and reports step days on each side of the one
+# asked (a week back, the next day), which must stay within what ``date`` and PostgreSQL hold.
+DATE_MIN, DATE_MAX = date(2000, 1, 1), date(2099, 12, 31)
+DATE_OUT_OF_RANGE = f"Fecha fuera de rango: use una fecha entre {DATE_MIN.isoformat()} y {DATE_MAX.isoformat()}."
 
 
 def date_param(value: str | None, *, field: str = "date") -> date | None:
-    """A ``YYYY-MM-DD`` query parameter; a 400 when it does not parse."""
+    """A ``YYYY-MM-DD`` query parameter between ``DATE_MIN`` and ``DATE_MAX``; a 400 otherwise."""
     if not value:
         return None
     try:
-        return date.fromisoformat(value.strip())
+        day = date.fromisoformat(value.strip())
     except ValueError:
         raise TillError.single(field, BAD_DATE) from None
+    if not DATE_MIN <= day <= DATE_MAX:
+        raise TillError.single(field, DATE_OUT_OF_RANGE)
+    return day
 
 
 @api_view(("GET",))

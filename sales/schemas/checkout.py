@@ -24,7 +24,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from sales.models import PaymentMethod
-from sales.schemas.common import json_object_load
+from sales.schemas.common import REGISTER_CODE_MAX, json_object_load
 from sales.services.errors import TillError
 from sunat import rules
 
@@ -131,7 +131,9 @@ def checkout_input_parse(data: dict[str, Any]) -> CheckoutInput:
         add("idempotency_key", "Clave de idempotencia inválida: debe ser un UUID.")
 
     register = data.get("register")
-    if register is not None and (not isinstance(register, str) or not register.strip() or len(register) > 20):
+    if register is not None and (
+        not isinstance(register, str) or not register.strip() or len(register) > REGISTER_CODE_MAX
+    ):
         add("register", "Caja inválida.")
         register = None
     register = register.strip() if isinstance(register, str) else None

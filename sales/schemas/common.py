@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import uuid
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, TypeVar
@@ -25,6 +26,10 @@ from sales.services.errors import TillError
 INVALID_JSON = "JSON inválido"
 NOT_AN_OBJECT = "Se esperaba un objeto JSON."
 NUL_REFUSED = "El texto no puede contener el carácter nulo (\\u0000)."
+SURROGATE_REFUSED = "El texto contiene un carácter inválido (\\uD800–\\uDFFF sin su pareja)."
+# A register as the till names it: ``CODE`` or ``STORE/CODE`` (``stores.selectors.register_access``),
+# each code at most 20 characters.
+REGISTER_CODE_MAX = 41
 ITEM_LABELS = {"lines": "Línea", "refunds": "Reembolso", "payments": "Pago"}
 
 # pydantic's own error types, in Spanish (our validators raise their own messages).
@@ -33,6 +38,7 @@ _MESSAGES = {
     "string_type": "Debe ser un texto.",
     "string_too_short": "No puede estar vacío.",
     "string_too_long": "Es demasiado largo (máximo {max_length} caracteres).",
+    "string_unicode": "Debe ser un texto válido.",
     "bool_type": "Debe ser true o false.",
     "bool_parsing": "Debe ser true o false.",
     "dict_type": "Debe ser un objeto.",
@@ -135,27 +141,46 @@ def errors_from(exc: ValidationError) -> dict[str, list[str]]:
 
 def json_object_load(body: bytes, *, parse_float: Any = None) -> dict[str, Any]:
     """The JSON object of a request body; raise :class:`TillError` (400, key ``body``) when it is
-    not JSON, not an object, or holds a NUL character anywhere (PostgreSQL's text cannot store
-    it: it would fail as a database error instead of a field error)."""
+    not JSON (nested too deep to parse included), not an object, or holds text PostgreSQL cannot
+    store anywhere: a NUL character, or half of a UTF-16 surrogate pair (neither can be encoded
+    in the database's UTF-8: it would fail as a database error instead of a field error)."""
     try:
         data = json.loads(body or b"", parse_float=parse_float)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise TillError.single("body", INVALID_JSON) from None
     if not isinstance(data, dict):
         raise TillError.single("body", NOT_AN_OBJECT)
-    if b"\\u0000" in body and _holds_nul(data):  # the only way JSON carries a NUL
-        raise TillError.single("body", NUL_REFUSED)
+    if _UNSTORABLE_ESCAPE.search(body):  # the only ways JSON carries either
+        refusal = _unstorable_text(data)
+        if refusal:
+            raise TillError.single("body", refusal)
     return data
 
 
-def _holds_nul(value: Any) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_holds_nul(v) for v in value)
-    return False
+# ``\u0000`` and ``\uD800``–``\uDFFF``: a surrogate escape may still be one half of a valid pair
+# (an emoji), which decodes to one character; the decoded text decides.
+_UNSTORABLE_ESCAPE = re.compile(rb"\\u(?:0000|[dD][89a-fA-F])")
+
+
+def _unstorable_text(data: Any) -> str | None:
+    """The refusal for the first key or string of ``data`` that cannot be stored, or None (no
+    recursion: the body's depth is the client's)."""
+    stack = [data]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, str):
+            if "\x00" in value:
+                return NUL_REFUSED
+            try:
+                value.encode()
+            except UnicodeEncodeError:
+                return SURROGATE_REFUSED
+        elif isinstance(value, dict):
+            stack.extend(value)
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+    return None
 
 
 def body_parse(model: type[B], body: bytes) -> B:

@@ -15,13 +15,13 @@ from pydantic_core import PydanticCustomError
 from sales import money
 from sales.models import ReturnReason
 
-from .common import Amount, Body, IdempotencyKey, Quantity
+from .common import REGISTER_CODE_MAX, Amount, Body, IdempotencyKey, Quantity
 
 MAX_FLOAT = Decimal("100000.00")
 MAX_MOVEMENT = Decimal("100000.00")
 MAX_COUNTED = Decimal("9999999.99")
 # "register" (the body's key) would shadow the metaclass's ``register``: the field is ``register_code``.
-REGISTER_FIELD = Field(default=None, max_length=41, alias="register")
+REGISTER_FIELD = Field(default=None, max_length=REGISTER_CODE_MAX, alias="register")
 DENOMINATION_KEYS = {format(d, ".2f"): d for d in money.DENOMINATIONS}
 RETURN_REASONS = frozenset(ReturnReason.values)
 
