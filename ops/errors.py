@@ -5,7 +5,12 @@ the API and JSON callers, the Spanish ``503.html`` page otherwise):
 
 * the pool had no connection to lend within ``pool_timeout`` (:func:`is_pool_exhausted`);
 * the database went away under the request — a crash, a failover, a restart, the server
-  refusing connections (:func:`is_database_unavailable`).
+  refusing connections (:func:`is_database_unavailable`);
+* the database gave up on a statement that the same request, sent again, may pass — a
+  statement or lock timeout, a deadlock, a serialization failure, a write refused by a server
+  that has just become a standby (:func:`is_database_transient`). The transaction rolled back, so
+  nothing was written and a retry with the same idempotency key is safe; the error is still
+  logged at ERROR (and so reaches Sentry): a deadlock is a bug in lock order to fix.
 
 ``ops.middleware.RequestContextMiddleware.process_exception`` answers errors raised in views;
 ``ops.views.server_error`` (``handler500``) those raised elsewhere (middleware saving a session).
@@ -22,12 +27,17 @@ from django.utils.cache import add_never_cache_headers
 log = structlog.get_logger("ops.db")
 
 POOL_MESSAGE = "El servicio está ocupado. Intenta de nuevo en unos segundos."
+TRANSIENT_MESSAGE = "La base de datos no pudo completar la operación; no se guardó nada. Intenta de nuevo."
 DATABASE_MESSAGE = "La base de datos no está disponible en este momento. Intenta de nuevo en unos segundos."
 # A failover or a restart takes seconds; clients retry after this many.
 DATABASE_RETRY_AFTER = 5
 # SQLSTATEs that mean "this server cannot serve you now", beside class 08 (connection exception):
 # admin_shutdown, crash_shutdown, cannot_connect_now, too_many_connections.
 _UNAVAILABLE_SQLSTATES = {"57P01", "57P02", "57P03", "53300"}
+# serialization_failure, deadlock_detected, lock_not_available, query_canceled (statement_timeout),
+# read_only_sql_transaction (a write reaching a server demoted to standby by a failover).
+_TRANSIENT_SQLSTATES = {"40001", "40P01", "55P03", "57014", "25006"}
+TRANSIENT_RETRY_AFTER = 1
 
 
 def _chain(exc: BaseException | None):
@@ -57,8 +67,8 @@ def is_database_unavailable(exc: BaseException | None) -> bool:
     psycopg raises ``OperationalError`` without a SQLSTATE when the socket dies mid-statement
     ("server closed the connection unexpectedly", "consuming input failed") or a connection is
     refused, ``InterfaceError`` on a connection already closed, and a SQLSTATE of class 08 or one
-    of :data:`_UNAVAILABLE_SQLSTATES` when the server says so. Other operational errors (a
-    statement timeout, a deadlock, a lock timeout) are not an outage and stay 500.
+    of :data:`_UNAVAILABLE_SQLSTATES` when the server says so. A statement the server gave up
+    on is not an outage (:func:`is_database_transient`).
     """
     import psycopg
     from django.db import utils
@@ -74,6 +84,16 @@ def is_database_unavailable(exc: BaseException | None) -> bool:
     return False
 
 
+def transient_sqlstate(exc: BaseException | None) -> str | None:
+    """The SQLSTATE of :data:`_TRANSIENT_SQLSTATES` that ``exc`` (or its cause chain) carries."""
+    return next((e.sqlstate for e in _chain(exc) if getattr(e, "sqlstate", None) in _TRANSIENT_SQLSTATES), None)
+
+
+def is_database_transient(exc: BaseException | None) -> bool:
+    """True when the database gave up on the statement behind ``exc`` (:func:`transient_sqlstate`)."""
+    return transient_sqlstate(exc) is not None
+
+
 def retry_after_seconds() -> int:
     try:
         timeout = float(settings.DATABASES["default"]["OPTIONS"]["pool"]["timeout"])
@@ -83,7 +103,8 @@ def retry_after_seconds() -> int:
 
 
 def unavailable_response(request: HttpRequest, exc: BaseException) -> HttpResponse | None:
-    """The 503 for ``exc`` when it is a pool timeout or a lost database, else ``None``."""
+    """The 503 for ``exc`` when it is a pool timeout, a lost database or a statement the database
+    gave up on, else ``None``."""
     from ops import metrics
 
     if is_pool_exhausted(exc):
@@ -93,6 +114,11 @@ def unavailable_response(request: HttpRequest, exc: BaseException) -> HttpRespon
     elif is_database_unavailable(exc):
         log.error("db_unavailable", path=request.path, error=type(exc).__name__, detail=str(exc).strip()[:200])
         message, retry_after, title = DATABASE_MESSAGE, DATABASE_RETRY_AFTER, "Servicio no disponible"
+    elif is_database_transient(exc):
+        log.error(
+            "db_statement_failed", path=request.path, sqlstate=transient_sqlstate(exc), detail=str(exc).strip()[:200]
+        )
+        message, retry_after, title = TRANSIENT_MESSAGE, TRANSIENT_RETRY_AFTER, "Intente de nuevo"
     else:
         return None
     if request.path.startswith("/api/") or "application/json" in request.headers.get("Accept", ""):

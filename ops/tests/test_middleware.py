@@ -228,13 +228,13 @@ def test_server_error_handler_maps_pool_timeout_to_503(rf):
         assert server_error(rf.get("/api/v1/x")).status_code == 500
 
 
-def test_only_a_lost_database_is_an_outage():
-    """A statement timeout, a deadlock or a lock timeout is a 500 to fix, not a 503 to retry."""
+def test_a_lost_database_is_an_outage_and_a_statement_it_gave_up_on_is_transient():
+    """Both are a 503 to retry (``unavailable_response``); a timeout or a deadlock is not an outage."""
     import psycopg
     from django.db import utils
     from psycopg import errors as pg
 
-    from ops.errors import is_database_unavailable
+    from ops.errors import is_database_transient, is_database_unavailable
 
     def wrapped(inner: BaseException) -> BaseException:
         try:
@@ -251,6 +251,38 @@ def test_only_a_lost_database_is_an_outage():
     assert is_database_unavailable(wrapped(pg.AdminShutdown("terminating connection due to administrator command")))
     assert is_database_unavailable(wrapped(pg.CannotConnectNow("the database system is starting up")))
     assert is_database_unavailable(psycopg.InterfaceError("the connection is closed"))
-    assert not is_database_unavailable(wrapped(pg.QueryCanceled("canceling statement due to statement timeout")))
-    assert not is_database_unavailable(wrapped(pg.DeadlockDetected("deadlock detected")))
-    assert not is_database_unavailable(ValueError("other"))
+    transient = [
+        pg.QueryCanceled("canceling statement due to statement timeout"),
+        pg.DeadlockDetected("deadlock detected"),
+        pg.LockNotAvailable("canceling statement due to lock timeout"),
+        pg.SerializationFailure("could not serialize access"),
+        pg.ReadOnlySqlTransaction("cannot execute INSERT in a read-only transaction"),
+    ]
+    for error in transient:
+        assert not is_database_unavailable(wrapped(error)) and is_database_transient(wrapped(error)), error
+    assert not is_database_transient(wrapped(pg.UniqueViolation("duplicate key")))
+    assert not is_database_unavailable(ValueError("other")) and not is_database_transient(ValueError("other"))
+
+
+def statement_timeout_view(request):
+    from django.db import connection, transaction
+
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL statement_timeout = 50")
+        cursor.execute("SELECT pg_sleep(1)")
+    return JsonResponse({"ok": True})
+
+
+urlpatterns += [path("api/v1/lento", statement_timeout_view), path("t/lento", statement_timeout_view)]
+
+
+@pytest.mark.urls(__name__)
+@pytest.mark.django_db(transaction=True)
+def test_a_statement_timeout_is_a_503_to_retry_and_is_logged_as_an_error(client, caplog):
+    with caplog.at_level(logging.ERROR, logger="ops.db"):
+        api = client.get("/api/v1/lento")
+        page = client.get("/t/lento")
+    assert api.status_code == 503 and api["Retry-After"] == "1"
+    assert "no se guardó nada" in api.json()["errors"]["database"][0]
+    assert page.status_code == 503 and page["Content-Type"].startswith("text/html")
+    assert [r.levelname for r in caplog.records if "db_statement_failed" in str(r.msg)] == ["ERROR", "ERROR"]
