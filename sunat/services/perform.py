@@ -9,9 +9,10 @@ import time
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
-from ..cdr import Cdr
+from ..cdr import Cdr, cdr_parse
 from ..codes import Category, Classification, Source, code_message, response_classify
 from ..files import zip_bytes
 from ..models import DocumentStatus, JobKind, JobStatus, SunatAccount, SunatAttempt, SunatDocument, SunatJob
@@ -27,6 +28,8 @@ logger = logging.getLogger("sunat")
 
 
 SUMMARY_TYPES = ("RC", "RA")
+# What SUNAT handed over, stored even by a worker whose lease was reaped (``_Run.settle``).
+_FACTS = ("ticket", "cdr_zip")
 _FINAL_STATUSES = (DocumentStatus.ACCEPTED, DocumentStatus.OBSERVED, DocumentStatus.REJECTED)
 
 
@@ -110,6 +113,16 @@ class _Run:
         )
         return bool(list(owned))
 
+    def _fact_store(self, *, name: str, value: object) -> None:
+        """Store ``value`` as the document's ``name`` (a :data:`_FACTS` field) unless one is
+        stored already: the first answer SUNAT gave is kept, whichever worker received it."""
+        unset = Q(cdr_zip__isnull=True) | Q(cdr_zip=b"") if name == "cdr_zip" else Q(**{name: ""})
+        stored = SunatDocument.objects.filter(unset, pk=self.document.pk).update(
+            **{name: value}, updated_at=timezone.now()
+        )
+        if stored:
+            setattr(self.document, name, value)
+
     def start(self) -> None:
         _assert_no_transaction()
         self.started = timezone.now()
@@ -126,17 +139,25 @@ class _Run:
     ) -> None:
         """Record the attempt and update the document in one short transaction.
 
-        The document is written only while this worker still owns the job's lease (the job row
-        is locked ``FOR UPDATE`` for the check): after a reap, the job's new owner decides the
-        document, and a late answer here is kept as history only (invariant 7).
+        ``fields`` holds two kinds of values. What SUNAT handed over (:data:`_FACTS`: the RC/RA
+        ticket, the CDR zip) is stored whoever asks, and only where none is stored yet: SUNAT
+        gives it once, and without it the job's next owner could only re-send and be told
+        "already presented". Every other field is a decision (status, response code and text,
+        observations, the unconfirmed-send mark) and is written only while this worker still
+        owns the job's lease (the job row is locked ``FOR UPDATE`` for the check): after a reap
+        the job's new owner decides the document, from the stored ticket or CDR (invariant 7).
         """
         duration = max(0, int((time.monotonic() - self.clock) * 1000))
+        fields = dict(fields or {})
+        facts = {name: fields.pop(name) for name in _FACTS if fields.get(name)}
         with transaction.atomic():
+            for name, value in facts.items():
+                self._fact_store(name=name, value=value)
             if fields and not self._lease_held():
                 logger.warning(
                     "sunat.attempt.lease_lost", extra={"document_id": self.document.pk, "job_id": self.job.pk}
                 )
-                fields = None
+                fields = {}
             SunatAttempt.objects.create(
                 company_id=self.document.company_id,
                 document=self.document,
@@ -297,6 +318,17 @@ def _take_cdr(run: _Run, *, operation: str, cdr_zip: bytes, cdr: Cdr) -> JobOutc
     return _outcome(classification)
 
 
+def _take_stored_cdr(run: _Run) -> JobOutcome:
+    """Decide the document from the CDR already stored on it: one a worker received after its
+    lease was reaped (``_Run.settle`` keeps it). SUNAT is not asked again. The stored bytes are
+    always a CDR that parsed when it arrived."""
+    stored = run.document.cdr_zip
+    assert stored is not None, "called only for a document with a stored CDR"
+    cdr_zip = bytes(stored)
+    run.start()
+    return _take_cdr(run, operation="storedCdr", cdr_zip=cdr_zip, cdr=cdr_parse(cdr_zip))
+
+
 def _take_fault(run: _Run, *, operation: str, fault: SunatFault, about_send: bool = True) -> Classification:
     """Record a fault. ``about_send`` is False for queries (getStatusCdr): their faults say
     nothing about the document, so its status and unconfirmed send stay as they are."""
@@ -445,7 +477,13 @@ def _perform_summary(run: _Run, client: SunatClient) -> JobOutcome:
         except SunatFault as fault:
             registered = response_classify(source=Source.FAULT, code=fault.code).category is Category.REGISTERED
             if registered or fault.code in SUMMARY_ALREADY_PRESENTED:
-                return _summary_already_presented(run, fault=fault)
+                stored = SunatDocument.objects.filter(pk=document.pk).values_list("ticket", flat=True).first()
+                if not stored:
+                    return _summary_already_presented(run, fault=fault)
+                # The worker that presented it stored its ticket meanwhile (lease reaped): poll it.
+                run.settle(operation="sendSummary", classification=None, code=fault.code, description=fault.message)
+                document.ticket = stored
+                return _poll_ticket(run, client)
             return _outcome(_take_fault(run, operation="sendSummary", fault=fault))
         except SunatTransportError as error:
             return _take_transport(run, operation="sendSummary", error=error)
@@ -462,6 +500,12 @@ def _perform_summary(run: _Run, client: SunatClient) -> JobOutcome:
             message=f"Ticket {ticket}: consultar estado",
             delay_seconds=settings.SUNAT_TICKET_POLL_SECONDS,
         )
+    return _poll_ticket(run, client)
+
+
+def _poll_ticket(run: _Run, client: SunatClient) -> JobOutcome:
+    """getStatus on the document's ticket: 98 → SNOOZE (not an attempt); 0/99 → the CDR decides."""
+    document = run.document
     run.start()
     try:
         status = client.get_status(ticket=document.ticket)
@@ -486,11 +530,13 @@ def _perform_summary(run: _Run, client: SunatClient) -> JobOutcome:
 def sunat_job_perform(*, job: SunatJob) -> JobOutcome:
     """Do the SUNAT work of one claimed job and say what the queue must do next.
 
-    Runs in autocommit mode; **no transaction is open during any HTTP call** (asserted). Steps:
-    sign once and store the exact bytes in their own short transaction before the first send
-    (:func:`sunat_document_sign`; a note's receipt gets its hash at once); then, for a note or a
-    void whose ``original`` SUNAT does not hold yet, wait (SNOOZE) or stop (FIX) without sending
-    (:func:`_original_gate`); then, by kind and document type:
+    Runs in autocommit mode; **no transaction is open during any HTTP call** (asserted). A
+    document that already stores a CDR (one a worker received after its lease was reaped) is
+    decided from it, without asking SUNAT again. Otherwise: sign once and store the exact bytes
+    in their own short transaction before the first send (:func:`sunat_document_sign`; a note's
+    receipt gets its hash at once); then, for a note or a void whose ``original`` SUNAT does not
+    hold yet, wait (SNOOZE) or stop (FIX) without sending (:func:`_original_gate`); then, by kind
+    and document type:
 
     * 01/03/07/08 ``send``: sendBill the stored bytes; CDR → accepted/observed/rejected; 1033/4000
       → already registered (fetch the CDR with getStatusCdr where SUNAT offers it, else record
@@ -500,7 +546,8 @@ def sunat_job_perform(*, job: SunatJob) -> JobOutcome:
       nothing; boletas and their notes re-send the same bytes, taking 1033/4000 as already
       registered;
     * RC/RA: sendSummary → ticket stored on the document → SNOOZE; with a ticket, getStatus: 98
-      → SNOOZE (not an attempt), 0/99 → the CDR decides.
+      → SNOOZE (not an attempt), 0/99 → the CDR decides. "Already presented" to a sendSummary
+      while another worker stored the ticket meanwhile polls that ticket.
 
     Every exchange is recorded as a :class:`SunatAttempt`; the document keeps the CDR zip,
     response code/description/observations and its status. The classification is
@@ -511,6 +558,8 @@ def sunat_job_perform(*, job: SunatJob) -> JobOutcome:
     run = _Run(job=job, document=document)
     if document.status in _FINAL_STATUSES and document.response_code:
         return JobOutcome(step=NextStep.DONE, code=document.response_code, message="ya resuelto por SUNAT")
+    if document.cdr_zip:  # SUNAT answered a worker whose lease was reaped: its CDR decides
+        return _take_stored_cdr(run)
 
     from ..certificates import CertificateError
 

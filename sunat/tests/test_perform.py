@@ -323,18 +323,21 @@ def test_a_summary_sunat_already_holds_is_an_error_for_a_person_not_a_silent_don
     assert document.attempts.filter(operation="sendSummary", code=code).exists()
 
 
-def test_a_worker_that_lost_its_lease_records_history_but_never_writes_the_document(fake_sunat, company):
-    """Reaped while its send was in flight: the job's new owner decides the document (invariant 7)."""
+def test_a_worker_that_lost_its_lease_keeps_the_cdr_but_never_decides_the_document(fake_sunat, company):
+    """Reaped while its send was in flight: SUNAT's CDR is stored, the job's new owner decides the
+    document from it (invariant 7)."""
     document, job = issue(company, "factura-contado")
     SunatJob.objects.filter(pk=job.pk).update(status="running", lease_owner="w1")
     job.refresh_from_db()
     SunatJob.objects.filter(pk=job.pk).update(status="pending", lease_owner="", kind=JobKind.VERIFY)  # the reaper
     sunat_job_perform(job=job)  # w1's late run
     document = reload(document)
-    assert document.status == DocumentStatus.PENDING and not document.response_code and not document.cdr_zip
+    assert document.status == DocumentStatus.PENDING and not document.response_code and document.cdr_zip
+    assert document.unconfirmed_send_at is not None and not document.observations
     assert document.attempts.filter(operation="sendBill").exists()
-    # The owner of the lease does write.
+    # The owner of the lease does write, from the stored CDR.
     SunatJob.objects.filter(pk=job.pk).update(status="running", lease_owner="w2")
     job.refresh_from_db()
     sunat_job_perform(job=job)
     assert reload(document).status == DocumentStatus.ACCEPTED
+    assert fake_sunat.fake.registry_json()["receptions"][document_file_name(document)] == 1

@@ -1,0 +1,147 @@
+"""What a worker whose lease was reaped keeps of SUNAT's answer: the ticket or the CDR SUNAT
+handed over is stored (a fact), the document's status is not (the job's new owner decides it).
+
+Each test claims the job as worker "slow", makes SUNAT answer while the lease expires and the
+reaper requeues the job, then lets worker "fast" claim and perform it.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection, transaction
+
+from stores.models import Company
+from sunat.models import DocumentStatus, SunatDocument, SunatJob
+from sunat.outcomes import NextStep
+from sunat.services import document_file_name, sunat_document_issue, sunat_job_perform, sunat_summary_issue
+from sunat.soap import SunatClient, SunatFault
+from sunat.tests.scenarios import referenced_names, scenario, schemas_missing_reason, supplier_company_create
+from worker import queue
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def _schemas():
+    reason = schemas_missing_reason()
+    if reason:
+        pytest.skip(reason)
+
+
+@pytest.fixture
+def company() -> Company:
+    return supplier_company_create()
+
+
+class Hung(Exception):
+    """The worker stops answering (its process hangs) before it stores what SUNAT said."""
+
+
+def reload(document: SunatDocument) -> SunatDocument:
+    return SunatDocument.objects.select_related("company").get(pk=document.pk)
+
+
+def reap(job: SunatJob) -> None:
+    """The lease of ``job`` expires and a reaper requeues it (as kind verify)."""
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE sunat_jobs SET lease_expires_at = now() - interval '1 second' WHERE id = %s", [job.pk])
+    assert job.pk in queue.jobs_reap()
+
+
+def reaped_during(monkeypatch, method: str, job: SunatJob) -> None:
+    """``SunatClient.<method>`` gets SUNAT's answer, but the call outlives the lease of ``job``."""
+    real = getattr(SunatClient, method)
+
+    def slow(self, **kwargs):
+        answer = real(self, **kwargs)
+        reap(job)
+        return answer
+
+    monkeypatch.setattr(SunatClient, method, slow)
+
+
+def void_issue(company: Company, fake_sunat) -> SunatDocument:
+    snapshot = scenario("ra-facturas")
+    for held in referenced_names(snapshot):
+        fake_sunat.fake.hold(held)
+    with transaction.atomic():
+        return sunat_summary_issue(company=company, snapshot=snapshot)
+
+
+def test_a_ticket_received_after_the_lease_was_reaped_is_stored_and_the_new_owner_polls_it(
+    fake_sunat, company, monkeypatch
+):
+    void = void_issue(company, fake_sunat)
+    (job,) = queue.jobs_claim(owner="slow", limit=1)
+    with monkeypatch.context() as patch:
+        reaped_during(patch, "send_summary", job)
+        sunat_job_perform(job=job)
+    void = reload(void)
+    assert void.ticket, "SUNAT's ticket is kept although the lease was lost"
+    assert void.status == DocumentStatus.PENDING and not void.response_code  # the status is not slow's to decide
+
+    (job,) = queue.jobs_claim(owner="fast", limit=1)
+    outcomes = [sunat_job_perform(job=job) for _ in range(2)]  # 98, then the CDR
+    assert [o.step for o in outcomes] == [NextStep.SNOOZE, NextStep.DONE]
+    void = reload(void)
+    assert (void.status, void.response_code) == (DocumentStatus.ACCEPTED, "0")
+    registry = fake_sunat.fake.registry_json()
+    assert registry["receptions"][document_file_name(void)] == 1  # polled, never re-sent (no 0402)
+    assert set(registry["voided"]) == set(referenced_names(scenario("ra-facturas")))
+
+
+def test_a_summary_already_presented_polls_the_ticket_another_worker_stored_meanwhile(fake_sunat, company, monkeypatch):
+    """The reaped worker's ticket lands while the new owner's own sendSummary is answered 0402."""
+    void = void_issue(company, fake_sunat)
+    (job,) = queue.jobs_claim(owner="slow", limit=1)
+    with monkeypatch.context() as patch:
+        answers: list[str] = []
+        real = SunatClient.send_summary
+
+        def lost(self, **kwargs):  # SUNAT registers the RA; slow has not stored the ticket yet
+            answers.append(real(self, **kwargs))
+            reap(job)
+            raise Hung  # slow hangs from here on
+
+        patch.setattr(SunatClient, "send_summary", lost)
+        with pytest.raises(Hung):
+            sunat_job_perform(job=job)
+
+        def presented(self, **kwargs):
+            try:
+                return real(self, **kwargs)
+            except SunatFault:
+                SunatDocument.objects.filter(pk=void.pk).update(ticket=answers[0])  # slow's settle lands
+                raise
+
+        patch.setattr(SunatClient, "send_summary", presented)
+        (job,) = queue.jobs_claim(owner="fast", limit=1)
+        first = sunat_job_perform(job=job)
+    assert first.step is NextStep.SNOOZE, first
+    assert sunat_job_perform(job=job).step is NextStep.DONE
+    void = reload(void)
+    assert (void.status, void.response_code) == (DocumentStatus.ACCEPTED, "0")
+    assert void.attempts.filter(operation="sendSummary", code="0402").exists()
+
+
+def test_a_cdr_received_after_the_lease_was_reaped_is_stored_and_decides_the_document(fake_sunat, company, monkeypatch):
+    """A boleta (no getStatusCdr for 03): without the stored CDR the new owner could only re-send
+    and be told 1033, keeping no CDR at all."""
+    with transaction.atomic():
+        boleta = sunat_document_issue(company=company, store=None, snapshot=scenario("boleta-gravado"))
+    (job,) = queue.jobs_claim(owner="slow", limit=1)
+    with monkeypatch.context() as patch:
+        reaped_during(patch, "send_bill", job)
+        sunat_job_perform(job=job)
+    boleta = reload(boleta)
+    assert boleta.cdr_zip
+    assert boleta.status == DocumentStatus.PENDING and not boleta.response_code
+
+    (job,) = queue.jobs_claim(owner="fast", limit=1)
+    outcome = sunat_job_perform(job=job)
+    assert (outcome.step, outcome.code) == (NextStep.DONE, "0")
+    boleta = reload(boleta)
+    assert (boleta.status, boleta.response_code) == (DocumentStatus.ACCEPTED, "0")
+    assert boleta.unconfirmed_send_at is None
+    assert fake_sunat.fake.registry_json()["receptions"][document_file_name(boleta)] == 1
+    assert boleta.attempts.filter(operation="storedCdr", code="0").exists()
