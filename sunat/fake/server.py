@@ -16,10 +16,14 @@ What it checks, in SUNAT's order, answering a SOAP fault (HTTP 500, ``soap-env:C
 * XML: unreadable or not valid against SUNAT's XSD 0306; name vs content: RUC 1034, series
   1035, number 1036, type 1003;
 * signature and digest (independently recomputed, ``signature.py``) 2335;
-* already registered: the same document again 1033 (summaries: 0402);
+* already registered: the same document again 1033, or 1032 when SUNAT holds it as rejected or
+  voided (summaries: 0402);
 * when saxonche is installed, SUNAT's own SFS stylesheet for the type: its first error as a fault
   (0100–1999) or as a CDR rejection (2000–3999, the number is registered as rejected), its
   observations as CDR notes;
+* SUNAT's server-side rule on a boleta's buyer (in neither SFS boleta stylesheet), as a CDR
+  rejection: a boleta, or a B-series note, above ``sunat.rules.BOLETA_ANONYMOUS_LIMIT`` whose
+  buyer is anonymous (schemeID ``0`` or ID ``-``) 2396;
 * SUNAT's server-side rules on the documents a note or a summary names, as a CDR rejection of
   the note or of the summary's ticket (the note or summary is registered as rejected): a credit
   note must modify a document SUNAT holds (2119), not voided (2120), not rejected (2121) —
@@ -69,13 +73,14 @@ from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal, InvalidOperation
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from xml.sax.saxutils import escape
 
 from lxml import etree
 
-from ..rules import LIMA
+from ..rules import LIMA, boleta_buyer_refusal
 from .signature import SignatureInvalid, signature_check
 
 logger = logging.getLogger("sunat.fake")
@@ -111,6 +116,7 @@ _MESSAGES = {
     "0306": "No se puede leer (parsear) el archivo XML",
     "0402": "La numeracion o nombre del documento ya ha sido enviado anteriormente",
     "1003": "El tipo de comprobante del nombre del archivo no coincide con el del contenido",
+    "1032": "El comprobante ya esta informado y se encuentra con estado anulado o rechazado",
     "1033": "El comprobante fue registrado previamente con otros datos",
     "1034": "Número de RUC del nombre del archivo no coincide con el consignado en el contenido del archivo XML",
     "1035": "Numero de Serie del nombre del archivo no coincide con el consignado en el contenido del archivo XML",
@@ -141,6 +147,7 @@ RA_RULES = {"missing": "2105", "voided": "2106", "rejected": "2398"}
 # rejected.
 RC_VOID_RULES = {"missing": "2663", "voided": "2987", "rejected": "2987"}
 BOLETA_IN_RA = "2308"  # "DocumentTypeCode - El valor del tipo de documento es invalido"
+BOLETA_BUYER_MISSING = "2396"  # above the anonymous limit a boleta names its buyer's document
 
 
 class Fault(Exception):
@@ -465,8 +472,7 @@ class FakeSunat:
             raise Fault("2335", f"{_MESSAGES['2335']} ({exc})") from exc
 
         with self._lock:
-            if name in self.registry:
-                raise Fault("0402" if document_type in ("RC", "RA") else "1033")
+            self._duplicate_check(name, document_type=document_type)
 
         notes: list[str] = []
         if self.config.validate_sfs and validation.sfs_available():
@@ -477,7 +483,28 @@ class FakeSunat:
                     return code, [], digest, []
                 raise Fault(code if code.isdigit() and code != "0000" else "0306", result.error.message)
             notes = [f"{o.code} - {o.message}" for o in result.observations]
+        if self._anonymous_boleta_over_limit(root, document_type=document_type, series=match.group("series")):
+            return BOLETA_BUYER_MISSING, [], digest, []
         return "0", notes, digest, self._references(root, document_type=document_type, ruc=match.group("ruc"))
+
+    @staticmethod
+    def _anonymous_boleta_over_limit(root: etree._Element, *, document_type: str, series: str) -> bool:
+        """SUNAT's server-side 2396 (in neither SFS boleta stylesheet): a boleta, or a B-series
+        note, whose PayableAmount is above ``sunat.rules``' limit and whose buyer is not
+        identified (schemeID ``0`` or ID ``-``) — :func:`sunat.rules.boleta_buyer_refusal`."""
+        if not (document_type == "03" or (document_type in NOTE_RULES and series.startswith("B"))):
+            return False
+        total = root.findtext("cac:LegalMonetaryTotal/cbc:PayableAmount", namespaces=NS) or root.findtext(
+            "cac:RequestedMonetaryTotal/cbc:PayableAmount", namespaces=NS
+        )
+        try:
+            payable = Decimal((total or "0").strip())
+        except InvalidOperation:
+            return False  # not a number: the XSD and SFS answer for that
+        buyer = root.find("cac:AccountingCustomerParty/cac:Party/cac:PartyIdentification/cbc:ID", NS)
+        doc_type = "" if buyer is None else buyer.get("schemeID", "")
+        doc_number = "" if buyer is None else (buyer.text or "")
+        return boleta_buyer_refusal(total=payable, doc_type=doc_type, doc_number=doc_number) is not None
 
     @staticmethod
     def _references(root: etree._Element, *, document_type: str, ruc: str) -> list[tuple[str, str, str]]:
@@ -517,6 +544,15 @@ class FakeSunat:
                 references.append((doc_type, name(doc_type, series, number), condition))
             return references
         return []
+
+    def _duplicate_check(self, name: str, *, document_type: str) -> None:
+        """Raise SUNAT's fault for a ``name`` it already holds: a summary 0402; a document held as
+        rejected or voided 1032 (the number is dead), else 1033. The caller holds the lock."""
+        if name not in self.registry:
+            return
+        if document_type in ("RC", "RA"):
+            raise Fault("0402")
+        raise Fault("1032" if self._state(name) in ("rejected", "voided") else "1033")
 
     def _state(self, name: str) -> str:
         """``held``, ``rejected``, ``voided`` or ``missing``. The caller holds the lock."""
@@ -561,8 +597,7 @@ class FakeSunat:
         document_type = match.group("type")
         registered = self._registered(name=name, match=match, code=code, notes=notes, digest=digest)
         with self._lock:
-            if name in self.registry:  # a concurrent duplicate won the race
-                raise Fault("0402" if document_type in ("RC", "RA") else "1033")
+            self._duplicate_check(name, document_type=document_type)  # a concurrent duplicate won the race
             rejection = self._server_rules(document_type=document_type, references=references) if code == "0" else None
             if rejection is not None:
                 registered = self._registered(name=name, match=match, code=rejection, notes=[], digest=digest)

@@ -93,7 +93,7 @@ def test_a_note_of_a_document_sunat_does_not_hold_is_rejected_2119(fake_sunat, s
     assert "no esta registrada" in cdr.description
     with pytest.raises(SunatFault) as again:  # the rejected note stays registered
         send_bill(note)
-    assert again.value.code == "1033"
+    assert again.value.code == "1032"  # held as rejected: the number is dead
 
 
 @pytest.mark.parametrize("sold", [sold_factura, sold_boleta], ids=["factura", "boleta"])
