@@ -33,6 +33,7 @@ import ipaddress
 import json
 import re
 import time
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -229,16 +230,37 @@ _REGISTER_KEYS: dict[tuple[int, str | None], tuple[float, str]] = {}
 _REGISTER_KEY_SECONDS = 60.0
 
 
-def _checkout_key(request: HttpRequest) -> str:
-    """The register the checkout sells from: the body's ``register`` or the cashier's only one,
-    resolved within the cashier's stores (so codes of two stores never share a counter)."""
-    code = None
+def _register_code(body: bytes) -> str | None:
+    """The ``register`` of a checkout body as the schema reads it (``sales.schemas.checkout``:
+    stripped), or ``None`` when the body names none or cannot be read (not JSON, nested past the
+    parser's recursion limit, not a JSON object)."""
     try:
-        body = json.loads(request.body or b"{}")
-        if isinstance(body, dict) and isinstance(body.get("register"), str):
-            code = body["register"][:40]
-    except (ValueError, UnicodeDecodeError):
-        code = None
+        data = json.loads(body or b"{}")
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("register"), str):
+        return None
+    return data["register"].strip()[:40]
+
+
+def _storable(code: str) -> bool:
+    """Whether ``code`` can name a register at all: PostgreSQL's text holds neither NUL nor a lone
+    surrogate (which has no UTF-8 encoding)."""
+    if "\x00" in code:
+        return False
+    try:
+        code.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _checkout_key(request: HttpRequest) -> str:
+    """The register the checkout sells from: the body's ``register`` (stripped, as the schema
+    strips it) or the cashier's only one, resolved within the cashier's stores (so codes of two
+    stores never share a counter). A code no register can have (NUL, a lone surrogate) is a
+    register not found, without a query: it is counted on the user's own counter."""
+    code = _register_code(request.body)
     user = request.user  # signed in: checkout_ratelimited counts nobody else
     cache_key = (user.pk, code)
     now = time.monotonic()
@@ -247,12 +269,13 @@ def _checkout_key(request: HttpRequest) -> str:
         return cached[1]
     from stores.selectors import NotFound, register_access
 
-    try:
-        if code is not None and "\x00" in code:
-            raise NotFound(code)  # no such register (PostgreSQL's text cannot hold it); the view says 400
-        key = f"register:{register_access(user=user, code=code).pk}"
-    except NotFound:
-        key = f"user:{user.pk}:{code or '-'}"
+    if code is not None and not _storable(code):
+        key = f"user:{user.pk}:\x00"  # no register's code holds NUL; the key must hash, so not the code itself
+    else:
+        try:
+            key = f"register:{register_access(user=user, code=code).pk}"
+        except NotFound:
+            key = f"user:{user.pk}:{code or '-'}"
     if len(_REGISTER_KEYS) > 10_000:
         _REGISTER_KEYS.clear()
     _REGISTER_KEYS[cache_key] = (now, key)
@@ -278,9 +301,16 @@ def checkout_ratelimited(view: Callable[..., HttpResponse]) -> Callable[..., Htt
     return wrapper
 
 
+def _login_username(raw: str) -> str:
+    """The username a sign-in counts against: NFKC-normalised as Django's ``UsernameField`` does
+    before authenticating (so ``ｇｅｒente2`` and ``gerente2`` are one user and one counter),
+    then stripped and case-folded."""
+    return unicodedata.normalize("NFKC", raw).strip().casefold()[:150]
+
+
 def _login_limits(request: HttpRequest) -> list[tuple[str, str, str]]:
     """``(scope, key, rate)`` of each limit one sign-in counts against."""
-    username = (request.POST.get("username") or "").strip().lower()[:150]
+    username = _login_username(request.POST.get("username") or "")
     ip = client_ip(request)
     return [
         ("login", f"{ip}|{username}", settings.RATELIMIT_LOGIN),

@@ -343,3 +343,60 @@ def test_admin_login_shares_the_per_username_limit_with_the_tills_login(client, 
     assert [_login(client, "admin", BAD, ip=ip) for ip in ("203.0.113.1", "203.0.113.2")] == [200, 200]
     refused = client.post(url, {"username": "admin", "password": BAD}, REMOTE_ADDR="198.51.100.4")
     assert refused.status_code == 429
+
+
+@pytest.mark.django_db
+def test_look_alike_usernames_share_the_username_limit(client, settings, chain, counter):
+    """Django signs ``ｃａｊｅｒｏ1`` (fullwidth) in as ``cajero1`` (``UsernameField`` normalises
+    NFKC), so every spelling of one username spends the same counters."""
+    settings.RATELIMIT_LOGIN_USER = "3/5m"
+    assert _login(client, "ｃａｊｅｒｏ1", GOOD, ip="198.51.100.9") == 302  # the same user
+    client.logout()
+    variants = ("ｃａｊｅｒｏ1", "ＣＡＪＥＲＯ1", " Cajero1")
+    assert [_login(client, name, BAD, ip=f"203.0.113.{n}") for n, name in enumerate(variants, 1)] == [200] * 3
+    assert _login(client, "cajero1", GOOD, ip="198.51.100.4") == 429
+    assert _login(client, "ｃａｊｅｒｏ1", GOOD, ip="198.51.100.5") == 429
+
+
+@pytest.mark.django_db
+def test_look_alike_usernames_share_the_pair_limit(client, settings, chain, counter):
+    settings.RATELIMIT_LOGIN = "2/5m"
+    assert [_login(client, name, BAD) for name in ("ｃａｊｅｒｏ1", "CAJERO1")] == [200, 200]
+    assert _login(client, "cajero1", GOOD) == 429
+
+
+def _checkout_raw(client, body: str) -> int:
+    return client.post("/api/v1/checkout", body, content_type="application/json").status_code
+
+
+@pytest.mark.urls(__name__)
+@pytest.mark.django_db
+def test_a_register_code_with_spaces_spends_that_registers_limit(client, settings, chain):
+    """The schema strips ``register``: ``" CAJA1"`` sells from CAJA1, so it counts as CAJA1."""
+    settings.RATELIMIT_CHECKOUT = "2/m"
+    client.force_login(chain["users"][0])
+    bodies = ('{"register": "CAJA1"}', '{"register": " CAJA1"}', '{"register": "CAJA1\\t "}', "{}")
+    assert [_checkout_raw(client, b) for b in bodies] == [201, 201, 429, 429]
+
+
+@pytest.mark.urls(__name__)
+@pytest.mark.django_db
+@pytest.mark.parametrize("code", ["\\ud800", "CAJA\\udfff1", "CAJA1\\u0000", "\\u0000"])
+def test_a_register_code_no_register_can_have_is_not_found(client, settings, chain, code):
+    """A lone surrogate (no UTF-8 form) or NUL never reaches the database: the limiter treats
+    it as a register not found and keys it on the cashier."""
+    settings.RATELIMIT_CHECKOUT = "1/m"
+    client.force_login(chain["users"][0])
+    body = '{"register": "' + code + '"}'
+    assert [_checkout_raw(client, body) for _ in range(2)] == [201, 429]
+    assert _checkout_raw(client, '{"register": "CAJA1"}') == 201  # the register's own limit is untouched
+
+
+@pytest.mark.urls(__name__)
+@pytest.mark.django_db
+def test_a_body_nested_past_the_parsers_limit_is_unkeyable_like_malformed_json(client, settings, chain):
+    settings.RATELIMIT_CHECKOUT = "2/m"
+    client.force_login(chain["users"][0])
+    deep = '{"lines":' + "[" * 50_000 + "]" * 50_000 + "}"
+    # Like a body that is not JSON: the cashier's only register (CAJA1) is the one counted.
+    assert [_checkout_raw(client, b) for b in (deep, "{not json", '{"register": "CAJA1"}')] == [201, 201, 429]
