@@ -153,6 +153,7 @@ class DatabaseCollector:
     """Gauges computed from the database at scrape time (shared state, any process)."""
 
     def collect(self):
+        from ops.health import worker_stale_after_seconds
         from ops.selectors import metrics_snapshot
 
         up = "1 when the scrape could read the database."
@@ -204,10 +205,11 @@ class DatabaseCollector:
             ["worker"],
             snap["worker_jobs_lost"],
         )
+        stale_after = worker_stale_after_seconds()
         yield _gauge(
             "bodegapos_workers_live",
-            "Workers with a heartbeat in the last 2 minutes.",
-            sum(1 for age in snap["worker_heartbeats"].values() if age < 120),
+            f"Workers with a heartbeat in the last {stale_after} s (the deep health's rule).",
+            sum(1 for age in snap["worker_heartbeats"].values() if age <= stale_after),
         )
         if snap["worker_rss"]:
             yield _labelled(

@@ -146,8 +146,11 @@ def _first_field(model, names: tuple[str, ...]) -> str | None:
 
 
 def worker_heartbeats() -> dict[str, dict[str, Any]]:
-    """``{worker name: {"age_seconds", "rss_bytes", "jobs_lost"}}`` from ``worker.WorkerHeartbeat`` rows; empty
-    when the worker app has no such model yet (treated as "no live worker")."""
+    """``{worker name: {"age_seconds", "rss_bytes", "jobs_lost"}}`` of the ``worker.WorkerHeartbeat`` rows
+    not stopped, live or dead: a worker that died keeps its row, ever older. Which are live is
+    ``ops.health.check_worker``'s rule (age within ``worker_stale_after_seconds()``), the one
+    ``/health?deep=true`` and ``monitor_db`` apply. Empty when the worker app has no such model yet
+    (no live worker)."""
     model = _heartbeat_model()
     if model is None:
         return {}

@@ -8,7 +8,7 @@ import sys
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.cache import add_never_cache_headers
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_safe
 
 from ops import health
 from ops.errors import unavailable_response
@@ -31,9 +31,10 @@ def ops_token_state(request: HttpRequest) -> str:
     return "ok" if hmac.compare_digest(given.encode(), f"Bearer {token}".encode()) else "bad"
 
 
-@require_GET
+@require_safe
 def health_view(request: HttpRequest) -> HttpResponse:
-    """Liveness without ``deep``; the deep check with ``deep=true`` (503 only when down).
+    """Liveness without ``deep``; the deep check with ``deep=true`` (503 only when down). ``HEAD``
+    answers as ``GET`` does, without the body (monitors that probe with ``HEAD``).
 
     Everyone gets the deep check's status and status code (all an uptime monitor needs); its
     ``checks`` (RUCs, certificate expiry, queue and worker details) only a caller with the

@@ -209,3 +209,15 @@ def test_each_scrape_read_can_use_its_index(sql, params, table, indexes):
         plan = "\n".join(row[0] for row in cursor.fetchall())
         transaction.set_rollback(True)
     assert any(index in plan for index in indexes), plan
+
+
+@pytest.mark.django_db
+def test_live_workers_follow_the_deep_healths_rule(client, settings):
+    settings.SUNAT_POLL_INTERVAL = 100  # stale after 300 s
+    WorkerHeartbeat.objects.create(name="w1@host", host="host", pid=1)
+    WorkerHeartbeat.objects.filter(name="w1@host").update(beat_at=timezone.now() - timedelta(seconds=200))
+    WorkerHeartbeat.objects.create(name="w2@host", host="host", pid=2)
+    WorkerHeartbeat.objects.filter(name="w2@host").update(beat_at=timezone.now() - timedelta(seconds=400))
+    body = client.get("/metrics").content.decode()
+    assert "bodegapos_workers_live 1.0" in body
+    assert client.get("/health?deep=true").json()["checks"]["worker"]["live_workers"] == 1

@@ -1,9 +1,13 @@
 """``manage.py monitor_db [--json]``: the seed's ``scripts/monitor-db.ts``, with its alerts.
 
 Prints connections vs ``max_connections``, slow queries (pg_stat_statements when installed),
-the 10 largest tables, dead tuples on ``sunat_jobs`` and the SUNAT backlog; evaluates every seed
-alert threshold it can see from the database and exits 1 when one fires (0 otherwise; 2 when
-the database cannot be reached).
+the 10 largest tables, dead tuples on ``sunat_jobs``, the SUNAT backlog and the live SUNAT
+workers; evaluates every seed alert threshold it can see from the database and exits 1 when one
+fires (0 otherwise; 2 when the database cannot be reached).
+
+A worker is live by the rule of ``/health?deep=true`` (``ops.health.check_worker``: a heartbeat
+within ``worker_stale_after_seconds()``, not stopped); a heartbeat row that stopped beating
+without ``stopped_at`` is a dead worker, listed under ``workers`` with its age but not counted.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 
-from ops import selectors
+from ops import health, selectors
 
 SLOW_QUERY_MS = 1000.0
 
@@ -80,7 +84,8 @@ def collect() -> dict[str, Any]:
         "tables": table_sizes(),
         "sunat_jobs_tuples": sunat_jobs_tuples(),
         "sunat_queue": queue,
-        "workers": selectors.worker_heartbeats(),
+        "workers": selectors.worker_heartbeats(),  # not stopped: live and dead, with their ages
+        "worker": health.check_worker(),  # live_workers, stale_after_seconds
     }
     report["alerts"] = alerts(report)
     return report
@@ -135,6 +140,17 @@ def alerts(report: dict[str, Any]) -> list[dict[str, Any]]:
                 "message": "Facturas sin aceptar cerca del plazo de 3 días",
                 "value": queue["facturas_near_limit"] + queue["facturas_past_limit"],
                 "threshold": 0,
+            }
+        )
+    worker = report["worker"]
+    if not worker.get("live_workers"):
+        found.append(
+            {
+                "alert": "no_live_worker",
+                "message": "Ningún worker SUNAT vivo: sin latido en los últimos "
+                f"{worker.get('stale_after_seconds', health.worker_stale_after_seconds())} s",
+                "value": worker.get("live_workers", 0),
+                "threshold": 1,
             }
         )
     slow = report["slow_queries"]
@@ -199,7 +215,11 @@ class Command(BaseCommand):
             f"{q['dead']} agotados, {q['failed']} por corregir, {q['paused_companies']} empresas pausadas, "
             f"{q['unsent_after_24h']} sin enviar > 24 h, {q['facturas_near_limit']} facturas cerca del plazo"
         )
-        w(f"Workers vivos: {len(r['workers'])}")
+        live = r["worker"].get("live_workers", 0)
+        w(
+            f"Workers vivos: {live} (latido en los últimos {r['worker'].get('stale_after_seconds')} s), "
+            f"{len(r['workers']) - live} sin latido reciente"
+        )
         if r["alerts"]:
             for a in r["alerts"]:
                 w(
