@@ -9,6 +9,13 @@ widths, frozen header); its parts are copied into a zip written on the fly (``zi
 unseekable sink, with data descriptors), and the worksheet's ``<sheetData>`` is streamed with
 the sample row's styles: dates as Excel dates, amounts as numbers, text as inline strings.
 Every spreadsheet program (openpyxl, Excel, LibreOffice) reads such a file.
+
+Formula injection (buyer names and other text come from the till): in the CSV a text cell that
+begins with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return gets a leading ``'`` (OWASP's
+rule), so a spreadsheet shows it instead of evaluating it; amounts and numbers are written as
+they are (a credit note's ``-5.00`` stays a number). The XLSX needs no such prefix: its text is
+an inline string (``t="inlineStr"``), which no spreadsheet evaluates (a formula would be an
+``<f>`` element), so it keeps the text exactly.
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ import zipfile
 from collections.abc import Iterable, Iterator
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 from xml.sax.saxutils import escape
 
 from django.utils import timezone
@@ -56,6 +64,7 @@ FLUSH_EVERY = 2_000  # rows between two yields
 FIRST_FLUSH = 500  # the first rows go out sooner
 _EXCEL_EPOCH = date(1899, 12, 30)
 _ILLEGAL_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _local(row: RegisterRow) -> datetime:
@@ -92,9 +101,20 @@ class _Echo:
         return value
 
 
+def _csv_cell(value: Any) -> Any:
+    """A cell as the CSV writes it: amounts as ``1234.50``; text that a spreadsheet would read
+    as a formula prefixed with ``'``; anything else (numbers, dates already text) unchanged."""
+    if isinstance(value, Decimal):
+        return money.as_text(value)
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
 def csv_stream(rows: Iterable[RegisterRow]) -> Iterator[bytes]:
     """The register as UTF-8 CSV (with a BOM, so spreadsheet programs read the accents): the
-    header, one line per document, the totals line. Dates ``YYYY-MM-DD``, amounts ``1234.50``."""
+    header, one line per document, the totals line. Dates ``YYYY-MM-DD``, amounts ``1234.50``,
+    text that would start a formula behind a ``'`` (:func:`_csv_cell`)."""
     writer = csv.writer(_Echo())
     totals = RegisterTotals()
     buffer = ["\ufeff" + writer.writerow(HEADER)]
@@ -102,11 +122,11 @@ def csv_stream(rows: Iterable[RegisterRow]) -> Iterator[bytes]:
         totals.add(row)
         cells = _cells(row)
         cells[0] = cells[0].isoformat()
-        buffer.append(writer.writerow([money.as_text(c) if isinstance(c, Decimal) else c for c in cells]))
+        buffer.append(writer.writerow([_csv_cell(c) for c in cells]))
         if len(buffer) >= FLUSH_EVERY or len(buffer) == FIRST_FLUSH + 1 and totals.documents == FIRST_FLUSH:
             yield "".join(buffer).encode()
             buffer = []
-    buffer.append(writer.writerow([money.as_text(c) if isinstance(c, Decimal) else c for c in _total_cells(totals)]))
+    buffer.append(writer.writerow([_csv_cell(c) for c in _total_cells(totals)]))
     yield "".join(buffer).encode()
 
 
