@@ -143,6 +143,7 @@ def _procfile() -> dict[str, str]:
 
 
 def _env_example() -> dict[str, str]:
+    """The variables ``.env.example`` sets: what a copy of it as ``.env`` sets."""
     values = {}
     for line in (ROOT / ".env.example").read_text().splitlines():
         line = line.strip()
@@ -150,6 +151,12 @@ def _env_example() -> dict[str, str]:
             key, _, value = line.partition("=")
             values[key.strip()] = value.strip()
     return values
+
+
+def _env_example_listed() -> set[str]:
+    """Every variable ``.env.example`` documents: set, or commented out as ``# NAME=default``."""
+    commented = re.findall(r"^#\s*([A-Z][A-Z0-9_]+)=", (ROOT / ".env.example").read_text(), re.M)
+    return set(_env_example()) | set(commented)
 
 
 def test_procfile():
@@ -236,11 +243,47 @@ def test_env_example_lists_every_contract_variable():
         text = architecture.read_text()
         section = text[text.index("Environment (12-factor") : text.index("Commands:")]
         required |= set(re.findall(r"`([A-Z][A-Z0-9_]+)`", section))
-    assert required <= set(env), sorted(required - set(env))
+    listed = _env_example_listed()
+    assert required <= listed, sorted(required - listed)
     assert env["RATELIMIT_LOGIN"] == "10/5m" and env["RATELIMIT_CHECKOUT"] == "600/m"
     assert env["ADMIN_URL"] == "admin/" and env["SUNAT_RETRY_DELAYS"] == "60,300,900,3600"
     assert env["SUNAT_POLL_INTERVAL"] == "10" and env["SUNAT_MAX_CONCURRENT_JOBS"] == "3"
     assert env["SUNAT_LEASE_SECONDS"] == "120"
+
+
+def test_env_example_lists_what_gunicorn_and_the_metrics_read():
+    read = set()
+    for path in ("gunicorn.conf.py", "ops/metrics.py"):
+        read |= set(re.findall(r"os\.environ(?:\.get\(|\[)[\"']([A-Z][A-Z0-9_]+)[\"']", (ROOT / path).read_text()))
+    assert {"PORT", "GUNICORN_TIMEOUT", "PROMETHEUS_MULTIPROC_DIR"} <= read
+    assert read <= _env_example_listed(), sorted(read - _env_example_listed())
+
+
+def test_env_example_copied_to_env_keeps_the_development_defaults():
+    """``cp .env.example .env`` then ``make run``: development keeps DEBUG on (off, every page
+    would fail for lack of the static manifest) and the SUNAT schemas' default directory."""
+    code = "from django.conf import settings as s; print(s.DEBUG, repr(s.SUNAT_SCHEMA_DIR))"
+    url = {"DATABASE_URL": "postgresql://x@127.0.0.1:1/never"}  # no embedded server: nothing connects
+    copied = {k: v for k, v in _env_example().items() if k != "DATABASE_URL"}
+
+    def dev_settings(extra: dict[str, str]) -> str:
+        env = {k: v for k, v in _clean_env().items() if k not in ("DEBUG", "SUNAT_SCHEMA_DIR")} | url | extra
+        result = subprocess.run(
+            [sys.executable, "manage.py", "shell", "--settings=bodegapos.settings.dev", "-c", code],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert result.returncode == 0, result.stderr
+        return result.stdout.strip().splitlines()[-1]
+
+    assert dev_settings(copied) == dev_settings({})
+    assert dev_settings(copied).startswith("True ")
+    default = ROOT.parent / "shared" / "sunat"
+    if default.exists():
+        assert dev_settings(copied) == f"True {str(default)!r}"
 
 
 def test_docker_compose_agrees_with_procfile_and_env_example():
