@@ -10,8 +10,13 @@ sees them; the till later refuses to return or void a demo sale, saying why
 (``sales.selectors.history.sale_state`` → ``"demo"``).
 
 Deterministic: the day's sales of a store come from ``random.Random(f"{day}/{store}")``, and a
-day already in the history (a closed session of that register opened that day) is skipped, so
-running the seed again adds nothing.
+day already in the history is skipped, so running the seed again adds nothing.
+
+A register's history never overlaps its shifts: a day that any session of the register covers
+(opened that day, or open across it; the history's own sessions included) is skipped, and a register with a session open now
+gets no history at all while it stays open (the till allows one open session per register, and
+a past day written now would land its sales and Z behind the shift in progress). Its missing
+days are written by a later run, once that session is closed, except those the session covered.
 """
 
 from __future__ import annotations
@@ -20,16 +25,17 @@ import random
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from unittest import mock
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import Q
 from django.utils import timezone
 
 from sales import money
-from sales.models import CashSession, Sale, SaleLine, StoreProduct
+from sales.models import CashSession, Sale, SaleLine, SessionStatus, StoreProduct
 from sales.schemas import CartLine, CustomerIn, PaymentIn
 from sales.selectors.sessions import cash_session_figures
 from sales.services.checkout import sale_checkout
@@ -73,6 +79,7 @@ class HistoryCounts:
     sales: int = 0
     returns: int = 0
     voids: int = 0
+    registers_skipped: list[str] = field(default_factory=list)  # "store/register" with a session open
 
 
 def demo_history_seed(*, crews: list[StoreCrew], days: int, today: date | None = None) -> HistoryCounts:
@@ -80,15 +87,30 @@ def demo_history_seed(*, crews: list[StoreCrew], days: int, today: date | None =
     08:00 opened by the cashier, 8–24 sales (cash with rounding, card, Yape, Plin, some split,
     facturas, bags with ICBPER), a return by the manager every few days and a void now and then,
     and the close at 21:30 with a small cash difference on some days. Each action is its own
-    transaction through the real service, with ``demo=True``."""
+    transaction through the real service, with ``demo=True``.
+
+    A crew whose register has a session open is left out (``registers_skipped``), and a day any
+    session of a register covers is skipped for that register (see the module's docstring)."""
     today = today or timezone.localdate()
     counts = HistoryCounts()
+    writable = []
+    for crew in crews:
+        if _has_open_session(crew.register):
+            counts.registers_skipped.append(f"{crew.register.store.code}/{crew.register.code}")
+        else:
+            writable.append(crew)
     for offset in range(days, 0, -1):
         day = today - timedelta(days=offset)
         counts.days += 1
-        for crew in crews:
+        for crew in writable:
             _store_day(crew=crew, day=day, counts=counts)
     return counts
+
+
+def _has_open_session(register: Register) -> bool:
+    return CashSession.objects.filter(
+        company_id=register.company_id, register=register, status=SessionStatus.OPEN
+    ).exists()
 
 
 def _products(register: Register) -> tuple[list[StoreProduct], StoreProduct | None]:
@@ -104,10 +126,12 @@ def _products(register: Register) -> tuple[list[StoreProduct], StoreProduct | No
 def _store_day(*, crew: StoreCrew, day: date, counts: HistoryCounts) -> None:
     register = crew.register
     lo, hi = _at(day, 0), _at(day, 24 * 60)
-    if CashSession.objects.filter(
-        company_id=register.company_id, register=register, opened_at__gte=lo, opened_at__lt=hi
-    ).exists():
-        return  # already in the history
+    if (
+        CashSession.objects.filter(company_id=register.company_id, register=register, opened_at__lt=hi)
+        .filter(Q(closed_at__gte=lo) | Q(closed_at__isnull=True))
+        .exists()
+    ):
+        return  # already in the history, or a real shift covers (part of) that day
     rng = random.Random(f"{day.isoformat()}/{register.store.code}")
     items, bag = _products(register)
     popular = items[: max(1, len(items) // 3)]

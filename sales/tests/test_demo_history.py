@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -147,3 +148,51 @@ def test_history_days_out_of_range_is_refused():
         call_command("seed_demo", history_days=400)
     with pytest.raises(CommandError, match="--history-days"):
         call_command("seed_demo", history_days=-1)
+
+
+def test_seeding_again_days_later_with_a_session_open_skips_that_register(capsys):
+    """``make run`` again days later, with a shift left open at one store: the seed exits 0, that
+    register gets no history while its session is open, the other store gets its missing days."""
+    from unittest import mock
+
+    from sales.services.sessions import cash_session_open
+
+    call_command("seed_demo", stores=2, products=30, password="demo1234", history_days=2)
+    first, second = crews()
+    session = cash_session_open(user=first.cashier, register=first.register, opening_float=Decimal("100.00"))
+    later = timezone.localdate() + timedelta(days=3)
+    before = {crew.register.pk: CashSession.objects.filter(register=crew.register).count() for crew in (first, second)}
+    with mock.patch.object(timezone, "localdate", return_value=later):
+        call_command("seed_demo", stores=2, products=30, password="demo1234", history_days=4)  # no TillError
+    assert CashSession.objects.filter(register=first.register).count() == before[first.register.pk]
+    session.refresh_from_db()
+    assert session.status == "open"
+    days = {
+        timezone.localtime(s.opened_at).date()
+        for s in CashSession.objects.filter(register=second.register, status="closed")
+    }
+    assert days == {later - timedelta(days=d) for d in (1, 2, 3, 4, 5)}  # its two first days and three new ones
+
+    counts = demo_history_seed(crews=[first, second], days=2, today=later)  # the brief's case, directly
+    assert counts.registers_skipped == [f"{first.register.store.code}/CAJA1"] and counts.sessions == 0
+
+
+def test_a_day_a_real_shift_covered_is_not_rewritten_as_history():
+    call_command("seed_demo", stores=1, products=30, password="demo1234")
+    (crew,) = crews()
+    from sales.demo_history import clock_at
+    from sales.selectors.sessions import cash_session_figures
+    from sales.services.sessions import cash_session_close, cash_session_open
+
+    opened = datetime.combine(TODAY - timedelta(days=3), time(20, 0), tzinfo=LIMA)
+    with clock_at(opened):
+        session = cash_session_open(user=crew.cashier, register=crew.register, opening_float=Decimal("100.00"))
+    counted = cash_session_figures(session=session).expected(opening_float=session.opening_float)
+    with clock_at(opened + timedelta(days=2)):  # a shift closed two days later
+        cash_session_close(
+            user=crew.manager, session=session, counted=counted, denominations=None, note="", approver=None
+        )
+    counts = demo_history_seed(crews=[crew], days=4, today=TODAY)
+    assert counts.sessions == 1  # 3 days before TODAY up to 1 day before were the real shift's
+    written = CashSession.objects.exclude(pk=session.pk)
+    assert {timezone.localtime(s.opened_at).date() for s in written} == {TODAY - timedelta(days=4)}

@@ -157,6 +157,10 @@ class Command(BaseCommand):
                 f"Historial de demostración: {history.days} días, {history.sessions} turnos nuevos, {history.sales} ventas, "
                 f"{history.returns} devoluciones, {history.voids} anulaciones (SUNAT no los recibe). Reportes: /reports/"
             )
+            if history.registers_skipped:
+                self.stdout.write(
+                    f"Sin historial nuevo (tienen un turno abierto): {', '.join(history.registers_skipped)}"
+                )
 
     def _chain(self, count: int) -> tuple[Company, list[Store]]:
         company, _ = Company.objects.get_or_create(
