@@ -17,4 +17,5 @@ urlpatterns = [
     path("", include("ops.urls")),
 ]
 
+handler400 = "ops.views.bad_request"
 handler500 = "ops.views.server_error"

@@ -6,7 +6,9 @@ import hmac
 import sys
 
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.template.loader import render_to_string
 from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_GET, require_safe
 
@@ -82,3 +84,19 @@ def server_error(request: HttpRequest) -> HttpResponse:
         status=500,
         content_type="text/html; charset=utf-8",
     )
+
+
+TOO_BIG = "La solicitud es demasiado grande."
+BAD_REQUEST = "La solicitud no se pudo procesar."
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """``handler400``: what Django refuses before a view can (a body over
+    ``DATA_UPLOAD_MAX_MEMORY_SIZE``, a disallowed host, a malformed form), answered in Spanish:
+    ``{"errors": {"body": [message]}}`` under ``/api/`` or to a JSON caller, the 400 page
+    otherwise."""
+    message = TOO_BIG if isinstance(exception, RequestDataTooBig) else BAD_REQUEST
+    if request.path.startswith("/api/") or "application/json" in request.headers.get("Accept", ""):
+        return JsonResponse({"errors": {"body": [message]}}, status=400, json_dumps_params={"ensure_ascii": False})
+    body = render_to_string("400.html", {"message": message})
+    return HttpResponse(body, status=400, content_type="text/html; charset=utf-8")

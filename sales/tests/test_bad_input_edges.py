@@ -111,3 +111,12 @@ def test_a_register_named_with_its_store_and_a_long_code_sells(till, store, cash
     )
     response = till.post("/api/v1/checkout", body, content_type="application/json")
     assert response.status_code == 201, response.content
+
+
+def test_a_body_over_the_upload_limit_is_a_spanish_json_400(till, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    response = till.post("/api/v1/checkout", checkout_body(note="x" * 2000), content_type="application/json")
+    assert response.status_code == 400 and response.json() == {
+        "errors": {"body": ["La solicitud es demasiado grande."]}
+    }
+    assert not Sale.objects.exists()
