@@ -34,7 +34,7 @@ from sales.schemas.checkout import (
     _places,
     _text,
 )
-from sales.schemas.common import Body, IdempotencyKey, body_parse, data_parse
+from sales.schemas.common import REGISTER_CODE_MAX, Body, IdempotencyKey, body_parse, data_parse
 
 MAX_PAYMENTS = 10
 DOCUMENT_TYPES = ("01", "03")
@@ -183,7 +183,7 @@ def _list(empty: str, too_many: str, most: int) -> Any:
 def _register(value: Any) -> str | None:
     if value is None:
         return None
-    if not isinstance(value, str) or not value.strip() or len(value) > 20:
+    if not isinstance(value, str) or not value.strip() or len(value) > REGISTER_CODE_MAX:
         raise PydanticCustomError("register", "Caja inválida.")
     return value.strip()
 
