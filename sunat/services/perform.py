@@ -28,7 +28,7 @@ logger = logging.getLogger("sunat")
 
 
 SUMMARY_TYPES = ("RC", "RA")
-# What SUNAT handed over, stored even by a worker whose lease was reaped (``_Run.settle``).
+# What SUNAT handed over once, kept even from a worker whose lease was reaped (``_Run.settle``).
 _FACTS = ("ticket", "cdr_zip")
 _FINAL_STATUSES = (DocumentStatus.ACCEPTED, DocumentStatus.OBSERVED, DocumentStatus.REJECTED)
 
@@ -139,24 +139,27 @@ class _Run:
     ) -> None:
         """Record the attempt and update the document in one short transaction.
 
-        ``fields`` holds two kinds of values. What SUNAT handed over (:data:`_FACTS`: the RC/RA
-        ticket, the CDR zip) is stored whoever asks, and only where none is stored yet: SUNAT
-        gives it once, and without it the job's next owner could only re-send and be told
-        "already presented". Every other field is a decision (status, response code and text,
-        observations, the unconfirmed-send mark) and is written only while this worker still
-        owns the job's lease (the job row is locked ``FOR UPDATE`` for the check): after a reap
-        the job's new owner decides the document, from the stored ticket or CDR (invariant 7).
+        While this worker owns the job's lease (the job row is locked ``FOR UPDATE`` for the
+        check) it writes every field. After a reap the job's new owner decides the document
+        (invariant 7), and a late answer here writes no decision (status, response code and
+        text, observations, the unconfirmed-send mark); but what SUNAT handed over and will not
+        hand over again is kept where none is stored yet (:data:`_FACTS`): an RC/RA ticket, and
+        a CDR that settles the document (``classification.terminal``; a CDR with an exception
+        code is not kept, the next send gets another). Without them the new owner could only
+        re-send and be told "already presented"; with them it polls the ticket or decides from
+        the CDR.
         """
         duration = max(0, int((time.monotonic() - self.clock) * 1000))
         fields = dict(fields or {})
-        facts = {name: fields.pop(name) for name in _FACTS if fields.get(name)}
         with transaction.atomic():
-            for name, value in facts.items():
-                self._fact_store(name=name, value=value)
             if fields and not self._lease_held():
                 logger.warning(
                     "sunat.attempt.lease_lost", extra={"document_id": self.document.pk, "job_id": self.job.pk}
                 )
+                terminal = classification is not None and classification.terminal
+                for name in _FACTS:
+                    if fields.get(name) and (name != "cdr_zip" or terminal):
+                        self._fact_store(name=name, value=fields[name])
                 fields = {}
             SunatAttempt.objects.create(
                 company_id=self.document.company_id,
@@ -318,15 +321,21 @@ def _take_cdr(run: _Run, *, operation: str, cdr_zip: bytes, cdr: Cdr) -> JobOutc
     return _outcome(classification)
 
 
-def _take_stored_cdr(run: _Run) -> JobOutcome:
-    """Decide the document from the CDR already stored on it: one a worker received after its
-    lease was reaped (``_Run.settle`` keeps it). SUNAT is not asked again. The stored bytes are
-    always a CDR that parsed when it arrived."""
+def _take_stored_cdr(run: _Run) -> JobOutcome | None:
+    """Decide a document that is not settled from the CDR stored on it when that CDR settles it
+    (one a worker received after its lease was reaped: ``_Run.settle`` keeps only such a CDR);
+    SUNAT is not asked again. ``None`` when no CDR is stored or the stored one does not settle
+    the document (an exception code: the next send asks again). The stored bytes are always a
+    CDR that parsed when it arrived."""
     stored = run.document.cdr_zip
-    assert stored is not None, "called only for a document with a stored CDR"
+    if not stored:
+        return None
     cdr_zip = bytes(stored)
+    cdr = cdr_parse(cdr_zip)
+    if not response_classify(source=Source.CDR, code=cdr.response_code, notes=cdr.notes).terminal:
+        return None
     run.start()
-    return _take_cdr(run, operation="storedCdr", cdr_zip=cdr_zip, cdr=cdr_parse(cdr_zip))
+    return _take_cdr(run, operation="storedCdr", cdr_zip=cdr_zip, cdr=cdr)
 
 
 def _take_fault(run: _Run, *, operation: str, fault: SunatFault, about_send: bool = True) -> Classification:
@@ -531,7 +540,7 @@ def sunat_job_perform(*, job: SunatJob) -> JobOutcome:
     """Do the SUNAT work of one claimed job and say what the queue must do next.
 
     Runs in autocommit mode; **no transaction is open during any HTTP call** (asserted). A
-    document that already stores a CDR (one a worker received after its lease was reaped) is
+    document that stores a CDR settling it (one a worker received after its lease was reaped) is
     decided from it, without asking SUNAT again. Otherwise: sign once and store the exact bytes
     in their own short transaction before the first send (:func:`sunat_document_sign`; a note's
     receipt gets its hash at once); then, for a note or a void whose ``original`` SUNAT does not
@@ -558,8 +567,9 @@ def sunat_job_perform(*, job: SunatJob) -> JobOutcome:
     run = _Run(job=job, document=document)
     if document.status in _FINAL_STATUSES and document.response_code:
         return JobOutcome(step=NextStep.DONE, code=document.response_code, message="ya resuelto por SUNAT")
-    if document.cdr_zip:  # SUNAT answered a worker whose lease was reaped: its CDR decides
-        return _take_stored_cdr(run)
+    settled_by_stored = _take_stored_cdr(run)  # SUNAT answered a worker whose lease was reaped
+    if settled_by_stored is not None:
+        return settled_by_stored
 
     from ..certificates import CertificateError
 

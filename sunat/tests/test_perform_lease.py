@@ -145,3 +145,56 @@ def test_a_cdr_received_after_the_lease_was_reaped_is_stored_and_decides_the_doc
     assert boleta.unconfirmed_send_at is None
     assert fake_sunat.fake.registry_json()["receptions"][document_file_name(boleta)] == 1
     assert boleta.attempts.filter(operation="storedCdr", code="0").exists()
+
+
+def exception_cdr() -> tuple[bytes, object]:
+    """SUNAT's sample CDR with exception code 0109 ("no pudo procesar"): retry, it settles nothing."""
+    from pathlib import Path
+
+    from django.conf import settings
+
+    from sunat.cdr import cdr_parse
+
+    raw = (Path(settings.SUNAT_SCHEMA_DIR) / "samples" / "cdr" / "cdr-rechazo.zip").read_bytes()
+    return raw, cdr_parse(raw)
+
+
+def answered_first_with(monkeypatch, answer: tuple[bytes, object], *, reaping: SunatJob | None = None) -> None:
+    """The first ``send_bill`` gets ``answer`` (after reaping ``reaping``'s lease, if given); the
+    later ones reach the fake."""
+    real, calls = SunatClient.send_bill, []
+
+    def first_then_real(self, **kwargs):
+        calls.append(1)
+        if len(calls) > 1:
+            return real(self, **kwargs)
+        if reaping is not None:
+            reap(reaping)
+        return answer
+
+    monkeypatch.setattr(SunatClient, "send_bill", first_then_real)
+
+
+@pytest.mark.parametrize("reaped", [False, True], ids=["lease held", "lease reaped"])
+def test_a_cdr_with_an_exception_code_settles_nothing_and_the_next_run_sends_again(
+    fake_sunat, company, monkeypatch, reaped
+):
+    from sunat.cdr import cdr_parse
+
+    with transaction.atomic():
+        boleta = sunat_document_issue(company=company, store=None, snapshot=scenario("boleta-gravado"))
+    (job,) = queue.jobs_claim(owner="slow", limit=1)
+    answered_first_with(monkeypatch, exception_cdr(), reaping=job if reaped else None)
+    assert sunat_job_perform(job=job).step is NextStep.RETRY
+    assert reload(boleta).status == DocumentStatus.PENDING
+    if reaped:
+        (job,) = queue.jobs_claim(owner="fast", limit=1)
+    outcome = sunat_job_perform(job=job)
+    assert (outcome.step, outcome.code) == (NextStep.DONE, "0")
+    boleta = reload(boleta)
+    assert (boleta.status, boleta.response_code) == (DocumentStatus.ACCEPTED, "0")
+    assert cdr_parse(bytes(boleta.cdr_zip)).response_code == "0"  # the CDR kept is the one that settled it
+    assert list(boleta.attempts.order_by("id").values_list("operation", "code")) == [
+        ("sendBill", "0109"),
+        ("sendBill", "0"),
+    ]
