@@ -45,6 +45,7 @@ from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from sales.api import csrf_passes
+from sales.schemas.common import text_refusal
 
 log = structlog.get_logger("ops.ratelimit")
 
@@ -243,18 +244,6 @@ def _register_code(body: bytes) -> str | None:
     return data["register"].strip()[:40]
 
 
-def _storable(code: str) -> bool:
-    """Whether ``code`` can name a register at all: PostgreSQL's text holds neither NUL nor a lone
-    surrogate (which has no UTF-8 encoding)."""
-    if "\x00" in code:
-        return False
-    try:
-        code.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
 def _checkout_key(request: HttpRequest) -> str:
     """The register the checkout sells from: the body's ``register`` (stripped, as the schema
     strips it) or the cashier's only one, resolved within the cashier's stores (so codes of two
@@ -269,7 +258,7 @@ def _checkout_key(request: HttpRequest) -> str:
         return cached[1]
     from stores.selectors import NotFound, register_access
 
-    if code is not None and not _storable(code):
+    if code is not None and text_refusal(code):
         key = f"user:{user.pk}:\x00"  # no register's code holds NUL; the key must hash, so not the code itself
     else:
         try:

@@ -5,14 +5,12 @@ till's page). Thin: parse, the 400 checks, the approval, the service inside
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
-
 from django.http import HttpRequest, JsonResponse
 
 from sales import money
 from sales.models import SaleLine
-from sales.schemas.common import body_fingerprint, body_parse
-from sales.schemas.till import ReturnBody, VoidBody
+from sales.schemas.common import body_fingerprint, body_parse, data_parse
+from sales.schemas.till import ReturnBody, ReturnLineBody, VoidBody
 from sales.selectors.history import sale_for_action
 from sales.services.errors import TillError
 from sales.services.idempotency import Answer, idempotent_replay, idempotent_run
@@ -114,15 +112,17 @@ def return_quote(request: HttpRequest, sale_id: str) -> JsonResponse:
     now (nothing is written)."""
     sale = sale_for_action(user=request.user, public_id=sale_id)
     numbers, quantities = request.GET.getlist("line"), request.GET.getlist("quantity")
-    try:
-        lines = [
-            ReturnLineIn(line=int(n), quantity=Decimal(q), restock=True)
-            for n, q in zip(numbers, quantities, strict=True)
-        ]
-    except (ValueError, InvalidOperation):
-        raise TillError.single("lines", "Indique pares line=N&quantity=Q válidos.") from None
-    if not lines or any(not line.quantity.is_finite() or line.quantity <= 0 for line in lines):
+    if len(numbers) != len(quantities):
+        raise TillError.single("lines", "Indique pares line=N&quantity=Q válidos.")
+    if not numbers:
         raise TillError.single("lines", "Indique al menos una línea con cantidad mayor que cero.")
+    try:  # each pair as a return's line (the body's own rules: 3 decimals, 0 < quantity <= 9999)
+        parsed = [
+            data_parse(ReturnLineBody, {"line": n, "quantity": q}) for n, q in zip(numbers, quantities, strict=True)
+        ]
+    except TillError as exc:
+        raise TillError({"lines": [m for messages in exc.errors.values() for m in messages]}, 400) from None
+    lines = [ReturnLineIn(line=p.line, quantity=p.quantity, restock=True) for p in parsed]
     quote = sale_return_quote(
         sale_lines={line.line_no: line for line in SaleLine.objects.filter(company_id=sale.company_id, sale=sale)},
         lines=lines,

@@ -27,8 +27,8 @@ INVALID_JSON = "JSON inválido"
 NOT_AN_OBJECT = "Se esperaba un objeto JSON."
 NUL_REFUSED = "El texto no puede contener el carácter nulo (\\u0000)."
 SURROGATE_REFUSED = "El texto contiene un carácter inválido (\\uD800–\\uDFFF sin su pareja)."
-# A register as the till names it: ``CODE`` or ``STORE/CODE`` (``stores.selectors.register_access``),
-# each code at most 20 characters.
+# A register as the till names it: ``CODE`` or ``STORE/CODE`` (``stores.selectors.register_access``;
+# the codes' own limits make 25 at most, the length beyond which no lookup is worth making).
 REGISTER_CODE_MAX = 41
 ITEM_LABELS = {"lines": "Línea", "refunds": "Reembolso", "payments": "Pago"}
 
@@ -145,8 +145,10 @@ def json_object_load(body: bytes, *, parse_float: Any = None) -> dict[str, Any]:
     store anywhere: a NUL character, or half of a UTF-16 surrogate pair (neither can be encoded
     in the database's UTF-8: it would fail as a database error instead of a field error)."""
     try:
-        data = json.loads(body or b"", parse_float=parse_float)
-    except (ValueError, UnicodeDecodeError, RecursionError):
+        # Decoded strictly first: ``json.loads`` of bytes lets the UTF-8 of a lone surrogate
+        # through (``surrogatepass``), and then only its escaped form would be left to check.
+        data = json.loads((body or b"").decode("utf-8"), parse_float=parse_float)
+    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
         raise TillError.single("body", INVALID_JSON) from None
     if not isinstance(data, dict):
         raise TillError.single("body", NOT_AN_OBJECT)
@@ -162,19 +164,28 @@ def json_object_load(body: bytes, *, parse_float: Any = None) -> dict[str, Any]:
 _UNSTORABLE_ESCAPE = re.compile(rb"\\u(?:0000|[dD][89a-fA-F])")
 
 
+def text_refusal(text: str) -> str | None:
+    """Why PostgreSQL's text (UTF-8) cannot store ``text`` — a NUL, or half of a surrogate pair,
+    which has no UTF-8 — or None when it can."""
+    if "\x00" in text:
+        return NUL_REFUSED
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return SURROGATE_REFUSED
+    return None
+
+
 def _unstorable_text(data: Any) -> str | None:
-    """The refusal for the first key or string of ``data`` that cannot be stored, or None (no
-    recursion: the body's depth is the client's)."""
+    """:func:`text_refusal` of the first key or string of ``data`` that cannot be stored, or None
+    (no recursion: the body's depth is the client's)."""
     stack = [data]
     while stack:
         value = stack.pop()
         if isinstance(value, str):
-            if "\x00" in value:
-                return NUL_REFUSED
-            try:
-                value.encode()
-            except UnicodeEncodeError:
-                return SURROGATE_REFUSED
+            refusal = text_refusal(value)
+            if refusal:
+                return refusal
         elif isinstance(value, dict):
             stack.extend(value)
             stack.extend(value.values())

@@ -36,20 +36,19 @@ def checkout_body(**extra) -> str:
 
 
 @pytest.mark.parametrize(
-    "url",
+    ("url", "field"),
     [
-        "/api/v1/sales?q=%00",
-        "/api/v1/sales?register=CAJA%00",
-        "/api/v1/sessions/current?register=%00",
-        "/api/v1/products?q=%00",
-        "/api/v1/products?%00=1",
+        ("/api/v1/sales?q=%00", "q"),
+        ("/api/v1/sales?register=CAJA%00", "register"),
+        ("/api/v1/sessions/current?register=%00", "register"),
+        ("/api/v1/products?q=%00&register=CAJA1", "q"),
+        ("/api/v1/products?%00=1", "query"),
+        ("/api/v1/products?q%00=1", "query"),
     ],
 )
-def test_a_nul_in_the_query_string_is_a_400_naming_the_parameter(till, url):
+def test_a_nul_in_the_query_string_is_a_400_naming_the_parameter(till, url, field):
     response = till.get(url)
-    assert response.status_code == 400
-    [(name, messages)] = response.json()["errors"].items()
-    assert messages == [NUL_REFUSED] and name in url.replace("%00", "\x00") + "query"
+    assert response.status_code == 400 and response.json() == {"errors": {field: [NUL_REFUSED]}}
 
 
 @pytest.mark.parametrize("url", ["/pos/sales/?q=B%00", "/pos/?register=%00"])
@@ -72,6 +71,18 @@ def test_a_page_asked_with_a_nul_answers_a_spanish_400_page(till, url):
 def test_a_body_postgresql_could_not_store_or_parse_is_a_400_and_sells_nothing(till, text, message):
     response = till.post("/api/v1/checkout", text, content_type="application/json")
     assert response.status_code == 400 and response.json() == {"errors": {"body": [message]}}
+    assert not Sale.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [b"CAJA1\xed\xa0\x80", b"CAJA1\xff", "CAJA1".encode("utf-16")],
+    ids=["utf-8 surrogate", "not utf-8", "utf-16"],
+)
+def test_a_body_that_is_not_utf_8_is_a_400(till, raw):
+    text = checkout_body(register="@@").encode().replace(b"@@", raw)
+    response = till.post("/api/v1/checkout", text, content_type="application/json")
+    assert response.status_code == 400 and response.json() == {"errors": {"body": [INVALID_JSON]}}
     assert not Sale.objects.exists()
 
 
