@@ -7,10 +7,11 @@ the API and JSON callers, the Spanish ``503.html`` page otherwise):
 * the database went away under the request — a crash, a failover, a restart, the server
   refusing connections (:func:`is_database_unavailable`);
 * the database gave up on a statement that the same request, sent again, may pass — a
-  statement or lock timeout, a deadlock, a serialization failure, a write refused by a server
-  that has just become a standby (:func:`is_database_transient`). The transaction rolled back, so
-  nothing was written and a retry with the same idempotency key is safe; the error is still
-  logged at ERROR (and so reaches Sentry): a deadlock is a bug in lock order to fix.
+  statement or lock timeout, a deadlock, a serialization failure (:func:`is_database_transient`).
+  The statement's transaction rolled back and a retry with the same idempotency key is safe; the
+  error is still logged at ERROR (and so reaches Sentry): a deadlock is a bug in lock order to fix.
+  A write refused by a server a failover has just made a standby (``read_only_sql_transaction``)
+  is an outage of the primary, not a retry that may pass: it answers as a lost database.
 
 ``ops.middleware.RequestContextMiddleware.process_exception`` answers errors raised in views;
 ``ops.views.server_error`` (``handler500``) those raised elsewhere (middleware saving a session).
@@ -27,16 +28,17 @@ from django.utils.cache import add_never_cache_headers
 log = structlog.get_logger("ops.db")
 
 POOL_MESSAGE = "El servicio está ocupado. Intenta de nuevo en unos segundos."
-TRANSIENT_MESSAGE = "La base de datos no pudo completar la operación; no se guardó nada. Intenta de nuevo."
+TRANSIENT_MESSAGE = "La base de datos no pudo completar la operación. Intenta de nuevo en unos segundos."
 DATABASE_MESSAGE = "La base de datos no está disponible en este momento. Intenta de nuevo en unos segundos."
 # A failover or a restart takes seconds; clients retry after this many.
 DATABASE_RETRY_AFTER = 5
 # SQLSTATEs that mean "this server cannot serve you now", beside class 08 (connection exception):
 # admin_shutdown, crash_shutdown, cannot_connect_now, too_many_connections.
 _UNAVAILABLE_SQLSTATES = {"57P01", "57P02", "57P03", "53300"}
-# serialization_failure, deadlock_detected, lock_not_available, query_canceled (statement_timeout),
-# read_only_sql_transaction (a write reaching a server demoted to standby by a failover).
-_TRANSIENT_SQLSTATES = {"40001", "40P01", "55P03", "57014", "25006"}
+# read_only_sql_transaction: a write reaching a server that a failover demoted to standby.
+_DEMOTED_SQLSTATE = "25006"
+# serialization_failure, deadlock_detected, lock_not_available, query_canceled (statement_timeout).
+_TRANSIENT_SQLSTATES = {"40001", "40P01", "55P03", "57014"}
 TRANSIENT_RETRY_AFTER = 1
 
 
@@ -67,14 +69,15 @@ def is_database_unavailable(exc: BaseException | None) -> bool:
     psycopg raises ``OperationalError`` without a SQLSTATE when the socket dies mid-statement
     ("server closed the connection unexpectedly", "consuming input failed") or a connection is
     refused, ``InterfaceError`` on a connection already closed, and a SQLSTATE of class 08 or one
-    of :data:`_UNAVAILABLE_SQLSTATES` when the server says so. A statement the server gave up
-    on is not an outage (:func:`is_database_transient`).
+    of :data:`_UNAVAILABLE_SQLSTATES` when the server says so, and a write refused by a demoted
+    primary (:data:`_DEMOTED_SQLSTATE`). A statement the server gave up on is not an outage
+    (:func:`is_database_transient`).
     """
     import psycopg
     from django.db import utils
 
     for e in _chain(exc):
-        if isinstance(e, psycopg.InterfaceError):
+        if isinstance(e, psycopg.InterfaceError) or getattr(e, "sqlstate", None) == _DEMOTED_SQLSTATE:
             return True
         if isinstance(e, psycopg.OperationalError):
             sqlstate = getattr(e, "sqlstate", None)
@@ -92,6 +95,12 @@ def transient_sqlstate(exc: BaseException | None) -> str | None:
 def is_database_transient(exc: BaseException | None) -> bool:
     """True when the database gave up on the statement behind ``exc`` (:func:`transient_sqlstate`)."""
     return transient_sqlstate(exc) is not None
+
+
+def wants_json(request: HttpRequest) -> bool:
+    """Whether an error answer to ``request`` is JSON (the API, or a caller asking for JSON)
+    rather than a page."""
+    return request.path.startswith("/api/") or "application/json" in request.headers.get("Accept", "")
 
 
 def retry_after_seconds() -> int:
@@ -121,7 +130,7 @@ def unavailable_response(request: HttpRequest, exc: BaseException) -> HttpRespon
         message, retry_after, title = TRANSIENT_MESSAGE, TRANSIENT_RETRY_AFTER, "Intente de nuevo"
     else:
         return None
-    if request.path.startswith("/api/") or "application/json" in request.headers.get("Accept", ""):
+    if wants_json(request):
         response: HttpResponse = JsonResponse(
             {"errors": {"database": [message]}}, status=503, json_dumps_params={"ensure_ascii": False}
         )

@@ -32,7 +32,7 @@ from django.utils.cache import add_never_cache_headers
 from django.utils.functional import empty
 
 from ops import metrics
-from ops.errors import unavailable_response
+from ops.errors import unavailable_response, wants_json
 from sales.schemas.common import NUL_REFUSED
 
 log = structlog.get_logger("ops.request")
@@ -158,10 +158,16 @@ class RequestContextMiddleware:
 
 def _nul_query_response(request: HttpRequest) -> HttpResponse | None:
     """The 400 for a query string holding a NUL character (in a name or a value), else None."""
-    fields = sorted({name or "query" for name, values in request.GET.lists() if "\x00" in name + "".join(values)})
+    fields = sorted(
+        {
+            "query" if "\x00" in name or not name else name
+            for name, values in request.GET.lists()
+            if "\x00" in name + "".join(values)
+        }
+    )
     if not fields:
         return None
-    if request.path.startswith("/api/") or "application/json" in request.headers.get("Accept", ""):
+    if wants_json(request):
         return JsonResponse(
             {"errors": {name: [NUL_REFUSED] for name in fields}}, status=400, json_dumps_params={"ensure_ascii": False}
         )

@@ -13,7 +13,7 @@ from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_GET, require_safe
 
 from ops import health
-from ops.errors import unavailable_response
+from ops.errors import unavailable_response, wants_json
 
 TOKEN_MISSING = "Métricas deshabilitadas: defina METRICS_TOKEN y envíe Authorization: Bearer <token>."
 
@@ -77,7 +77,7 @@ def server_error(request: HttpRequest) -> HttpResponse:
     exc = sys.exc_info()[1]
     if exc is not None and (unavailable := unavailable_response(request, exc)) is not None:
         return unavailable
-    if request.path.startswith("/api/"):
+    if wants_json(request):
         return JsonResponse({"detail": "Error interno del servidor."}, status=500)
     return HttpResponse(
         '<!doctype html><html lang="es"><title>Error</title><p>Error interno del servidor.</p></html>',
@@ -96,7 +96,7 @@ def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
     ``{"errors": {"body": [message]}}`` under ``/api/`` or to a JSON caller, the 400 page
     otherwise."""
     message = TOO_BIG if isinstance(exception, RequestDataTooBig) else BAD_REQUEST
-    if request.path.startswith("/api/") or "application/json" in request.headers.get("Accept", ""):
+    if wants_json(request):
         return JsonResponse({"errors": {"body": [message]}}, status=400, json_dumps_params={"ensure_ascii": False})
     body = render_to_string("400.html", {"message": message})
     return HttpResponse(body, status=400, content_type="text/html; charset=utf-8")

@@ -256,10 +256,11 @@ def test_a_lost_database_is_an_outage_and_a_statement_it_gave_up_on_is_transient
         pg.DeadlockDetected("deadlock detected"),
         pg.LockNotAvailable("canceling statement due to lock timeout"),
         pg.SerializationFailure("could not serialize access"),
-        pg.ReadOnlySqlTransaction("cannot execute INSERT in a read-only transaction"),
     ]
     for error in transient:
         assert not is_database_unavailable(wrapped(error)) and is_database_transient(wrapped(error)), error
+    demoted = wrapped(pg.ReadOnlySqlTransaction("cannot execute INSERT in a read-only transaction"))
+    assert is_database_unavailable(demoted) and not is_database_transient(demoted)
     assert not is_database_transient(wrapped(pg.UniqueViolation("duplicate key")))
     assert not is_database_unavailable(ValueError("other")) and not is_database_transient(ValueError("other"))
 
@@ -283,6 +284,6 @@ def test_a_statement_timeout_is_a_503_to_retry_and_is_logged_as_an_error(client,
         api = client.get("/api/v1/lento")
         page = client.get("/t/lento")
     assert api.status_code == 503 and api["Retry-After"] == "1"
-    assert "no se guardó nada" in api.json()["errors"]["database"][0]
+    assert "no pudo completar" in api.json()["errors"]["database"][0]
     assert page.status_code == 503 and page["Content-Type"].startswith("text/html")
     assert [r.levelname for r in caplog.records if "db_statement_failed" in str(r.msg)] == ["ERROR", "ERROR"]
