@@ -38,7 +38,7 @@ PIN_FORMAT = "El PIN debe tener de 4 a 8 dígitos."
 
 PIN_MAX_FAILURES = 5
 PIN_FAILURE_WINDOW = timedelta(minutes=15)
-PIN_RE = re.compile(r"^\d{4,8}$")
+PIN_RE = re.compile(r"[0-9]{4,8}\Z")  # ``match``: ASCII digits only, no trailing newline
 
 
 class ApprovalError(Exception):
@@ -118,7 +118,7 @@ def approval_parse(value: Any) -> ApprovalIn | None:
     if not isinstance(value, dict):
         raise ApprovalError(APPROVAL_INVALID)
     username, pin = value.get("username"), value.get("pin")
-    if not isinstance(username, str) or not isinstance(pin, str) or not username.strip():
+    if not isinstance(username, str) or not isinstance(pin, str) or not username.strip() or not pin:
         raise ApprovalError(APPROVAL_INVALID)
     if not PIN_RE.match(pin):
         raise ApprovalError(PIN_FORMAT)  # no PIN of another shape exists: nothing to check or count
@@ -165,13 +165,19 @@ def approval_verify(*, store: Store, actor: User, approval: ApprovalIn | None, a
     One transaction per attempt, holding a transaction-level advisory lock on (company, username)
     from the count of recent failures to the commit of this attempt's own: attempts with one
     username run one after another, so no more than ``PIN_MAX_FAILURES`` PINs are ever checked in
-    a window, however many arrive at once.
+    a window, however many arrive at once. The PIN's hash is checked under the lock, holding a
+    connection for as long as the hasher takes; only attempts with the same username wait. Inside
+    a caller's transaction the refusal would roll back with it and the lock would outlive the
+    audit chain's row lock (the order that deadlocks): hence "outside".
     """
     if approval is None:
         raise ApprovalError(APPROVAL_REQUIRED)
     with transaction.atomic():
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", [store.company_id, approval.username])
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
+                [f"approval:{store.company_id}:{approval.username}"],
+            )
         outcome = _approval_check(store=store, actor=actor, approval=approval, action=action)
     if isinstance(outcome, ApprovalError):
         raise outcome

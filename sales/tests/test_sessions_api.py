@@ -226,6 +226,9 @@ def test_a_refused_approval_is_403_and_writes_only_its_audit_event_and_its_count
     [
         ({"username": " ", "pin": "2468"}, "Indique el usuario y el PIN del supervisor."),
         ({"username": "gerente1", "pin": 2468}, "Indique el usuario y el PIN del supervisor."),
+        ({"username": "gerente1", "pin": ""}, "Indique el usuario y el PIN del supervisor."),
+        ({"username": "gerente1", "pin": "2468\n"}, "El PIN debe tener de 4 a 8 dígitos."),
+        ({"username": "gerente1", "pin": "٢٤٦٨"}, "El PIN debe tener de 4 a 8 dígitos."),
         ({"username": "gerente1", "pin": "24x8"}, "El PIN debe tener de 4 a 8 dígitos."),
         ({"username": "gerente1", "pin": "123456789"}, "El PIN debe tener de 4 a 8 dígitos."),
     ],
