@@ -109,13 +109,19 @@ def worker_stale_after_seconds() -> int:
     return int(max(60, 3 * float(getattr(settings, "SUNAT_POLL_INTERVAL", 10))))
 
 
+def worker_is_live(*, age_seconds: float) -> bool:
+    """The one rule of a live SUNAT worker (deep health, ``monitor_db``, ``/metrics``): its last
+    heartbeat is at most :func:`worker_stale_after_seconds` old."""
+    return age_seconds <= worker_stale_after_seconds()
+
+
 def check_worker() -> dict[str, Any]:
     try:
         beats = selectors.worker_heartbeats()
     except Exception as exc:
         return {"status": DEGRADED, "error": type(exc).__name__}
     limit = worker_stale_after_seconds()
-    live = {name: b["age_seconds"] for name, b in beats.items() if b["age_seconds"] <= limit}
+    live = {name: b["age_seconds"] for name, b in beats.items() if worker_is_live(age_seconds=b["age_seconds"])}
     youngest = min((b["age_seconds"] for b in beats.values()), default=None)
     result: dict[str, Any] = {
         "live_workers": len(live),

@@ -153,7 +153,7 @@ class DatabaseCollector:
     """Gauges computed from the database at scrape time (shared state, any process)."""
 
     def collect(self):
-        from ops.health import worker_stale_after_seconds
+        from ops.health import worker_is_live, worker_stale_after_seconds
         from ops.selectors import metrics_snapshot
 
         up = "1 when the scrape could read the database."
@@ -209,7 +209,7 @@ class DatabaseCollector:
         yield _gauge(
             "bodegapos_workers_live",
             f"Workers with a heartbeat in the last {stale_after} s (the deep health's rule).",
-            sum(1 for age in snap["worker_heartbeats"].values() if age <= stale_after),
+            sum(1 for age in snap["worker_heartbeats"].values() if worker_is_live(age_seconds=age)),
         )
         if snap["worker_rss"]:
             yield _labelled(

@@ -64,7 +64,9 @@ FLUSH_EVERY = 2_000  # rows between two yields
 FIRST_FLUSH = 500  # the first rows go out sooner
 _EXCEL_EPOCH = date(1899, 12, 30)
 _ILLEGAL_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_START = ("=", "@", "\t", "\r")
+# After a sign, only a number (or nothing: "-" is the anonymous buyer's document) is not a formula.
+_SIGNED_NUMBER = re.compile(r"[+-][0-9]*(?:[.,][0-9]+)?\Z")
 
 
 def _local(row: RegisterRow) -> datetime:
@@ -106,7 +108,9 @@ def _csv_cell(value: Any) -> Any:
     as a formula prefixed with ``'``; anything else (numbers, dates already text) unchanged."""
     if isinstance(value, Decimal):
         return money.as_text(value)
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
+    if isinstance(value, str) and (
+        value.startswith(_FORMULA_START) or (value.startswith(("+", "-")) and not _SIGNED_NUMBER.match(value))
+    ):
         return "'" + value
     return value
 

@@ -53,6 +53,13 @@ def test_csv_text_that_starts_a_formula_is_quoted(name):
     assert cells["Doc. cliente"] == "'" + name
 
 
+@pytest.mark.parametrize("text", ["-", "-12", "+51", "-3.5"])
+def test_csv_leaves_a_sign_before_a_number_or_nothing_alone(text):
+    # "-" is every anonymous buyer's document number (CLIENTES VARIOS).
+    header, line, _totals = _csv([_row(buyer_name="CLIENTES VARIOS", doc_number=text)])
+    assert dict(zip(header, line, strict=True))["Doc. cliente"] == text
+
+
 def test_csv_leaves_plain_text_and_negative_amounts_alone():
     header, line, totals = _csv([_row(buyer_name="Bodega Doña Rosa - Surco", total="-11.80")])
     cells = dict(zip(header, line, strict=True))
