@@ -36,7 +36,8 @@ STATUS_LABELS = {
 
 
 def local_day_bounds(day: date) -> tuple[datetime, datetime]:
-    """The instants a Lima calendar day starts and ends (the project's TIME_ZONE)."""
+    """The instants a Lima calendar day starts and ends (the project's TIME_ZONE): the day is
+    ``start <= t < end`` (``end`` is the next day's first instant)."""
     start = timezone.make_aware(datetime.combine(day, time.min))
     return start, timezone.make_aware(datetime.combine(day + timedelta(days=1), time.min))
 
@@ -59,7 +60,8 @@ def sale_list_for_till(*, user: User, register: Register, day: date | None, q: s
         else:
             sales = sales.filter(customer_doc_number=q[:15])
         if day is not None:
-            sales = sales.filter(issued_at__range=local_day_bounds(day))
+            start, end = local_day_bounds(day)
+            sales = sales.filter(issued_at__gte=start, issued_at__lt=end)
     else:
         sales = sales.filter(register_id=register.pk)
         session_id = None
