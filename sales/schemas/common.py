@@ -145,9 +145,10 @@ def json_object_load(body: bytes, *, parse_float: Any = None) -> dict[str, Any]:
     store anywhere: a NUL character, or half of a UTF-16 surrogate pair (neither can be encoded
     in the database's UTF-8: it would fail as a database error instead of a field error)."""
     try:
-        # Decoded strictly first: ``json.loads`` of bytes lets the UTF-8 of a lone surrogate
-        # through (``surrogatepass``), and then only its escaped form would be left to check.
-        data = json.loads((body or b"").decode("utf-8"), parse_float=parse_float)
+        # Decoded strictly first (a leading BOM skipped, as ``json.loads`` of bytes skips it):
+        # ``json.loads`` of bytes lets the UTF-8 of a lone surrogate through (``surrogatepass``),
+        # and then only its escaped form would be left to check.
+        data = json.loads((body or b"").decode("utf-8-sig"), parse_float=parse_float)
     except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
         raise TillError.single("body", INVALID_JSON) from None
     if not isinstance(data, dict):

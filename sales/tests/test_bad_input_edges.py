@@ -86,6 +86,12 @@ def test_a_body_that_is_not_utf_8_is_a_400(till, raw):
     assert not Sale.objects.exists()
 
 
+def test_a_body_led_by_a_utf_8_bom_is_read_as_before(till, store):
+    item = product_make(store=store, price="2.00")
+    text = b"\xef\xbb\xbf" + checkout_body(lines=[{"barcode": item.product.barcode, "quantity": "1"}]).encode()
+    assert till.post("/api/v1/checkout", text, content_type="application/json").status_code == 201
+
+
 def test_a_surrogate_pair_is_one_character_and_is_stored(till, register):
     opened = till.post(
         "/api/v1/sessions",
