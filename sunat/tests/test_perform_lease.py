@@ -15,30 +15,15 @@ from sunat.models import DocumentStatus, SunatDocument, SunatJob
 from sunat.outcomes import NextStep
 from sunat.services import document_file_name, sunat_document_issue, sunat_job_perform, sunat_summary_issue
 from sunat.soap import SunatClient, SunatFault
-from sunat.tests.scenarios import referenced_names, scenario, schemas_missing_reason, supplier_company_create
+from sunat.tests.scenarios import referenced_names, scenario
+from sunat.tests.test_perform import _schemas, company, reload  # noqa: F401 - fixtures
 from worker import queue
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@pytest.fixture(autouse=True)
-def _schemas():
-    reason = schemas_missing_reason()
-    if reason:
-        pytest.skip(reason)
-
-
-@pytest.fixture
-def company() -> Company:
-    return supplier_company_create()
-
-
 class Hung(Exception):
     """The worker stops answering (its process hangs) before it stores what SUNAT said."""
-
-
-def reload(document: SunatDocument) -> SunatDocument:
-    return SunatDocument.objects.select_related("company").get(pk=document.pk)
 
 
 def reap(job: SunatJob) -> None:
